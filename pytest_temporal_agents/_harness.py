@@ -1,0 +1,535 @@
+"""The per-test object behind the ``temporal`` fixture."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import itertools
+import re
+import sys
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import temporalio.activity
+import temporalio.workflow
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from ._errors import HarnessUsageError, TemporalAgentsWarning, WorkflowTimeoutError
+from ._history import History, format_offset
+
+DEFAULT_TIMEOUT = timedelta(seconds=30)
+
+_NO_ARG: Any = object()
+
+WORKFLOW_TIMEOUT = """\
+Workflow {workflow_id!r} ({workflow_type}) did not finish within {timeout} of wall time.
+It was terminated so that the session can go on. Raise the limit with --temporal-timeout,
+the ini option temporal_timeout or @pytest.mark.temporal(timeout=...) if it is just slow.
+{pending}
+Timeline:
+{timeline}"""
+
+NO_WORKFLOW_CLASS = """\
+temporal.{method}() needs to know which workflow classes the worker should run.
+{workflow!r} is not a @workflow.run method of an importable class.
+Pass workflows=[MyWorkflow] (and activities=[...]), or run inside `async with temporal.worker(...)`."""
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return slug[-limit:].lstrip("-") or "test"
+
+
+def _workflow_class_of(run_fn: Any) -> type | None:
+    """The class that defines a ``@workflow.run`` method, if it can be found."""
+    if isinstance(run_fn, type):
+        return run_fn
+    qualname = getattr(run_fn, "__qualname__", "")
+    module = sys.modules.get(getattr(run_fn, "__module__", ""), None)
+    if module is None or "." not in qualname or "<locals>" in qualname:
+        return None
+    owner: Any = module
+    for part in qualname.split(".")[:-1]:
+        owner = getattr(owner, part, None)
+        if owner is None:
+            return None
+    return owner if isinstance(owner, type) else None
+
+
+def activity_name(fn: Callable[..., Any] | str) -> str:
+    """The registered name of an activity callable (or the name itself)."""
+    if isinstance(fn, str):
+        return fn
+    defn = temporalio.activity._Definition.from_callable(fn)
+    if defn is None or defn.name is None:
+        raise HarnessUsageError(
+            f"{fn!r} is not a Temporal activity: decorate it with @activity.defn "
+            "or pass the activity's registered name as a string."
+        )
+    return defn.name
+
+
+def workflow_name(cls: type | str) -> str:
+    if isinstance(cls, str):
+        return cls
+    defn = temporalio.workflow._Definition.from_class(cls)
+    if defn is None or defn.name is None:
+        raise HarnessUsageError(f"{cls!r} is not a Temporal workflow: decorate it with @workflow.defn.")
+    return defn.name
+
+
+@dataclass
+class _WorkerRecord:
+    worker: Worker
+    task_queue: str
+    workflows: list[type]
+    activities: list[Callable[..., Any]]
+    background: bool
+    executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+@dataclass
+class _Started:
+    """A workflow this test started, whichever way it was started."""
+
+    workflow_id: str
+    run_id: str | None
+    workflow_type: str
+
+
+class _RecordingInterceptor(Interceptor):
+    """Client interceptor: remembers every workflow the test starts, and arms timeouts."""
+
+    def __init__(self, harness: TemporalHarness) -> None:
+        self._harness = harness
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _RecordingOutbound(next, self._harness)
+
+
+class _RecordingOutbound(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, harness: TemporalHarness) -> None:
+        super().__init__(next)
+        self._harness = harness
+
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        handle = await super().start_workflow(input)
+        return self._harness._track(handle, input.workflow)
+
+
+class TemporalHarness:
+    """Everything a test needs to run Temporal workflows against the session's server.
+
+    Each test gets its own task queue and workflow-id prefix, so tests never see each
+    other's workflows. The ``client`` records every workflow it starts: for the failure
+    report, the no-hang timeout and the checks at teardown.
+    """
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        *,
+        test_id: str = "test",
+        timeout: timedelta = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.env = env
+        unique = uuid.uuid4().hex[:8]
+        slug = _slug(test_id)
+        self.task_queue = f"pta-{slug}-{unique}"
+        self.id_prefix = f"{slug}-{unique}"
+        self.timeout = timeout
+        config = env.client.config()
+        # Outermost, so it sees the handle the test gets (the time-skipping layer wraps it).
+        config["interceptors"] = [_RecordingInterceptor(self), *config["interceptors"]]
+        self.client: Client = Client(**config)
+        self._ids = itertools.count(1)
+        self._workers: list[_WorkerRecord] = []
+        self._started: dict[str, _Started] = {}
+        self._closed = False
+
+    # -- time ------------------------------------------------------------------------------
+    @property
+    def supports_time_skipping(self) -> bool:
+        return self.env.supports_time_skipping
+
+    async def now(self) -> datetime:
+        """The server's current time (workflow time under time skipping)."""
+        return await self.env.get_current_time()
+
+    async def sleep(self, duration: timedelta | float) -> None:
+        """Sleep in server time: skipped at once under time skipping, real time otherwise."""
+        await self.env.sleep(duration)
+
+    # -- ids ---------------------------------------------------------------------------------
+    def new_workflow_id(self, hint: str = "wf") -> str:
+        """A workflow id unique to this test: ``<test>-<uuid8>-<hint>-<n>``."""
+        return f"{self.id_prefix}-{_slug(hint, 30)}-{next(self._ids)}"
+
+    # -- workers -----------------------------------------------------------------------------
+    def _build_worker(
+        self,
+        workflows: Sequence[type],
+        activities: Sequence[Callable[..., Any]],
+        task_queue: str,
+        background: bool,
+        options: dict[str, Any],
+    ) -> _WorkerRecord:
+        executor = None
+        needs_threads = any(
+            not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(
+                getattr(fn, "__call__", None)
+            )
+            for fn in activities
+        )
+        if needs_threads and "activity_executor" not in options:
+            executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max(4, len(activities)), thread_name_prefix="temporal-activity"
+            )
+            options = {**options, "activity_executor": executor}
+        worker = Worker(
+            self.client,
+            task_queue=task_queue,
+            workflows=list(workflows),
+            activities=list(activities),
+            **options,
+        )
+        return _WorkerRecord(worker, task_queue, list(workflows), list(activities), background, executor)
+
+    @asynccontextmanager
+    async def worker(
+        self,
+        *,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        task_queue: str | None = None,
+        **worker_options: Any,
+    ) -> AsyncIterator[Worker]:
+        """Run a worker for the duration of an ``async with`` block.
+
+        Args:
+            workflows: workflow classes to register.
+            activities: activity callables to register (sync ones get a thread pool).
+            task_queue: defaults to this test's own task queue.
+            **worker_options: passed to :class:`temporalio.worker.Worker`.
+
+        Yields:
+            The running SDK worker.
+        """
+        record = self._build_worker(
+            workflows, activities, task_queue or self.task_queue, False, worker_options
+        )
+        self._workers.append(record)
+        try:
+            async with record.worker:
+                yield record.worker
+        finally:
+            self._workers.remove(record)
+            if record.executor is not None:
+                record.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _polling(self, task_queue: str) -> list[_WorkerRecord]:
+        return [w for w in self._workers if w.task_queue == task_queue]
+
+    async def _ensure_worker(
+        self,
+        method: str,
+        workflow: Any,
+        task_queue: str,
+        workflows: Sequence[type] | None,
+        activities: Sequence[Callable[..., Any]] | None,
+    ) -> None:
+        """Make sure a worker polls ``task_queue`` with what this call needs registered."""
+        polling = self._polling(task_queue)
+        if polling and workflows is None and activities is None:
+            return
+        if any(not w.background for w in polling):
+            if workflows is None and activities is None:
+                return
+            raise HarnessUsageError(
+                f"temporal.{method}() got workflows=/activities=, but `async with temporal.worker(...)` "
+                f"already serves task queue {task_queue!r}. Register them on that worker instead."
+            )
+        if workflows is None:
+            cls = _workflow_class_of(workflow)
+            if cls is None:
+                raise HarnessUsageError(NO_WORKFLOW_CLASS.format(method=method, workflow=workflow))
+            workflows = [cls]
+        # A later call may need more: serve the union, so workflows already running
+        # on the old background worker keep being served by the new one.
+        merged_workflows = {workflow_name(w): w for p in polling for w in p.workflows}
+        merged_workflows.update({workflow_name(w): w for w in workflows})
+        merged_activities = {activity_name(a): a for p in polling for a in p.activities}
+        merged_activities.update({activity_name(a): a for a in (activities or ())})
+        current = polling[0] if polling else None
+        if current is not None and (
+            set(merged_workflows.values()) == set(current.workflows)
+            and set(merged_activities.values()) == set(current.activities)
+        ):
+            return
+        record = self._build_worker(
+            list(merged_workflows.values()), list(merged_activities.values()), task_queue, True, {}
+        )
+        await record.worker.__aenter__()
+        self._workers.append(record)
+        if current is not None:
+            await self._stop_worker(current)
+
+    async def _stop_worker(self, record: _WorkerRecord) -> None:
+        self._workers.remove(record)
+        try:
+            await record.worker.__aexit__(None, None, None)
+        finally:
+            if record.executor is not None:
+                record.executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- workflows ------------------------------------------------------------------------
+    def _track(self, handle: WorkflowHandle[Any, Any], workflow_type: str) -> WorkflowHandle[Any, Any]:
+        """Remember a started workflow; return its handle with the no-hang timeout armed."""
+        self._started[handle.id] = _Started(handle.id, handle.result_run_id, workflow_type)
+        if isinstance(handle, _TimedResult):
+            return handle
+        # Same state in a subclass of the handle's own class: the time-skipping
+        # client's handle class is what unlocks time skipping while awaiting results.
+        timed: Any = object.__new__(_timed_class(type(handle)))
+        timed.__dict__.update(handle.__dict__)
+        timed._harness = self
+        return timed  # type: ignore[no-any-return]
+
+    async def start(
+        self,
+        workflow: Any,
+        arg: Any = _NO_ARG,
+        *,
+        args: Sequence[Any] = (),
+        id: str | None = None,
+        task_queue: str | None = None,
+        workflows: Sequence[type] | None = None,
+        activities: Sequence[Callable[..., Any]] | None = None,
+        **start_options: Any,
+    ) -> WorkflowHandle[Any, Any]:
+        """Start a workflow and return its handle, starting a worker if none serves the queue.
+
+        Args:
+            workflow: the ``@workflow.run`` method (or the workflow type name).
+            arg: the single workflow argument; use ``args`` for several.
+            id: workflow id; defaults to a fresh id under this test's prefix.
+            task_queue: defaults to this test's task queue.
+            workflows: workflow classes for the worker this call starts; defaults to the
+                class of ``workflow``. Children must be listed.
+            activities: activities for that worker.
+            **start_options: passed to :meth:`temporalio.client.Client.start_workflow`.
+
+        Returns:
+            The workflow handle; its ``result()`` fails instead of hanging past the timeout.
+
+        Raises:
+            HarnessUsageError: the worker cannot be built from what was given.
+        """
+        queue = task_queue or self.task_queue
+        await self._ensure_worker("start", workflow, queue, workflows, activities)
+        name = workflow if isinstance(workflow, str) else getattr(workflow, "__qualname__", "wf")
+        positional = [] if arg is _NO_ARG else [arg]
+        return await self.client.start_workflow(
+            workflow,
+            args=[*positional, *args],
+            id=id or self.new_workflow_id(name.split(".")[0]),
+            task_queue=queue,
+            **start_options,
+        )
+
+    async def run(
+        self,
+        workflow: Any,
+        arg: Any = _NO_ARG,
+        *,
+        args: Sequence[Any] = (),
+        timeout: timedelta | None = None,
+        **options: Any,
+    ) -> Any:
+        """Start a workflow, wait for its result and return it (see :meth:`start`).
+
+        Args:
+            timeout: wall-clock limit for this workflow; defaults to the test's timeout.
+
+        Raises:
+            WorkflowTimeoutError: the workflow did not finish in time; the message lists its
+                pending activities and timers and its timeline.
+            temporalio.client.WorkflowFailureError: the workflow failed.
+        """
+        handle = await self.start(workflow, arg, args=args, **options)
+        return await self.result(handle, timeout=timeout)
+
+    async def result(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        *,
+        timeout: timedelta | None = None,
+        **result_options: Any,
+    ) -> Any:
+        """Wait for a workflow's result, failing with a diagnosis instead of hanging.
+
+        Args:
+            handle: the workflow's handle.
+            timeout: wall-clock limit; defaults to the test's timeout.
+            **result_options: passed to :meth:`temporalio.client.WorkflowHandle.result`.
+        """
+        limit = timeout or self.timeout
+        try:
+            untimed = getattr(handle, "_untimed_result", handle.result)
+            return await asyncio.wait_for(untimed(**result_options), timeout=limit.total_seconds())
+        except asyncio.TimeoutError:
+            message = await self._stuck_report(handle, limit)
+            try:
+                await handle.terminate(reason=f"pytest-temporal-agents: no result within {_human(limit)}")
+            except Exception:  # noqa: BLE001 - it may have finished meanwhile
+                pass
+            raise WorkflowTimeoutError(message) from None
+
+    async def _stuck_report(self, handle: WorkflowHandle[Any, Any], limit: timedelta) -> str:
+        lines: list[str] = []
+        workflow_type = self._started.get(handle.id, _Started(handle.id, None, "?")).workflow_type
+        try:
+            described = await handle.describe()
+            raw = described.raw_description
+            if raw.pending_activities:
+                lines.append("Pending activities:")
+                for act in raw.pending_activities:
+                    failure = f", last failure: {act.last_failure.message}" if act.last_failure.message else ""
+                    lines.append(
+                        f"  - {act.activity_type.name} (id {act.activity_id}): attempt {act.attempt}, "
+                        f"state {_enum_tail(act.state)}{failure}"
+                    )
+            if raw.pending_children:
+                lines.append("Pending child workflows:")
+                lines.extend(
+                    f"  - {c.workflow_type_name} (id {c.workflow_id})" for c in raw.pending_children
+                )
+            history = await self.history(handle)
+            timers = [t for t in history.timers() if t.status == "started"]
+            if timers:
+                lines.append("Pending timers:")
+                lines.extend(
+                    f"  - timer {t.timer_id} for {format_offset(t.duration).lstrip('+')}" for t in timers
+                )
+            if not lines:
+                lines.append("Nothing pending: it is waiting for a signal, an update or a condition.")
+            timeline = history.timeline()
+        except Exception as err:  # noqa: BLE001 - diagnosis must not hide the timeout
+            timeline = f"  (could not fetch the history: {err})"
+        return WORKFLOW_TIMEOUT.format(
+            workflow_id=handle.id,
+            workflow_type=workflow_type,
+            timeout=_human(limit),
+            pending="\n".join(lines),
+            timeline=timeline,
+        )
+
+    async def history(self, handle: WorkflowHandle[Any, Any] | str, run_id: str | None = None) -> History:
+        """The workflow's real event history from the server.
+
+        Args:
+            handle: a workflow handle, or a workflow id.
+            run_id: with an id, a specific run (default: the latest).
+        """
+        if isinstance(handle, str):
+            handle = self.client.get_workflow_handle(handle, run_id=run_id)
+        return History(await handle.fetch_history())
+
+    @property
+    def started_workflows(self) -> list[str]:
+        """Ids of every workflow this test started through its client."""
+        return list(self._started)
+
+    # -- teardown and reports -----------------------------------------------------------------
+    async def report_sections(self) -> list[tuple[str, str]]:
+        """One ``(title, text)`` per workflow the test started: id, status, timeline."""
+        sections = []
+        for started in self._started.values():
+            title = f"temporal workflow {started.workflow_id}"
+            try:
+                history = await self.history(started.workflow_id)
+                text = (
+                    f"type {history.workflow_type}, status {history.status}, "
+                    f"{len(history.events)} events\n{history.timeline()}"
+                )
+            except Exception as err:  # noqa: BLE001 - a report must not raise
+                text = f"(history unavailable: {err})"
+            sections.append((title, text))
+        return sections
+
+    async def close(self) -> None:
+        """Terminate workflows still running and stop every worker this test started."""
+        if self._closed:
+            return
+        self._closed = True
+        for started in self._started.values():
+            handle = self.client.get_workflow_handle(started.workflow_id)
+            try:
+                described = await handle.describe()
+                if described.status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate(reason="pytest-temporal-agents: the test ended")
+            except Exception:  # noqa: BLE001 - teardown goes on
+                pass
+        errors = []
+        for record in [w for w in self._workers if w.background]:
+            try:
+                await asyncio.wait_for(self._stop_worker(record), timeout=10)
+            except Exception as err:  # noqa: BLE001
+                errors.append(err)
+        if errors:
+            warnings.warn(
+                f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
+                TemporalAgentsWarning,
+                stacklevel=2,
+            )
+
+
+class _TimedResult:
+    """Mixin for workflow handles: ``result()`` applies the test's no-hang timeout."""
+
+    _harness: TemporalHarness
+
+    async def result(self, **kwargs: Any) -> Any:
+        return await self._harness.result(self, **kwargs)  # type: ignore[arg-type]
+
+    async def _untimed_result(self, **kwargs: Any) -> Any:
+        return await super().result(**kwargs)  # type: ignore[misc]
+
+
+_TIMED_CLASSES: dict[type, type] = {}
+
+
+def _timed_class(cls: type) -> type:
+    if cls not in _TIMED_CLASSES:
+        _TIMED_CLASSES[cls] = type(f"Timed{cls.__name__.lstrip('_')}", (_TimedResult, cls), {})
+    return _TIMED_CLASSES[cls]
+
+
+def _enum_tail(value: int) -> str:
+    from temporalio.api.enums.v1 import PendingActivityState
+
+    return PendingActivityState.Name(value).removeprefix("PENDING_ACTIVITY_STATE_")
+
+
+def _human(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{seconds:g} s"
+
+
+__all__ = ["TemporalHarness", "DEFAULT_TIMEOUT", "activity_name", "workflow_name"]
+

@@ -1,0 +1,123 @@
+"""pytest glue: options, ini settings, the marker, the ``temporal`` fixture, report sections.
+
+The logic lives in the ``_``-prefixed modules; Temporal itself is imported only when a
+test asks for the fixture, so loading the plugin costs nothing for tests that don't.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import pytest_asyncio
+
+if TYPE_CHECKING:
+    from ._harness import TemporalHarness
+    from ._options import Settings
+    from ._servers import ServerPool
+
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+POOL_KEY = pytest.StashKey["ServerPool"]()
+HARNESS_KEY = pytest.StashKey["TemporalHarness"]()
+
+REPORT_TIMEOUT_SECONDS = 30.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from ._options import OPTIONS
+
+    group = parser.getgroup("temporal", "Temporal workflow testing (pytest-temporal-agents)")
+    for spec in OPTIONS:
+        if spec.kind == "bool":
+            group.addoption(spec.flag, action="store_true", default=None, dest=spec.name, help=spec.help)
+            parser.addini(spec.name, spec.help, type="bool", default=None)
+        else:
+            group.addoption(spec.flag, action="store", default=None, dest=spec.name, help=spec.help)
+            parser.addini(spec.name, spec.help, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from ._errors import TemporalConfigError
+    from ._options import MARKER_SIGNATURE, resolve_settings
+    from ._servers import ServerPool
+
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER_SIGNATURE}: run this test's workflows on another Temporal server or with "
+        "another timeout; time_skipping=True skips it on servers that cannot skip time.",
+    )
+    try:
+        config.stash[SETTINGS_KEY] = resolve_settings(
+            lambda name: config.getoption(name, None), lambda name: config.getini(name)
+        )
+    except TemporalConfigError as err:
+        raise pytest.UsageError(str(err)) from None
+    config.stash[POOL_KEY] = ServerPool()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is not None:
+        pool.shutdown()
+
+
+@pytest_asyncio.fixture
+async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarness]:
+    """A :class:`TemporalHarness` on the session's Temporal server, with its own task queue.
+
+    Workers it started stop and workflows still running are terminated at teardown.
+    """
+    from ._errors import ServerBinaryNotFound, TemporalConfigError
+    from ._harness import TemporalHarness
+    from ._options import apply_marker, merge_markers
+    from ._servers import TIME_SKIPPING
+
+    try:
+        marker = merge_markers((m.args, m.kwargs) for m in request.node.iter_markers("temporal"))
+    except TemporalConfigError as err:
+        pytest.fail(str(err), pytrace=False)
+    settings = apply_marker(request.config.stash[SETTINGS_KEY], marker)
+    if marker.time_skipping and settings.server.env != TIME_SKIPPING:
+        pytest.skip(
+            f"needs time skipping, which the {settings.server.describe()} cannot do "
+            "(run with --temporal-env=time-skipping)"
+        )
+    try:
+        env = await request.config.stash[POOL_KEY].get(settings.server)
+    except (ServerBinaryNotFound, TemporalConfigError) as err:
+        pytest.fail(str(err), pytrace=False)
+    harness = TemporalHarness(env, test_id=request.node.nodeid, timeout=settings.timeout)
+    request.node.stash[HARNESS_KEY] = harness
+    try:
+        yield harness
+    finally:
+        await harness.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call" and report.failed:
+        harness = item.stash.get(HARNESS_KEY, None)
+        if harness is not None and harness.started_workflows:
+            report.sections.extend(_workflow_sections(harness))
+    return report
+
+
+def _workflow_sections(harness: TemporalHarness) -> list[tuple[str, str]]:
+    from ._servers import run_in_fresh_loop
+
+    try:
+        return run_in_fresh_loop(harness.report_sections, timeout=REPORT_TIMEOUT_SECONDS)
+    except Exception as err:  # noqa: BLE001 - a report must never mask the test's failure
+        return [("temporal workflows", f"(could not fetch histories: {err!r})")]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    settings: Any = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        return None
+    return [f"temporal: {settings.server.describe()}, timeout {settings.timeout.total_seconds():g} s"]

@@ -1,0 +1,1 @@
+"""The reference trading-agent system: every workflow pattern of the article, runnable offline."""
