@@ -10,14 +10,12 @@ import re
 import sys
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import temporalio.activity
-import temporalio.workflow
 from temporalio.client import (
     Client,
     Interceptor,
@@ -30,7 +28,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from ._errors import HarnessUsageError, TemporalAgentsWarning, WorkflowTimeoutError
+from ._faults import FaultsFeature
 from ._history import History, format_offset
+from ._names import activity_name, workflow_name
+from ._mocks import MockingFeature
+from ._replay import ReplayFeature
 
 DEFAULT_TIMEOUT = timedelta(seconds=30)
 
@@ -69,28 +71,6 @@ def _workflow_class_of(run_fn: Any) -> type | None:
         if owner is None:
             return None
     return owner if isinstance(owner, type) else None
-
-
-def activity_name(fn: Callable[..., Any] | str) -> str:
-    """The registered name of an activity callable (or the name itself)."""
-    if isinstance(fn, str):
-        return fn
-    defn = temporalio.activity._Definition.from_callable(fn)
-    if defn is None or defn.name is None:
-        raise HarnessUsageError(
-            f"{fn!r} is not a Temporal activity: decorate it with @activity.defn "
-            "or pass the activity's registered name as a string."
-        )
-    return defn.name
-
-
-def workflow_name(cls: type | str) -> str:
-    if isinstance(cls, str):
-        return cls
-    defn = temporalio.workflow._Definition.from_class(cls)
-    if defn is None or defn.name is None:
-        raise HarnessUsageError(f"{cls!r} is not a Temporal workflow: decorate it with @workflow.defn.")
-    return defn.name
 
 
 @dataclass
@@ -132,7 +112,7 @@ class _RecordingOutbound(OutboundInterceptor):
         return self._harness._track(handle, input.workflow)
 
 
-class TemporalHarness:
+class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
     """Everything a test needs to run Temporal workflows against the session's server.
 
     Each test gets its own task queue and workflow-id prefix, so tests never see each
@@ -161,6 +141,16 @@ class TemporalHarness:
         self._workers: list[_WorkerRecord] = []
         self._started: dict[str, _Started] = {}
         self._closed = False
+        #: Extension points for the feature modules (mocks, faults, replay checks):
+        #: each transformer may replace the activity list of every worker this harness builds;
+        #: each teardown check returns problems ("- item" lines) that fail the test.
+        self._activity_transformers: list[
+            Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]
+        ] = []
+        self._workflow_transformers: list[Callable[[list[type]], list[type]]] = []
+        self._teardown_checks: list[Callable[[], Awaitable[list[str]]]] = []
+        self._registered_workflows: dict[str, type] = {}
+        self._init_features()
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -189,6 +179,12 @@ class TemporalHarness:
         background: bool,
         options: dict[str, Any],
     ) -> _WorkerRecord:
+        for transform_activities in self._activity_transformers:
+            activities = transform_activities(list(activities))
+        for transform_workflows in self._workflow_transformers:
+            workflows = transform_workflows(list(workflows))
+        for cls in workflows:
+            self._registered_workflows.setdefault(workflow_name(cls), cls)
         executor = None
         needs_threads = any(
             not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(
@@ -451,6 +447,11 @@ class TemporalHarness:
         return History(await handle.fetch_history())
 
     @property
+    def registered_workflows(self) -> list[type]:
+        """Every workflow class a worker of this test registered (for replay checks)."""
+        return list(self._registered_workflows.values())
+
+    @property
     def started_workflows(self) -> list[str]:
         """Ids of every workflow this test started through its client."""
         return list(self._started)
@@ -498,6 +499,13 @@ class TemporalHarness:
                 stacklevel=2,
             )
 
+    async def verify(self) -> list[str]:
+        """Run the teardown checks (expectations, replay); return their problems."""
+        problems: list[str] = []
+        for check in self._teardown_checks:
+            problems.extend(await check())
+        return problems
+
 
 class _TimedResult:
     """Mixin for workflow handles: ``result()`` applies the test's no-hang timeout."""
@@ -531,5 +539,5 @@ def _human(delta: timedelta) -> str:
     return f"{seconds:g} s"
 
 
-__all__ = ["TemporalHarness", "DEFAULT_TIMEOUT", "activity_name", "workflow_name"]
+__all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]
 

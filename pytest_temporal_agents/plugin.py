@@ -91,8 +91,13 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     request.node.stash[HARNESS_KEY] = harness
     try:
         yield harness
+        # Checks run after the test body but before workers stop: a replay check needs
+        # the histories, an expectation check needs the calls the workers recorded.
+        problems = await harness.verify()
     finally:
         await harness.close()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
