@@ -277,13 +277,15 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
             and set(merged_activities.values()) == set(current.activities)
         ):
             return
+        # The SDK allows one worker per task queue and client: stop the old one first.
+        # Workflows it was running resume on the new worker from their histories.
+        if current is not None:
+            await self._stop_worker(current)
         record = self._build_worker(
             list(merged_workflows.values()), list(merged_activities.values()), task_queue, True, {}
         )
         await record.worker.__aenter__()
         self._workers.append(record)
-        if current is not None:
-            await self._stop_worker(current)
 
     async def _stop_worker(self, record: _WorkerRecord) -> None:
         self._workers.remove(record)

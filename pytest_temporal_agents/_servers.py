@@ -92,6 +92,7 @@ def find_binary(
     *,
     environ: Mapping[str, str] | None = None,
     search_path: str | None = None,
+    beside: list[Path] | None = None,
 ) -> Path:
     """Locate the server binary for ``kind`` without downloading anything.
 
@@ -100,6 +101,7 @@ def find_binary(
         explicit: a path given by command-line option or ini setting; wins over all else.
         environ: environment to read the binary's variable from (default: ``os.environ``).
         search_path: ``PATH`` to search last (default: the process's ``PATH``).
+        beside: directories "beside the interpreter" (default: where pip puts scripts).
 
     Returns:
         The path of an executable binary.
@@ -120,7 +122,7 @@ def find_binary(
                 )
             return path
     looked = [f"  - {spec.option} / {spec.env_var}: not set"]
-    for directory in _scripts_dirs():
+    for directory in _scripts_dirs() if beside is None else beside:
         candidate = directory / spec.executable
         if _is_executable(candidate):
             return candidate

@@ -31,7 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for spec in OPTIONS:
         if spec.kind == "bool":
             group.addoption(spec.flag, action="store_true", default=None, dest=spec.name, help=spec.help)
-            parser.addini(spec.name, spec.help, type="bool", default=None)
+            # Read as a string: our resolver's error names the option and the valid values.
+            parser.addini(spec.name, spec.help, default=None)
         else:
             group.addoption(spec.flag, action="store", default=None, dest=spec.name, help=spec.help)
             parser.addini(spec.name, spec.help, default=None)
@@ -73,10 +74,13 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     from ._options import apply_marker, merge_markers
     from ._servers import TIME_SKIPPING
 
+    problem: str | None = None
     try:
         marker = merge_markers((m.args, m.kwargs) for m in request.node.iter_markers("temporal"))
     except TemporalConfigError as err:
-        pytest.fail(str(err), pytrace=False)
+        problem = str(err)
+    if problem is not None:  # failed outside the except block: no chained traceback
+        pytest.fail(problem, pytrace=False)
     settings = apply_marker(request.config.stash[SETTINGS_KEY], marker)
     if marker.time_skipping and settings.server.env != TIME_SKIPPING:
         pytest.skip(
@@ -86,7 +90,9 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     try:
         env = await request.config.stash[POOL_KEY].get(settings.server)
     except (ServerBinaryNotFound, TemporalConfigError) as err:
-        pytest.fail(str(err), pytrace=False)
+        problem = str(err)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     harness = TemporalHarness(env, test_id=request.node.nodeid, timeout=settings.timeout)
     request.node.stash[HARNESS_KEY] = harness
     try:

@@ -1,0 +1,125 @@
+"""Small workflows and activities that the plugin's own tests run on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+
+@dataclass
+class Greeting:
+    name: str
+    times: int = 1
+
+
+@activity.defn
+async def compose_greeting(greeting: Greeting) -> str:
+    return " ".join([f"Hello, {greeting.name}!"] * greeting.times)
+
+
+@activity.defn
+def shout(text: str) -> str:
+    """A sync activity: the harness must give its worker a thread executor."""
+    return text.upper()
+
+
+@activity.defn
+async def flaky(fail_times: int) -> int:
+    """Fails its first ``fail_times`` attempts, then returns the attempt that succeeded."""
+    attempt = activity.info().attempt
+    if attempt <= fail_times:
+        raise ApplicationError(f"attempt {attempt} failed on purpose", type="Flaky")
+    return attempt
+
+
+@activity.defn
+async def hang_forever() -> None:
+    await asyncio.sleep(3600)
+
+
+@workflow.defn
+class GreetingWorkflow:
+    @workflow.run
+    async def run(self, greeting: Greeting) -> str:
+        return await workflow.execute_activity(
+            compose_greeting, greeting, start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
+@workflow.defn
+class ShoutWorkflow:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_activity(
+            shout, text, start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
+@workflow.defn
+class LongSleepWorkflow:
+    """Sleeps 30 days of workflow time, then greets."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.sleep(timedelta(days=30))
+        return await workflow.execute_activity(
+            compose_greeting, Greeting(name), start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
+@workflow.defn
+class RetryingWorkflow:
+    @workflow.run
+    async def run(self, fail_times: int) -> int:
+        return await workflow.execute_activity(
+            flaky,
+            fail_times,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=5),
+        )
+
+
+@workflow.defn
+class ApprovalWorkflow:
+    """Waits for an ``approve`` signal for up to one day; answers a ``status`` query."""
+
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.approved_by is not None, timeout=timedelta(days=1))
+        except asyncio.TimeoutError:
+            return "expired"
+        return f"approved by {self.approved_by}"
+
+    @workflow.signal
+    def approve(self, who: str) -> None:
+        self.approved_by = who
+
+    @workflow.query
+    def status(self) -> str:
+        return "approved" if self.approved_by else "pending"
+
+
+@workflow.defn
+class ParentWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        child = await workflow.execute_child_workflow(
+            GreetingWorkflow.run, Greeting(name), id=f"{workflow.info().workflow_id}-child"
+        )
+        return f"parent got: {child}"
+
+
+@workflow.defn
+class HangingActivityWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(hang_forever, start_to_close_timeout=timedelta(hours=1))

@@ -1,0 +1,142 @@
+"""The harness behind the ``temporal`` fixture, used directly on the time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from pytest_temporal_agents import HarnessUsageError, TemporalHarness, WorkflowTimeoutError
+from sample_workflows import (
+    ApprovalWorkflow,
+    Greeting,
+    GreetingWorkflow,
+    HangingActivityWorkflow,
+    LongSleepWorkflow,
+    ParentWorkflow,
+    RetryingWorkflow,
+    ShoutWorkflow,
+    compose_greeting,
+    flaky,
+    hang_forever,
+    shout,
+)
+
+
+async def test_run_starts_a_worker_and_returns_the_result(temporal: TemporalHarness) -> None:
+    result = await temporal.run(GreetingWorkflow.run, Greeting("Ada", 2), activities=[compose_greeting])
+    assert result == "Hello, Ada! Hello, Ada!"
+
+
+async def test_thirty_days_of_sleep_complete_under_time_skipping(temporal: TemporalHarness) -> None:
+    before = await temporal.now()
+    result = await temporal.run(LongSleepWorkflow.run, "Grace", activities=[compose_greeting])
+    assert result == "Hello, Grace!"
+    assert await temporal.now() - before >= timedelta(days=30)
+    history = await temporal.history(temporal.started_workflows[0])
+    assert [t.duration for t in history.timers()] == [timedelta(days=30)]
+    assert history.timers()[0].status == "fired"
+
+
+async def test_sync_activities_get_a_thread_executor(temporal: TemporalHarness) -> None:
+    assert await temporal.run(ShoutWorkflow.run, "quiet", activities=[shout]) == "QUIET"
+
+
+async def test_history_reports_activity_attempts(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(RetryingWorkflow.run, 2, activities=[flaky])
+    assert await handle.result() == 3
+    history = await temporal.history(handle)
+    [record] = history.activities("flaky")
+    assert (record.status, record.attempt) == ("completed", 3)
+    assert history.status == "completed"
+    assert "ActivityTaskScheduled" in history.timeline()
+
+
+async def test_history_reports_a_final_failure(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(RetryingWorkflow.run, 10, activities=[flaky])
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    history = await temporal.history(handle)
+    [record] = history.activities()
+    assert record.status == "failed"
+    assert record.attempt == 5
+    assert record.failure_type == "Flaky"
+    assert "attempt 5 failed on purpose" in (record.failure or "")
+    assert history.status == "failed"
+
+
+async def test_signals_queries_and_explicit_worker(temporal: TemporalHarness) -> None:
+    async with temporal.worker(workflows=[ApprovalWorkflow]):
+        handle = await temporal.start(ApprovalWorkflow.run)
+        assert await handle.query(ApprovalWorkflow.status) == "pending"
+        await handle.signal(ApprovalWorkflow.approve, "risk desk")
+        assert await handle.result() == "approved by risk desk"
+    history = await temporal.history(handle)
+    [signal] = history.signals()
+    assert (signal.name, signal.input) == ("approve", '"risk desk"')
+
+
+async def test_an_unanswered_wait_expires_in_workflow_time(temporal: TemporalHarness) -> None:
+    assert await temporal.run(ApprovalWorkflow.run) == "expired"
+
+
+async def test_child_workflows_show_in_history(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(
+        ParentWorkflow.run,
+        "Lin",
+        workflows=[ParentWorkflow, GreetingWorkflow],
+        activities=[compose_greeting],
+    )
+    assert await handle.result() == "parent got: Hello, Lin!"
+    [child] = (await temporal.history(handle)).children()
+    assert (child.workflow_type, child.status) == ("GreetingWorkflow", "completed")
+
+
+async def test_later_runs_extend_the_background_worker(temporal: TemporalHarness) -> None:
+    assert await temporal.run(ShoutWorkflow.run, "a", activities=[shout]) == "A"
+    greeting = await temporal.run(GreetingWorkflow.run, Greeting("Bo"), activities=[compose_greeting])
+    assert greeting == "Hello, Bo!"
+    assert {cls.__name__ for cls in temporal.registered_workflows} == {"ShoutWorkflow", "GreetingWorkflow"}
+
+
+async def test_each_test_has_its_own_queue_and_ids(temporal: TemporalHarness) -> None:
+    first, second = temporal.new_workflow_id("x"), temporal.new_workflow_id("x")
+    assert first != second
+    assert first.startswith(temporal.id_prefix)
+    assert "test-each-test-has-its-own-queue-and-ids" in temporal.task_queue
+
+
+async def test_sleep_advances_server_time(temporal: TemporalHarness) -> None:
+    before = await temporal.now()
+    await temporal.sleep(timedelta(hours=5))
+    assert await temporal.now() - before >= timedelta(hours=5)
+
+
+async def test_run_needs_a_workflow_class(temporal: TemporalHarness) -> None:
+    with pytest.raises(HarnessUsageError, match="Pass workflows=\\[MyWorkflow\\]"):
+        await temporal.run("GreetingWorkflow", Greeting("x"))
+
+
+async def test_explicit_worker_and_registration_conflict(temporal: TemporalHarness) -> None:
+    async with temporal.worker(workflows=[GreetingWorkflow], activities=[compose_greeting]):
+        with pytest.raises(HarnessUsageError, match="already serves task queue"):
+            await temporal.run(ShoutWorkflow.run, "x", activities=[shout])
+
+
+async def test_a_stuck_workflow_fails_with_a_diagnosis(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(HangingActivityWorkflow.run, activities=[hang_forever])
+    with pytest.raises(WorkflowTimeoutError) as failure:
+        await temporal.result(handle, timeout=timedelta(seconds=0.5))
+    message = str(failure.value)
+    assert "did not finish within 0.5 s of wall time" in message
+    assert "- hang_forever (id 1): attempt 1" in message
+    assert "ActivityTaskScheduled" in message
+    assert (await temporal.history(handle)).status == "terminated"
+
+
+async def test_close_stops_workers_and_terminates_running_workflows(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(ApprovalWorkflow.run)
+    await temporal.close()
+    assert temporal._workers == []
+    assert (await temporal.history(handle)).status == "terminated"
