@@ -24,6 +24,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -40,7 +41,7 @@ _NO_ARG: Any = object()
 
 WORKFLOW_TIMEOUT = """\
 Workflow {workflow_id!r} ({workflow_type}) did not finish within {timeout} of wall time.
-It was terminated so that the session can go on. Raise the limit with --temporal-timeout,
+It is terminated when the test ends, so that the session can go on. Raise the limit with --temporal-timeout,
 the ini option temporal_timeout or @pytest.mark.temporal(timeout=...) if it is just slow.
 {pending}
 Timeline:
@@ -391,12 +392,9 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
             untimed = getattr(handle, "_untimed_result", handle.result)
             return await asyncio.wait_for(untimed(**result_options), timeout=limit.total_seconds())
         except asyncio.TimeoutError:
-            message = await self._stuck_report(handle, limit)
-            try:
-                await handle.terminate(reason=f"pytest-temporal-agents: no result within {_human(limit)}")
-            except Exception:  # noqa: BLE001 - it may have finished meanwhile
-                pass
-            raise WorkflowTimeoutError(message) from None
+            # Not terminated here: an activity may be in flight, and only the teardown's
+            # order (see close) keeps the shared time-skipping server's clock working.
+            raise WorkflowTimeoutError(await self._stuck_report(handle, limit)) from None
 
     async def _stuck_report(self, handle: WorkflowHandle[Any, Any], limit: timedelta) -> str:
         lines: list[str] = []
@@ -476,24 +474,38 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
         return sections
 
     async def close(self) -> None:
-        """Terminate workflows still running and stop every worker this test started."""
+        """Stop every worker this test started and terminate its workflows still running.
+
+        The order matters on the Java time-skipping server, which is shared by the whole
+        session: terminating a workflow while one of its workflow tasks or activities is
+        in flight leaks a time-skipping lock, and a workflow left running without a worker
+        does too once its next timer fires. Either way time stops for every later test.
+        So workflow tasks are let finish while the workers still run, then the workers
+        stop (in-flight activities are cancelled and reported), then the rest terminate.
+        """
         if self._closed:
             return
         self._closed = True
+        running = []
         for started in self._started.values():
             handle = self.client.get_workflow_handle(started.workflow_id)
             try:
-                described = await handle.describe()
-                if described.status == WorkflowExecutionStatus.RUNNING:
-                    await handle.terminate(reason="pytest-temporal-agents: the test ended")
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    running.append(handle)
             except Exception:  # noqa: BLE001 - teardown goes on
                 pass
+        await asyncio.gather(*(_settle(handle) for handle in running))
         errors = []
         for record in [w for w in self._workers if w.background]:
             try:
                 await asyncio.wait_for(self._stop_worker(record), timeout=10)
             except Exception as err:  # noqa: BLE001
                 errors.append(err)
+        for handle in running:
+            try:
+                await handle.terminate(reason="pytest-temporal-agents: the test ended")
+            except Exception:  # noqa: BLE001 - it may have finished meanwhile
+                pass
         if errors:
             warnings.warn(
                 f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
@@ -528,6 +540,24 @@ def _timed_class(cls: type) -> type:
     if cls not in _TIMED_CLASSES:
         _TIMED_CLASSES[cls] = type(f"Timed{cls.__name__.lstrip('_')}", (_TimedResult, cls), {})
     return _TIMED_CLASSES[cls]
+
+
+_IN_FLIGHT = frozenset(
+    {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED}
+)
+
+
+async def _settle(handle: WorkflowHandle[Any, Any], limit: float = 2.0) -> None:
+    """Wait (briefly) until the workflow has no workflow task in flight."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            events = (await handle.fetch_history()).events
+        except Exception:  # noqa: BLE001 - nothing to wait for
+            return
+        if not events or events[-1].event_type not in _IN_FLIGHT:
+            return
+        await asyncio.sleep(0.005)
 
 
 def _enum_tail(value: int) -> str:

@@ -132,6 +132,8 @@ async def test_a_stuck_workflow_fails_with_a_diagnosis(temporal: TemporalHarness
     assert "did not finish within 0.5 s of wall time" in message
     assert "- hang_forever (id 1): attempt 1" in message
     assert "ActivityTaskScheduled" in message
+    assert "terminated when the test ends" in message
+    await temporal.close()
     assert (await temporal.history(handle)).status == "terminated"
 
 
@@ -140,3 +142,11 @@ async def test_close_stops_workers_and_terminates_running_workflows(temporal: Te
     await temporal.close()
     assert temporal._workers == []
     assert (await temporal.history(handle)).status == "terminated"
+
+
+async def test_time_still_skips_after_tests_that_left_workflows_in_flight(temporal: TemporalHarness) -> None:
+    """Runs after the two tests above: their teardown must not have stopped the clock."""
+    result = await temporal.run(
+        LongSleepWorkflow.run, "later", activities=[compose_greeting], timeout=timedelta(seconds=10)
+    )
+    assert result == "Hello, later!"

@@ -9,6 +9,7 @@ from textwrap import dedent
 import pytest
 
 from pytest_temporal_agents import TemporalHarness
+from pytester_support import WORKFLOWS
 
 #: Subprocess runs load only the plugins they need: every other installed pytest plugin
 #: (faker's rewrites some 160 modules) would cost each new interpreter a second or two.
@@ -32,8 +33,6 @@ def test_fixture_in_auto_mode(inner: pytest.Pytester) -> None:
 
 
 def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
-    from conftest import WORKFLOWS
-
     pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(workflows=WORKFLOWS)
     pytester.makepyfile(
@@ -108,8 +107,6 @@ def test_timeout_from_command_line(inner: pytest.Pytester) -> None:
 
 
 def test_timeout_from_ini(pytester: pytest.Pytester) -> None:
-    from conftest import WORKFLOWS
-
     pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\ntemporal_timeout = 0.4\n")
     pytester.makepyfile(workflows=WORKFLOWS)
     pytester.makepyfile(
@@ -321,8 +318,6 @@ async def test_an_external_cluster_by_address(
 ) -> None:
     """This test's own dev server plays the external cluster for an inner run."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    from conftest import WORKFLOWS
-
     address = temporal.client.service_client.config.target_host
     pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(workflows=WORKFLOWS, test_external=GREET_TEST)
