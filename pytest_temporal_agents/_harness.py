@@ -148,6 +148,11 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
         self._activity_transformers: list[
             Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]
         ] = []
+        #: Applied after every transformer, so they wrap what will really run: faults
+        #: wrap mocked and real activities alike.
+        self._activity_wrappers: list[
+            Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]
+        ] = []
         self._workflow_transformers: list[Callable[[list[type]], list[type]]] = []
         self._teardown_checks: list[Callable[[], Awaitable[list[str]]]] = []
         self._registered_workflows: dict[str, type] = {}
@@ -180,7 +185,7 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
         background: bool,
         options: dict[str, Any],
     ) -> _WorkerRecord:
-        for transform_activities in self._activity_transformers:
+        for transform_activities in [*self._activity_transformers, *self._activity_wrappers]:
             activities = transform_activities(list(activities))
         for transform_workflows in self._workflow_transformers:
             workflows = transform_workflows(list(workflows))
