@@ -24,7 +24,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -565,9 +565,7 @@ async def _settle(handle: WorkflowHandle[Any, Any], limit: float = 2.0) -> None:
         await asyncio.sleep(0.005)
 
 
-def _enum_tail(value: int) -> str:
-    from temporalio.api.enums.v1 import PendingActivityState
-
+def _enum_tail(value: Any) -> str:
     return PendingActivityState.Name(value).removeprefix("PENDING_ACTIVITY_STATE_")
 
 

@@ -160,7 +160,6 @@ class ServerConfig:
     tls_ca: str | None = None
     api_key: str | None = field(default=None, repr=False)
     dev_server_db: str | None = None
-    ui: bool = False
 
     @property
     def is_external(self) -> bool:
@@ -202,8 +201,16 @@ def quiet_runtime() -> Runtime:
     )
 
 
-def _read(path: str | None) -> bytes | None:
-    return Path(path).expanduser().read_bytes() if path else None
+def _read(path: str | None, option: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as err:
+        raise TemporalConfigError(
+            f"Cannot read the file named by {option}: {path!r} ({err.strerror}). "
+            "Fix the path or remove the option."
+        ) from None
 
 
 async def start_environment(config: ServerConfig, runtime: Runtime) -> WorkflowEnvironment:
@@ -219,15 +226,14 @@ async def start_environment(config: ServerConfig, runtime: Runtime) -> WorkflowE
             namespace=config.namespace,
             dev_server_existing_path=str(binary),
             dev_server_database_filename=config.dev_server_db,
-            ui=config.ui,
             runtime=runtime,
         )
     tls: bool | TLSConfig = config.tls
     if config.tls_cert or config.tls_key or config.tls_ca:
         tls = TLSConfig(
-            server_root_ca_cert=_read(config.tls_ca),
-            client_cert=_read(config.tls_cert),
-            client_private_key=_read(config.tls_key),
+            server_root_ca_cert=_read(config.tls_ca, "--temporal-tls-ca"),
+            client_cert=_read(config.tls_cert, "--temporal-tls-cert"),
+            client_private_key=_read(config.tls_key, "--temporal-tls-key"),
         )
     try:
         client = await Client.connect(

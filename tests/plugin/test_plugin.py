@@ -328,6 +328,24 @@ async def test_an_external_cluster_by_address(
     result.stdout.fnmatch_lines([f"temporal: external cluster {address} (namespace 'default')*"])
 
 
+def test_the_dev_server_keeps_its_state_in_a_file(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    database = inner.path / "state" / "temporal.sqlite3"
+    database.parent.mkdir()
+    result = inner.runpytest("--temporal-env=local", f"--temporal-dev-server-db={database}")
+    result.assert_outcomes(passed=1)
+    assert database.stat().st_size > 0
+
+
+def test_an_unreadable_tls_file_is_a_clear_error(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-env=127.0.0.1:1", "--temporal-tls-cert=/no/such/cert.pem")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*Cannot read the file named by --temporal-tls-cert: '/no/such/cert.pem' (No such file or directory)*"]
+    )
+
+
 def test_an_unreachable_cluster_is_a_clear_error(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
     result = inner.runpytest("--temporal-env=127.0.0.1:1")
