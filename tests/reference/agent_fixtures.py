@@ -1,0 +1,39 @@
+"""Shared fixtures and constants of the agent-pattern workflow tests (import them explicitly).
+
+Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so the
+symbols below keep their character (which branch they take) whatever day the suite runs.
+At ``AS_OF`` with 120 daily bars and the momentum strategy:
+
+- AAPL: uptrend, the analysis says buy, risk 0.27: the agents buy.
+- TSLA: high volatility, risk 0.74: above the 0.7 threshold, skipped.
+- MSFT: risk 0.25 but no signal: the plan is to hold.
+- PEP: sideways, mean reversion says buy, trend following holds.
+- MS: uptrend; trend following says buy while mean reversion says sell.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from reference_workflows.activities import ReferenceServices, create_services
+from reference_workflows.workflows.trading import RetryOptions
+
+AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
+
+FAST_RETRY = RetryOptions(
+    initial_interval_seconds=0.05,
+    backoff_coefficient=1.0,
+    maximum_interval_seconds=0.05,
+    maximum_attempts=3,
+)
+"""Real retries, real backoff, but quick: tests wait for retries in real time."""
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> ReferenceServices:
+    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents; ``.activities()``
+    gives the same 23 activities as ``create_activities``, bound to these services."""
+    return create_services(ledger_path=tmp_path / "ledger.sqlite3")
