@@ -350,9 +350,11 @@ class AutomatedTradingWorkflow:
         risk = state.risk = context.risk = apply_threshold(assessed, request.risk_threshold)
         self._progress.finish(RISK_ASSESSMENT)
         if risk.risk_score > request.risk_threshold:
-            return self._outcome(request, state, TradeExecution(
-                ExecutionStatus.SKIPPED, request.symbol, reason=risk_too_high(risk)
-            ))
+            return self._outcome(
+                request,
+                state,
+                TradeExecution(ExecutionStatus.SKIPPED, request.symbol, reason=risk_too_high(risk)),
+            )
 
         self._step(DECISION, "planning entry, size, stop-loss and take-profit", state)
         plan: TradingPlan = await workflow.execute_activity_method(
@@ -372,11 +374,15 @@ class AutomatedTradingWorkflow:
         state.plan = plan
         self._progress.finish(DECISION)
         if not plan.approved:
-            return self._outcome(request, state, TradeExecution(
-                ExecutionStatus.SKIPPED,
-                request.symbol,
-                reason=f"the plan is not to trade ({plan.signal.value}, {plan.quantity} shares)",
-            ))
+            return self._outcome(
+                request,
+                state,
+                TradeExecution(
+                    ExecutionStatus.SKIPPED,
+                    request.symbol,
+                    reason=f"the plan is not to trade ({plan.signal.value}, {plan.quantity} shares)",
+                ),
+            )
 
         self._step(EXECUTION, f"{plan.signal.value} {plan.quantity} {request.symbol}", state)
         decision = AgentDecision(
@@ -527,11 +533,11 @@ class EnhancedParallelTradingWorkflow:
     ) -> EnhancedParallelTradingResult:
         policy = retry_policy(request.retry)
         timeout = timedelta(seconds=request.activity_timeout_seconds)
-        market_options: dict[str, Any] = dict(
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
-            task_queue=request.market_data_task_queue,
-        )
+        market_options: dict[str, Any] = {
+            "start_to_close_timeout": timeout,
+            "retry_policy": policy,
+            "task_queue": request.market_data_task_queue,
+        }
         as_of = request.as_of or workflow.now()
 
         self._progress.start(FETCHING, f"fetching {request.symbol} from {', '.join(exchanges)}")
@@ -553,9 +559,7 @@ class EnhancedParallelTradingWorkflow:
         failures: list[VenueFailure] = []
         for exchange, outcome in zip(exchanges, fetched):
             if isinstance(outcome, ActivityError):
-                failures.append(
-                    VenueFailure(exchange, error_type(outcome), error_message(outcome))
-                )
+                failures.append(VenueFailure(exchange, error_type(outcome), error_message(outcome)))
             elif isinstance(outcome, BaseException):
                 raise outcome  # cancellation or a bug: not a venue being down
             else:
@@ -598,7 +602,10 @@ class EnhancedParallelTradingWorkflow:
         self._progress.finish(ANALYSING)
 
         self._progress.start(RISK_ASSESSMENT, f"risk on {chosen.exchange}")
-        trading_options: dict[str, Any] = dict(start_to_close_timeout=timeout, retry_policy=policy)
+        trading_options: dict[str, Any] = {
+            "start_to_close_timeout": timeout,
+            "retry_policy": policy,
+        }
         account = await workflow.execute_activity_method(
             PaperBroker.get_account, AccountRequest(request.account_id), **trading_options
         )

@@ -32,8 +32,8 @@ FAST_RETRY = RetryOptions(
 """Real retries, real backoff, but quick: tests wait for retries in real time."""
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> ReferenceServices:
+@pytest.fixture(name="services")
+def services_fixture(tmp_path: Path) -> ReferenceServices:
     """Fresh market, paper broker (its ledger in ``tmp_path``) and agents; ``.activities()``
     gives the same 23 activities as ``create_activities``, bound to these services."""
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services  # noqa: F401 - services is a fixture
+from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -139,7 +139,9 @@ async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
     services.market.set_exchange_down("NYSE")
-    retry = RetryOptions(initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50)
+    retry = RetryOptions(
+        initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
+    )
     handle = await temporal.start(
         AutomatedTradingWorkflow.run,
         automated("AAPL", retry=retry),
@@ -234,17 +236,19 @@ async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
     trading_queue = f"{TRADING_TASK_QUEUE}-{temporal.id_prefix}"
     market_activities, trading_activities = split_by_task_queue(services.activities())
 
-    async with temporal.worker(activities=market_activities, task_queue=market_queue):
-        async with temporal.worker(
+    async with (
+        temporal.worker(activities=market_activities, task_queue=market_queue),
+        temporal.worker(
             workflows=WORKFLOWS, activities=trading_activities, task_queue=trading_queue
-        ):
-            handle = await temporal.client.start_workflow(
-                AutomatedTradingWorkflow.run,
-                automated("AAPL", market_data_task_queue=market_queue),
-                id=temporal.new_workflow_id("scaled"),
-                task_queue=trading_queue,
-            )
-            result = await handle.result()
+        ),
+    ):
+        handle = await temporal.client.start_workflow(
+            AutomatedTradingWorkflow.run,
+            automated("AAPL", market_data_task_queue=market_queue),
+            id=temporal.new_workflow_id("scaled"),
+            task_queue=trading_queue,
+        )
+        result = await handle.result()
 
     assert result.status is ExecutionStatus.FILLED
     history = await temporal.history(handle)
@@ -284,7 +288,11 @@ async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
     assert result.status is ExecutionStatus.FILLED
     assert result.execution.quantity == result.risk.max_position_size
     [fill] = services.broker.fills()
-    assert (fill.symbol, fill.quantity, fill.price) == ("AAPL", result.execution.quantity, liquid.last_price)
+    assert (fill.symbol, fill.quantity, fill.price) == (
+        "AAPL",
+        result.execution.quantity,
+        liquid.last_price,
+    )
     history = await temporal.history(temporal.started_workflows[0])
     fetches = history.activities("fetch_market_data")
     assert len(fetches) == 3
@@ -306,9 +314,13 @@ async def test_parallel_tolerates_an_exchange_that_stays_down(
     assert result.failures[0].error_type == EXCHANGE_UNAVAILABLE
     assert sorted(v.exchange for v in result.venues) == ["NASDAQ", "NYSE"]
     assert result.status is ExecutionStatus.FILLED and result.execution.quantity == 5
-    lse = [a for a in (await temporal.history(temporal.started_workflows[0])).activities(
-        "fetch_market_data"
-    ) if '"LSE"' in a.input]
+    lse = [
+        a
+        for a in (await temporal.history(temporal.started_workflows[0])).activities(
+            "fetch_market_data"
+        )
+        if '"LSE"' in a.input
+    ]
     assert lse[0].status == "failed" and lse[0].attempt == FAST_RETRY.maximum_attempts
 
 
