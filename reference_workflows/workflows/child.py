@@ -1,0 +1,446 @@
+"""Sub-workflows: a parent trade composed of three child workflows.
+
+``TradeWithChildrenWorkflow`` runs ``OrderValidationWorkflow`` (is the order well formed, priced
+and affordable?), then ``RiskCheckWorkflow`` (does the risk model approve it, and how many
+shares at most?), then ``TradeExecutionWorkflow`` (place and fill it). Each child has its own
+history, id (the parent's id plus ``:validate``, ``:risk``, ``:execute``), retries and timeouts,
+can be run and tested alone, and returns a typed result the parent composes into its own.
+
+Outcomes: FILLED; REJECTED when validation finds problems (nothing else runs) or the broker
+refuses; SKIPPED when risk does not approve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from reference_workflows.analysis import calculate_technical_indicators
+    from reference_workflows.broker import PaperBroker
+    from reference_workflows.market import (
+        INVALID_MARKET_DATA_REQUEST,
+        UNKNOWN_SYMBOL,
+        MarketDataService,
+    )
+    from reference_workflows.models import (
+        AccountRequest,
+        AccountSnapshot,
+        ExecuteTradeRequest,
+        ExecutionStatus,
+        MarketData,
+        MarketDataRequest,
+        Quote,
+        RiskAssessment,
+        RiskAssessmentRequest,
+        Side,
+        Strategy,
+        TechnicalIndicators,
+        TradeExecution,
+        TradeRequest,
+    )
+    from reference_workflows.risk import assess_risk
+    from reference_workflows.workflows.trading import (
+        REFUSALS,
+        RetryOptions,
+        error_message,
+        error_type,
+        retry_policy,
+    )
+
+DEFAULT_MAX_NOTIONAL = 250_000.0
+
+
+def _options(timeout_seconds: float, retry: RetryOptions) -> dict[str, Any]:
+    return dict(
+        start_to_close_timeout=timedelta(seconds=timeout_seconds), retry_policy=retry_policy(retry)
+    )
+
+
+# --------------------------------------------------------------------------- order validation
+
+
+@dataclass
+class OrderValidationInput:
+    """An order to check before anything is risked on it."""
+
+    symbol: str
+    side: Side = Side.BUY
+    quantity: int = 10
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    max_notional: float = DEFAULT_MAX_NOTIONAL
+    as_of: datetime | None = None
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class OrderValidationResult:
+    """``valid`` with the price to trade at, or the list of everything wrong with the order."""
+
+    symbol: str
+    side: Side
+    quantity: int
+    exchange: str
+    valid: bool
+    price: float | None = None
+    notional: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+@workflow.defn
+class OrderValidationWorkflow:
+    """Quantity, market (a quote from the exchange), size limit and cash or shares to cover it.
+
+    Every problem found is reported, not just the first, so a user can fix them all at once.
+    """
+
+    @workflow.run
+    async def run(self, request: OrderValidationInput) -> OrderValidationResult:
+        problems: list[str] = []
+        if request.quantity < 1:
+            problems.append(f"quantity {request.quantity} is below 1 share")
+        options = _options(request.activity_timeout_seconds, request.retry)
+        price: float | None = None
+        try:
+            quote: Quote = await workflow.execute_activity_method(
+                MarketDataService.get_quote,
+                MarketDataRequest(
+                    request.symbol, request.exchange, as_of=request.as_of or workflow.now()
+                ),
+                task_queue=request.market_data_task_queue,
+                **options,
+            )
+            # A buy pays the ask, a sale gets the bid.
+            price = quote.ask if Side(request.side) is Side.BUY else quote.bid
+        except ActivityError as error:
+            if error_type(error) not in (INVALID_MARKET_DATA_REQUEST, UNKNOWN_SYMBOL):
+                raise  # the exchange is down, say: not a problem with the order
+            problems.append(error_message(error))
+        notional = round(price * max(request.quantity, 0), 2) if price is not None else 0.0
+        if notional > request.max_notional:
+            problems.append(
+                f"notional {notional:,.2f} exceeds the limit of {request.max_notional:,.2f}"
+            )
+        if price is not None and request.quantity >= 1:
+            account: AccountSnapshot = await workflow.execute_activity_method(
+                PaperBroker.get_account, AccountRequest(request.account_id), **options
+            )
+            problems.extend(_coverage_problems(request, account, notional))
+        return OrderValidationResult(
+            request.symbol,
+            Side(request.side),
+            request.quantity,
+            request.exchange,
+            valid=not problems,
+            price=price,
+            notional=notional,
+            problems=problems,
+        )
+
+
+def _coverage_problems(
+    request: OrderValidationInput, account: AccountSnapshot, notional: float
+) -> list[str]:
+    if Side(request.side) is Side.BUY:
+        if account.cash < notional:
+            return [f"cash {account.cash:,.2f} does not cover {notional:,.2f}"]
+        return []
+    held = sum(p.quantity for p in account.positions if p.symbol == request.symbol)
+    if held < request.quantity:
+        return [f"account holds {held} {request.symbol}, cannot sell {request.quantity}"]
+    return []
+
+
+# --------------------------------------------------------------------------- risk check
+
+
+@dataclass
+class RiskCheckInput:
+    """A validated order to put before the risk model."""
+
+    symbol: str
+    strategy: Strategy = Strategy.MOMENTUM
+    side: Side = Side.BUY
+    quantity: int = 10
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    timeframe: str = "1d"
+    bars: int = 120
+    as_of: datetime | None = None
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class RiskCheckResult:
+    """The risk model's verdict, and how many of the requested shares it allows."""
+
+    symbol: str
+    approved: bool
+    allowed_quantity: int
+    assessment: RiskAssessment
+    indicators: TechnicalIndicators
+
+
+@workflow.defn
+class RiskCheckWorkflow:
+    """Bars, indicators and the account, then the risk model's verdict."""
+
+    @workflow.run
+    async def run(self, request: RiskCheckInput) -> RiskCheckResult:
+        options = _options(request.activity_timeout_seconds, request.retry)
+        market = dict(options, task_queue=request.market_data_task_queue)
+        data: MarketData = await workflow.execute_activity_method(
+            MarketDataService.fetch_market_data,
+            MarketDataRequest(
+                request.symbol,
+                request.exchange,
+                request.timeframe,
+                request.bars,
+                request.as_of or workflow.now(),
+            ),
+            **market,
+        )
+        indicators: TechnicalIndicators = await workflow.execute_activity(
+            calculate_technical_indicators, data, **market
+        )
+        account: AccountSnapshot = await workflow.execute_activity_method(
+            PaperBroker.get_account, AccountRequest(request.account_id), **options
+        )
+        trade = TradeRequest(
+            request.symbol,
+            request.strategy,
+            request.side,
+            quantity=request.quantity,
+            account_id=request.account_id,
+            exchange=request.exchange,
+        )
+        assessment: RiskAssessment = await workflow.execute_activity(
+            assess_risk,
+            RiskAssessmentRequest(
+                trade,
+                data,
+                indicators,
+                account_equity=account.value_at({request.symbol: indicators.last_price}),
+                available_cash=account.cash,
+            ),
+            **options,
+        )
+        allowed = min(request.quantity, assessment.max_position_size) if assessment.approved else 0
+        return RiskCheckResult(
+            request.symbol, assessment.approved, allowed, assessment, indicators
+        )
+
+
+# --------------------------------------------------------------------------- trade execution
+
+
+@dataclass
+class TradeExecutionInput:
+    """An order that passed validation and risk: trade it at ``price``."""
+
+    symbol: str
+    side: Side = Side.BUY
+    quantity: int = 10
+    price: float | None = None
+    account_id: str = "paper"
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+
+
+@dataclass
+class TradeExecutionResult:
+    """The broker's answer (FILLED or REJECTED) and the idempotency key it was placed under."""
+
+    execution: TradeExecution
+    idempotency_key: str
+
+
+@workflow.defn
+class TradeExecutionWorkflow:
+    """Place and fill the order; a broker refusal is a REJECTED result, not a failure."""
+
+    @workflow.run
+    async def run(self, request: TradeExecutionInput) -> TradeExecutionResult:
+        # This child's own id: the parent gives it a stable one, so a re-run parent that
+        # starts it again would hit the same key and never trade twice.
+        key = f"{workflow.info().workflow_id}:trade"
+        order = ExecuteTradeRequest(
+            request.account_id,
+            request.symbol,
+            request.side,
+            request.quantity,
+            idempotency_key=key,
+            price=request.price,
+        )
+        try:
+            execution: TradeExecution = await workflow.execute_activity_method(
+                PaperBroker.execute_trade,
+                order,
+                **_options(request.activity_timeout_seconds, request.retry),
+            )
+        except ActivityError as error:
+            if error_type(error) not in REFUSALS:
+                raise
+            execution = TradeExecution(
+                ExecutionStatus.REJECTED,
+                request.symbol,
+                Side(request.side),
+                request.quantity,
+                request.price,
+                reason=error_message(error),
+            )
+        return TradeExecutionResult(execution, key)
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+@dataclass
+class TradeWithChildrenInput:
+    """The trade the parent validates, risk-checks and executes through its children."""
+
+    symbol: str
+    strategy: Strategy = Strategy.MOMENTUM
+    side: Side = Side.BUY
+    quantity: int = 10
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    max_notional: float = DEFAULT_MAX_NOTIONAL
+    bars: int = 120
+    as_of: datetime | None = None
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class TradeWithChildrenResult:
+    """Each child's result (None for children that did not run) and the trade's outcome."""
+
+    symbol: str
+    status: ExecutionStatus
+    reason: str
+    validation: OrderValidationResult
+    risk: RiskCheckResult | None = None
+    execution: TradeExecutionResult | None = None
+    child_workflow_ids: list[str] = field(default_factory=list)
+
+
+@workflow.defn
+class TradeWithChildrenWorkflow:
+    """Validation, risk check and execution, each a child workflow, composed into one result."""
+
+    @workflow.run
+    async def run(self, request: TradeWithChildrenInput) -> TradeWithChildrenResult:
+        parent_id = workflow.info().workflow_id
+        children: list[str] = []
+        # Pinned once for all children, so validation and risk look at the same market.
+        as_of = request.as_of or workflow.now()
+
+        children.append(f"{parent_id}:validate")
+        validation: OrderValidationResult = await workflow.execute_child_workflow(
+            OrderValidationWorkflow.run,
+            OrderValidationInput(
+                request.symbol,
+                side=request.side,
+                quantity=request.quantity,
+                account_id=request.account_id,
+                exchange=request.exchange,
+                max_notional=request.max_notional,
+                as_of=as_of,
+                retry=request.retry,
+                activity_timeout_seconds=request.activity_timeout_seconds,
+                market_data_task_queue=request.market_data_task_queue,
+            ),
+            id=children[-1],
+        )
+        if not validation.valid:
+            return TradeWithChildrenResult(
+                request.symbol,
+                ExecutionStatus.REJECTED,
+                f"validation failed: {'; '.join(validation.problems)}",
+                validation,
+                child_workflow_ids=children,
+            )
+
+        children.append(f"{parent_id}:risk")
+        risk: RiskCheckResult = await workflow.execute_child_workflow(
+            RiskCheckWorkflow.run,
+            RiskCheckInput(
+                request.symbol,
+                strategy=request.strategy,
+                side=request.side,
+                quantity=request.quantity,
+                account_id=request.account_id,
+                exchange=request.exchange,
+                bars=request.bars,
+                as_of=as_of,
+                retry=request.retry,
+                activity_timeout_seconds=request.activity_timeout_seconds,
+                market_data_task_queue=request.market_data_task_queue,
+            ),
+            id=children[-1],
+        )
+        if not risk.approved or risk.allowed_quantity < 1:
+            return TradeWithChildrenResult(
+                request.symbol,
+                ExecutionStatus.SKIPPED,
+                f"risk did not approve: {'; '.join(risk.assessment.reasons)}",
+                validation,
+                risk,
+                child_workflow_ids=children,
+            )
+
+        children.append(f"{parent_id}:execute")
+        execution: TradeExecutionResult = await workflow.execute_child_workflow(
+            TradeExecutionWorkflow.run,
+            TradeExecutionInput(
+                request.symbol,
+                side=request.side,
+                quantity=risk.allowed_quantity,
+                price=validation.price,
+                account_id=request.account_id,
+                retry=request.retry,
+                activity_timeout_seconds=request.activity_timeout_seconds,
+            ),
+            id=children[-1],
+        )
+        trade = execution.execution
+        reason = trade.reason or f"{trade.status.value}: {trade.quantity} at {trade.price}"
+        return TradeWithChildrenResult(
+            request.symbol, trade.status, reason, validation, risk, execution, children
+        )
+
+
+WORKFLOWS: list[type] = [
+    OrderValidationWorkflow,
+    RiskCheckWorkflow,
+    TradeExecutionWorkflow,
+    TradeWithChildrenWorkflow,
+]
+
+__all__ = [
+    "DEFAULT_MAX_NOTIONAL",
+    "WORKFLOWS",
+    "OrderValidationInput",
+    "OrderValidationResult",
+    "OrderValidationWorkflow",
+    "RiskCheckInput",
+    "RiskCheckResult",
+    "RiskCheckWorkflow",
+    "TradeExecutionInput",
+    "TradeExecutionResult",
+    "TradeExecutionWorkflow",
+    "TradeWithChildrenInput",
+    "TradeWithChildrenResult",
+    "TradeWithChildrenWorkflow",
+]

@@ -1,0 +1,227 @@
+"""Conditional: the market decides which path the workflow takes.
+
+``ConditionalStrategyWorkflow`` analyses the symbol, then branches on its volatility regime:
+
+- LOW volatility: calm markets trend, so follow the trend at full size;
+- NORMAL volatility: trade momentum at three quarters of the size;
+- HIGH volatility: wild moves overshoot, so fade them (mean reversion) at half the size.
+
+The chosen strategy's agent gives the signal; a BUY or SELL is traded (unless ``execute`` is
+off, as when another workflow does the trading: see the chained pattern), a HOLD is SKIPPED.
+The branch is a pure function of an activity's result, so it replays identically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from reference_workflows.agents import Agents
+    from reference_workflows.broker import PaperBroker
+    from reference_workflows.models import (
+        AgentContext,
+        AnalysisReport,
+        ExecuteTradeRequest,
+        ExecutionStatus,
+        Side,
+        Signal,
+        Strategy,
+        StrategySignal,
+        TradeExecution,
+        VolatilityRegime,
+    )
+    from reference_workflows.workflows.trading import (
+        REFUSALS,
+        RetryOptions,
+        error_message,
+        error_type,
+        invalid_input,
+        retry_policy,
+    )
+
+
+@dataclass(frozen=True)
+class RegimePlan:
+    """What to do in one volatility regime."""
+
+    strategy: Strategy
+    position_scale: float
+    rationale: str
+
+
+REGIME_PLANS: dict[VolatilityRegime, RegimePlan] = {
+    VolatilityRegime.LOW: RegimePlan(
+        Strategy.TREND_FOLLOWING, 1.0, "low volatility: follow the trend at full size"
+    ),
+    VolatilityRegime.NORMAL: RegimePlan(
+        Strategy.MOMENTUM, 0.75, "normal volatility: trade momentum at three quarters size"
+    ),
+    VolatilityRegime.HIGH: RegimePlan(
+        Strategy.MEAN_REVERSION, 0.5, "high volatility: fade the moves at half size"
+    ),
+}
+"""The branch taken for each regime (``analysis.classify_volatility`` sets the regime)."""
+
+_STRATEGY_AGENTS: dict[Strategy, Callable[..., Any]] = {
+    Strategy.TREND_FOLLOWING: Agents.trend_following_agent,
+    Strategy.MOMENTUM: Agents.momentum_agent,
+    Strategy.MEAN_REVERSION: Agents.mean_reversion_agent,
+}
+
+
+@dataclass
+class ConditionalStrategyInput:
+    """``quantity`` is the full-size position; the regime's plan scales it down."""
+
+    symbol: str
+    quantity: int = 100
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    timeframe: str = "1d"
+    bars: int = 120
+    as_of: datetime | None = None
+    execute: bool = True
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class ConditionalStrategyResult:
+    """The branch taken, the signal it gave, and the trade (SKIPPED when none was made)."""
+
+    symbol: str
+    volatility: float
+    regime: VolatilityRegime
+    strategy: Strategy
+    rationale: str
+    signal: StrategySignal
+    quantity: int
+    """Shares to trade: the input quantity scaled by the regime (0 for a HOLD)."""
+    execution: TradeExecution
+    analysis: AnalysisReport
+
+
+@workflow.defn
+class ConditionalStrategyWorkflow:
+    """Analyse, branch on the volatility regime, get that strategy's signal, trade it."""
+
+    @workflow.run
+    async def run(self, request: ConditionalStrategyInput) -> ConditionalStrategyResult:
+        if request.quantity < 1:
+            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
+        options: dict[str, Any] = dict(
+            start_to_close_timeout=timedelta(seconds=request.activity_timeout_seconds),
+            retry_policy=retry_policy(request.retry),
+        )
+        context = AgentContext(
+            symbol=request.symbol,
+            account_id=request.account_id,
+            exchange=request.exchange,
+            timeframe=request.timeframe,
+            bars=request.bars,
+            as_of=request.as_of or workflow.now(),
+        )
+        analysis: AnalysisReport = await workflow.execute_activity_method(
+            Agents.analysis_agent,
+            context,
+            task_queue=request.market_data_task_queue,
+            summary="analysis agent",
+            **options,
+        )
+        regime = analysis.indicators.volatility_regime
+        plan = REGIME_PLANS[regime]
+        # The analysis travels with the context, so the strategy agent reuses its indicators
+        # instead of fetching the bars again.
+        signal: StrategySignal = await workflow.execute_activity_method(
+            _STRATEGY_AGENTS[plan.strategy],
+            replace(context, strategy=plan.strategy, analysis=analysis),
+            task_queue=request.market_data_task_queue,
+            summary=f"{plan.strategy.value} agent",
+            **options,
+        )
+        quantity = math.floor(request.quantity * plan.position_scale)
+        if signal.signal is Signal.HOLD:
+            quantity = 0
+            execution = TradeExecution(
+                ExecutionStatus.SKIPPED, request.symbol, reason=f"{plan.strategy.value} says hold"
+            )
+        elif quantity < 1:
+            execution = TradeExecution(
+                ExecutionStatus.SKIPPED,
+                request.symbol,
+                reason=f"{request.quantity} shares at {plan.position_scale:.0%} is below 1 share",
+            )
+        elif not request.execute:
+            execution = TradeExecution(
+                ExecutionStatus.SKIPPED,
+                request.symbol,
+                reason=f"{signal.signal.value} {quantity}: execution left to the caller",
+            )
+        else:
+            side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
+            price = analysis.indicators.last_price
+            execution = await self._execute(request, side, quantity, price, options)
+        return ConditionalStrategyResult(
+            symbol=request.symbol,
+            volatility=analysis.indicators.volatility,
+            regime=regime,
+            strategy=plan.strategy,
+            rationale=plan.rationale,
+            signal=signal,
+            quantity=quantity,
+            execution=execution,
+            analysis=analysis,
+        )
+
+    async def _execute(
+        self,
+        request: ConditionalStrategyInput,
+        side: Side,
+        quantity: int,
+        price: float,
+        options: dict[str, Any],
+    ) -> TradeExecution:
+        order = ExecuteTradeRequest(
+            request.account_id,
+            request.symbol,
+            side,
+            quantity,
+            idempotency_key=f"{workflow.info().workflow_id}:execute",
+            price=price,
+        )
+        try:
+            result: TradeExecution = await workflow.execute_activity_method(
+                PaperBroker.execute_trade, order, **options
+            )
+            return result
+        except ActivityError as error:
+            if error_type(error) not in REFUSALS:
+                raise
+            return TradeExecution(
+                ExecutionStatus.REJECTED,
+                request.symbol,
+                side,
+                quantity,
+                price,
+                reason=error_message(error),
+            )
+
+
+WORKFLOWS: list[type] = [ConditionalStrategyWorkflow]
+
+__all__ = [
+    "REGIME_PLANS",
+    "WORKFLOWS",
+    "ConditionalStrategyInput",
+    "ConditionalStrategyResult",
+    "ConditionalStrategyWorkflow",
+    "RegimePlan",
+]

@@ -1,0 +1,168 @@
+"""Shared fixtures and helpers of the basic-pattern workflow tests (import them explicitly).
+
+Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so a
+symbol keeps its character whatever day the suite runs. Where a test needs a particular market
+(a buy signal, a risk score above the threshold), ``find_as_of`` searches the days after
+``AS_OF`` with the domain's own pure functions, so the test states the condition it needs
+instead of a magic date that would silently stop fitting if the simulator changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+
+from reference_workflows.activities import ReferenceServices, create_services
+from reference_workflows.agents import Agents
+from reference_workflows.analysis import compute_indicators
+from reference_workflows.broker import (
+    INVALID_BROKER_REQUEST,
+    ORDER_NOT_FILLABLE,
+    BrokerError,
+    PaperBroker,
+)
+from reference_workflows.market import MarketDataService
+from reference_workflows.models import (
+    ConfirmExecutionRequest,
+    Fill,
+    MarketData,
+    MarketDataRequest,
+    Order,
+    OrderRequest,
+    TechnicalIndicators,
+)
+from reference_workflows.workflows.trading import RetryOptions
+
+AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
+STARTING_CASH = 100_000.0
+
+FAST_RETRY = RetryOptions(
+    initial_interval_seconds=0.01,
+    backoff_coefficient=1.0,
+    maximum_interval_seconds=0.01,
+    maximum_attempts=2,
+)
+"""Real retries, quick: activity retries wait in real time, even on the time-skipping server."""
+
+_T = TypeVar("_T")
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> ReferenceServices:
+    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents."""
+    return create_services(ledger_path=tmp_path / "ledger.sqlite3")
+
+
+@pytest.fixture
+def make_services(tmp_path: Path) -> Callable[..., ReferenceServices]:
+    """Build services with options (``starting_cash``, ``down_exchanges``, broker options)."""
+    count = iter(range(1_000))
+
+    def build(**options: Any) -> ReferenceServices:
+        return create_services(ledger_path=tmp_path / f"ledger-{next(count)}.sqlite3", **options)
+
+    return build
+
+
+def market_at(symbol: str, as_of: datetime, bars: int = 120, exchange: str = "NYSE") -> MarketData:
+    """The bars a workflow pinned to ``as_of`` sees."""
+    return MarketDataService().load(MarketDataRequest(symbol, exchange, "1d", bars, as_of))
+
+
+def indicators_at(symbol: str, as_of: datetime, bars: int = 120) -> TechnicalIndicators:
+    """The indicators a workflow pinned to ``as_of`` computes."""
+    return compute_indicators(market_at(symbol, as_of, bars))
+
+
+def find_as_of(
+    symbol: str,
+    wanted: Callable[[MarketData], bool],
+    *,
+    bars: int = 120,
+    start: datetime = AS_OF,
+    days: int = 400,
+) -> datetime:
+    """The first day from ``start`` on which ``symbol``'s market satisfies ``wanted``.
+
+    Raises:
+        AssertionError: no such day within ``days`` days (the scenario does not exist).
+    """
+    for offset in range(days):
+        moment = start + timedelta(days=offset)
+        if wanted(market_at(symbol, moment, bars)):
+            return moment
+    raise AssertionError(f"no day in {days} from {start:%Y-%m-%d} has the market the test needs")
+
+
+async def wait_for_query(
+    handle: WorkflowHandle[Any, Any],
+    query: Callable[..., Any],
+    ready: Callable[[Any], bool] = lambda answer: answer is not None,
+    *,
+    attempts: int = 300,
+) -> Any:
+    """Query ``handle`` until ``ready(answer)`` (real time, bounded); return the answer."""
+    answer = None
+    for _ in range(attempts):
+        answer = await handle.query(query)
+        if ready(answer):
+            return answer
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{handle.id}: the query never became ready; last answer {answer!r}")
+
+
+class RejectingBroker(PaperBroker):
+    """A paper broker whose venue refuses new orders or fills, as a real venue can.
+
+    The ledger is the real one, so a test checks the real effects of what ran before the
+    refusal and of the compensations after it.
+
+    Args:
+        ledger_path: the SQLite ledger.
+        reject: ``"place_order"`` or ``"confirm_execution"``: the call the venue refuses.
+    """
+
+    def __init__(self, ledger_path: str | Path, *, reject: str, **options: Any) -> None:
+        super().__init__(ledger_path, **options)
+        if reject not in ("place_order", "confirm_execution"):
+            raise ValueError(f"reject={reject!r}; use 'place_order' or 'confirm_execution'")
+        self.reject = reject
+
+    @activity.defn
+    async def place_order(self, request: OrderRequest) -> Order:
+        if self.reject == "place_order":
+            raise _Refused(f"the venue refused the order for {request.symbol}").to_application_error()
+        return await super().place_order(request)
+
+    @activity.defn
+    async def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
+        if self.reject == "confirm_execution":
+            raise _Unfillable(f"the venue refused to fill {request.order_id}").to_application_error()
+        return await super().confirm_execution(request)
+
+
+class _Refused(BrokerError):
+    error_type = INVALID_BROKER_REQUEST
+
+
+class _Unfillable(BrokerError):
+    error_type = ORDER_NOT_FILLABLE
+
+
+def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
+    """Services whose broker refuses ``reject`` (see ``RejectingBroker``)."""
+    base = create_services(ledger_path=ledger_path)
+    broker = RejectingBroker(ledger_path, reject=reject)
+    return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+
+
+async def gather_all(*awaitables: Awaitable[_T]) -> list[_T]:
+    """``asyncio.gather`` with a list result (for typed tests)."""
+    return list(await asyncio.gather(*awaitables))
