@@ -155,6 +155,12 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
         ] = []
         self._workflow_transformers: list[Callable[[list[type]], list[type]]] = []
         self._teardown_checks: list[Callable[[], Awaitable[list[str]]]] = []
+        #: Each adjusts the keyword options of every Worker this harness builds (faults add
+        #: their workflow interceptor, and turn off the workflow cache for worker crashes).
+        self._worker_option_hooks: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+        #: Each may return a richer History for temporal.history() (faults add the
+        #: attempts their wrappers saw: the server keeps only each activity's last one).
+        self._history_hooks: list[Callable[[History], History]] = []
         self._registered_workflows: dict[str, type] = {}
         self._init_features()
 
@@ -189,6 +195,8 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
             activities = transform_activities(list(activities))
         for transform_workflows in self._workflow_transformers:
             workflows = transform_workflows(list(workflows))
+        for adjust_options in self._worker_option_hooks:
+            options = adjust_options(dict(options))
         for cls in workflows:
             self._registered_workflows.setdefault(workflow_name(cls), cls)
         executor = None
@@ -449,7 +457,10 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
         """
         if isinstance(handle, str):
             handle = self.client.get_workflow_handle(handle, run_id=run_id)
-        return History(await handle.fetch_history())
+        history = History(await handle.fetch_history())
+        for enrich in self._history_hooks:
+            history = enrich(history)
+        return history
 
     @property
     def registered_workflows(self) -> list[type]:
