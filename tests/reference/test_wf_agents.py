@@ -9,7 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
+from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
+    AS_OF,
+    FAST_RETRY,
+    services_fixture,
+    snippet_problems,
+)
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -383,3 +388,18 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(
     )
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED
     assert [f.quantity for f in services.broker.fills()] == [2]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "collaborative-agents.md",
+        "adaptive-agent.md",
+        "long-running-agent.md",
+        "multi-agent.md",
+        "ai-agent.md",
+    ],
+)
+def test_cookbook_code_is_the_real_code(page: str) -> None:
+    sources = ("reference_workflows/workflows/agents.py", "tests/reference/test_wf_agents.py")
+    assert snippet_problems(page, *sources) == []

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
+from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
+    AS_OF,
+    FAST_RETRY,
+    services_fixture,
+    snippet_problems,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -160,3 +165,8 @@ async def test_a_child_runs_on_its_own_and_fetches_its_market(
         "mean_reversion_agent",
     ]
     assert services.broker.orders() == []
+
+
+def test_cookbook_code_is_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/strategy_router.py",)
+    assert snippet_problems("strategy-router.md", *sources) == []

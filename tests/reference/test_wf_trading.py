@@ -6,7 +6,12 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
+from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
+    AS_OF,
+    FAST_RETRY,
+    services_fixture,
+    snippet_problems,
+)
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -296,8 +301,13 @@ async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
     history = await temporal.history(temporal.started_workflows[0])
     fetches = history.activities("fetch_market_data")
     assert len(fetches) == 3
-    # All three were scheduled before any completed: they ran in parallel.
-    assert history.activity_names()[:3] == ["fetch_market_data"] * 3
+    # All three were scheduled before any of them completed: they ran in parallel.
+    first_completion = min(
+        event.event_id
+        for event in history.events
+        if event.HasField("activity_task_completed_event_attributes")
+    )
+    assert max(f.scheduled_event_id for f in fetches) < first_completion
 
 
 async def test_parallel_tolerates_an_exchange_that_stays_down(
@@ -361,3 +371,9 @@ async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(
     assert refused.status is ExecutionStatus.REJECTED
     assert "AAPL" in refused.execution.reason
     assert services.broker.fills() == []
+
+
+@pytest.mark.parametrize("page", ["automated-trading.md", "enhanced-parallel.md"])
+def test_cookbook_code_is_the_real_code(page: str) -> None:
+    sources = ("reference_workflows/workflows/trading.py", "tests/reference/test_wf_trading.py")
+    assert snippet_problems(page, *sources) == []
