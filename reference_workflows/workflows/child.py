@@ -56,9 +56,10 @@ DEFAULT_MAX_NOTIONAL = 250_000.0
 
 
 def _options(timeout_seconds: float, retry: RetryOptions) -> dict[str, Any]:
-    return dict(
-        start_to_close_timeout=timedelta(seconds=timeout_seconds), retry_policy=retry_policy(retry)
-    )
+    return {
+        "start_to_close_timeout": timedelta(seconds=timeout_seconds),
+        "retry_policy": retry_policy(retry),
+    }
 
 
 # --------------------------------------------------------------------------- order validation
@@ -235,9 +236,7 @@ class RiskCheckWorkflow:
             **options,
         )
         allowed = min(request.quantity, assessment.max_position_size) if assessment.approved else 0
-        return RiskCheckResult(
-            request.symbol, assessment.approved, allowed, assessment, indicators
-        )
+        return RiskCheckResult(request.symbol, assessment.approved, allowed, assessment, indicators)
 
 
 # --------------------------------------------------------------------------- trade execution

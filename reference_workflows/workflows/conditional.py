@@ -117,10 +117,10 @@ class ConditionalStrategyWorkflow:
     async def run(self, request: ConditionalStrategyInput) -> ConditionalStrategyResult:
         if request.quantity < 1:
             raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
-        options: dict[str, Any] = dict(
-            start_to_close_timeout=timedelta(seconds=request.activity_timeout_seconds),
-            retry_policy=retry_policy(request.retry),
-        )
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+            "retry_policy": retry_policy(request.retry),
+        }
         context = AgentContext(
             symbol=request.symbol,
             account_id=request.account_id,

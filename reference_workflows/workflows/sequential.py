@@ -101,10 +101,10 @@ class SequentialTradingWorkflow:
         if request.quantity < 1:
             raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
         steps: list[str] = []
-        options: dict[str, Any] = dict(
-            start_to_close_timeout=timedelta(seconds=request.activity_timeout_seconds),
-            retry_policy=retry_policy(request.retry),
-        )
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+            "retry_policy": retry_policy(request.retry),
+        }
         market = dict(options, task_queue=request.market_data_task_queue)
         # Pinned once: a retried or replayed fetch asks for the very same bars.
         as_of = request.as_of or workflow.now()

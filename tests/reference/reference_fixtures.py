@@ -10,15 +10,17 @@ instead of a magic date that would silently stop fitting if the simulator change
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 
+from pytest_temporal_agents import TemporalHarness
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import Agents
 from reference_workflows.analysis import compute_indicators
@@ -38,10 +40,12 @@ from reference_workflows.models import (
     OrderRequest,
     TechnicalIndicators,
 )
-from reference_workflows.workflows.trading import RetryOptions
+from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
 
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
 STARTING_CASH = 100_000.0
+BARS = 60
+"""Bars the tests ask for: enough for every indicator (50), half the payload of the default."""
 
 FAST_RETRY = RetryOptions(
     initial_interval_seconds=0.01,
@@ -51,17 +55,15 @@ FAST_RETRY = RetryOptions(
 )
 """Real retries, quick: activity retries wait in real time, even on the time-skipping server."""
 
-_T = TypeVar("_T")
 
-
-@pytest.fixture
-def services(tmp_path: Path) -> ReferenceServices:
+@pytest.fixture(name="services")
+def services_fixture(tmp_path: Path) -> ReferenceServices:
     """Fresh market, paper broker (its ledger in ``tmp_path``) and agents."""
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")
 
 
-@pytest.fixture
-def make_services(tmp_path: Path) -> Callable[..., ReferenceServices]:
+@pytest.fixture(name="make_services")
+def make_services_fixture(tmp_path: Path) -> Callable[..., ReferenceServices]:
     """Build services with options (``starting_cash``, ``down_exchanges``, broker options)."""
     count = iter(range(1_000))
 
@@ -71,12 +73,12 @@ def make_services(tmp_path: Path) -> Callable[..., ReferenceServices]:
     return build
 
 
-def market_at(symbol: str, as_of: datetime, bars: int = 120, exchange: str = "NYSE") -> MarketData:
+def market_at(symbol: str, as_of: datetime, bars: int = BARS, exchange: str = "NYSE") -> MarketData:
     """The bars a workflow pinned to ``as_of`` sees."""
     return MarketDataService().load(MarketDataRequest(symbol, exchange, "1d", bars, as_of))
 
 
-def indicators_at(symbol: str, as_of: datetime, bars: int = 120) -> TechnicalIndicators:
+def indicators_at(symbol: str, as_of: datetime, bars: int = BARS) -> TechnicalIndicators:
     """The indicators a workflow pinned to ``as_of`` computes."""
     return compute_indicators(market_at(symbol, as_of, bars))
 
@@ -85,7 +87,7 @@ def find_as_of(
     symbol: str,
     wanted: Callable[[MarketData], bool],
     *,
-    bars: int = 120,
+    bars: int = BARS,
     start: datetime = AS_OF,
     days: int = 400,
 ) -> datetime:
@@ -118,6 +120,34 @@ async def wait_for_query(
     raise AssertionError(f"{handle.id}: the query never became ready; last answer {answer!r}")
 
 
+async def invalid_input_messages(
+    temporal: TemporalHarness,
+    run: Callable[..., Any],
+    inputs: Sequence[object],
+    activities: Sequence[Callable[..., Any]],
+) -> list[str]:
+    """Start a workflow per input (all at once); each must fail with ``InvalidWorkflowInput``.
+
+    Returns:
+        The failure messages, in the order of ``inputs``.
+    """
+    # Activities on the first start only: the worker it starts serves the rest. (Passing them
+    # again makes the harness replace the worker, and a workflow task caught on the old one
+    # waits out its 10 s task timeout.)
+    first, *rest = inputs
+    handles = [await temporal.start(run, first, activities=activities)]
+    handles += [await temporal.start(run, request) for request in rest]
+    messages = []
+    for handle in handles:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        error = failure.value.cause
+        assert isinstance(error, ApplicationError), error
+        assert (error.type, error.non_retryable) == (INVALID_WORKFLOW_INPUT, True), error
+        messages.append(error.message)
+    return messages
+
+
 class RejectingBroker(PaperBroker):
     """A paper broker whose venue refuses new orders or fills, as a real venue can.
 
@@ -138,13 +168,17 @@ class RejectingBroker(PaperBroker):
     @activity.defn
     async def place_order(self, request: OrderRequest) -> Order:
         if self.reject == "place_order":
-            raise _Refused(f"the venue refused the order for {request.symbol}").to_application_error()
+            raise _Refused(
+                f"the venue refused the order for {request.symbol}"
+            ).to_application_error()
         return await super().place_order(request)
 
     @activity.defn
     async def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
         if self.reject == "confirm_execution":
-            raise _Unfillable(f"the venue refused to fill {request.order_id}").to_application_error()
+            raise _Unfillable(
+                f"the venue refused to fill {request.order_id}"
+            ).to_application_error()
         return await super().confirm_execution(request)
 
 
@@ -161,8 +195,3 @@ def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     base = create_services(ledger_path=ledger_path)
     broker = RejectingBroker(ledger_path, reject=reject)
     return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
-
-
-async def gather_all(*awaitables: Awaitable[_T]) -> list[_T]:
-    """``asyncio.gather`` with a list result (for typed tests)."""
-    return list(await asyncio.gather(*awaitables))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from reference_fixtures import (  # noqa: F401 - services is a fixture
     AS_OF,
+    BARS,
     FAST_RETRY,
     STARTING_CASH,
     find_as_of,
-    services,
+    services_fixture,
 )
 
 from pytest_temporal_agents import TemporalHarness
@@ -39,7 +40,7 @@ from reference_workflows.workflows.child import (
 
 def trade(symbol: str = "AAPL", **fields: object) -> TradeWithChildrenInput:
     fields.setdefault("as_of", AS_OF)
-    return TradeWithChildrenInput(symbol, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return TradeWithChildrenInput(symbol, bars=BARS, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
 
 
 async def run_parent(

@@ -1,9 +1,9 @@
 """The conditional pattern on a real server: every branch of the regime switch, every outcome.
 
-SPY, AAPL and TSLA sit in the low, normal and high volatility regimes on every day of the
-simulator's calendar (their profiles' volatilities are 0.15, 0.26 and 0.60 against the 0.20 and
-0.45 bounds), so each one drives one branch; ``find_as_of`` then picks a day on which the
-branch's strategy gives the signal a test needs.
+SPY, AAPL and TSLA live in the low, normal and high volatility regimes (their simulated
+volatilities are 0.15, 0.26 and 0.60 against the 0.20 and 0.45 bounds, and the tests assert
+the regime they got), so each one drives one branch; ``find_as_of`` then picks a day on which
+the branch's strategy gives the signal a test needs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import math
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import FAST_RETRY, STARTING_CASH, find_as_of, services  # noqa: F401
+from reference_fixtures import (  # noqa: F401 - services is a fixture
+    BARS,
+    FAST_RETRY,
+    STARTING_CASH,
+    find_as_of,
+    services_fixture,
+)
 
 from pytest_temporal_agents import TemporalHarness
 from reference_workflows.activities import ReferenceServices
@@ -46,10 +52,18 @@ def says(signal: Signal) -> Callable[[MarketData], bool]:
 
 
 async def run(
-    temporal: TemporalHarness, services: ReferenceServices, symbol: str, signal: Signal, **fields: object
+    temporal: TemporalHarness,
+    services: ReferenceServices,
+    symbol: str,
+    signal: Signal,
+    **fields: object,
 ) -> ConditionalStrategyResult:
     request = ConditionalStrategyInput(
-        symbol, as_of=find_as_of(symbol, says(signal)), retry=FAST_RETRY, **fields  # type: ignore[arg-type]
+        symbol,
+        bars=BARS,
+        as_of=find_as_of(symbol, says(signal)),
+        retry=FAST_RETRY,
+        **fields,  # type: ignore[arg-type]
     )
     result: ConditionalStrategyResult = await temporal.run(
         ConditionalStrategyWorkflow.run, request, activities=services.activities()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import AS_OF, FAST_RETRY, STARTING_CASH, make_services, services  # noqa: F401
+from reference_fixtures import (  # noqa: F401
+    AS_OF,
+    BARS,
+    FAST_RETRY,
+    STARTING_CASH,
+    make_services_fixture,
+    services_fixture,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -22,7 +29,7 @@ from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
 
 def trade(symbol: str = "AAPL", **fields: object) -> SequentialTradingInput:
-    return SequentialTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return SequentialTradingInput(symbol, bars=BARS, as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
 
 
 async def run(

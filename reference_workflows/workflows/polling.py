@@ -1,0 +1,214 @@
+"""Polling: ask until the answer changes, with backoff and a limit, then say clearly why not.
+
+``OrderPollingWorkflow`` places a limit order (or takes the ``order_id`` of one placed already)
+and checks its status until the broker fills it. Between checks it sleeps on a durable workflow
+timer that grows by ``backoff_coefficient`` up to ``maximum_interval_seconds``; the checks are
+bounded by ``max_polls`` and by ``timeout_seconds`` of workflow time, whichever comes first.
+
+Outcomes: the filled order; ``OrderRejected`` or ``OrderCancelled`` (non-retryable) when the
+broker settles the order another way; ``OrderPollingTimeout`` when the limits run out, after the
+still pending order is cancelled (``cancel_on_timeout``) so that it cannot fill unwatched.
+
+Workflow timers rather than activity retries do the waiting: each check is a short activity in
+the history, the schedule of waits is visible there, and a worker restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from reference_workflows.broker import ORDER_NOT_CANCELLABLE, PaperBroker
+    from reference_workflows.market import MarketDataService
+    from reference_workflows.models import (
+        CancelOrderRequest,
+        MarketDataRequest,
+        Order,
+        OrderRequest,
+        OrderStatus,
+        OrderStatusRequest,
+        Quote,
+        Side,
+    )
+    from reference_workflows.workflows.trading import (
+        RetryOptions,
+        error_type,
+        invalid_input,
+        retry_policy,
+    )
+
+ORDER_REJECTED = "OrderRejected"
+ORDER_CANCELLED = "OrderCancelled"
+ORDER_POLLING_TIMEOUT = "OrderPollingTimeout"
+
+
+@dataclass
+class OrderPollingInput:
+    """Poll ``order_id``, or place a limit order for ``quantity`` of ``symbol`` and poll that.
+
+    ``limit_price`` defaults to the quote's ask (buy) or bid (sell) at ``as_of``.
+    """
+
+    symbol: str
+    order_id: str | None = None
+    side: Side = Side.BUY
+    quantity: int = 10
+    limit_price: float | None = None
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    as_of: datetime | None = None
+    max_polls: int = 10
+    initial_interval_seconds: float = 1.0
+    backoff_coefficient: float = 2.0
+    maximum_interval_seconds: float = 60.0
+    timeout_seconds: float = 600.0
+    cancel_on_timeout: bool = True
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class OrderPollingResult:
+    """The filled order and what it took to see it fill."""
+
+    order: Order
+    status_checks: int
+    waits_seconds: list[float]
+    """The sleep before each check after the first: the backoff schedule actually used."""
+    placed_by_workflow: bool
+
+
+@workflow.defn
+class OrderPollingWorkflow:
+    """Place (optionally) and poll an order with exponential backoff, bounded in checks and time."""
+
+    @workflow.run
+    async def run(self, request: OrderPollingInput) -> OrderPollingResult:
+        _check(request)
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+            "retry_policy": retry_policy(request.retry),
+        }
+        order_id = request.order_id or (await self._place(request, options)).order_id
+        started = workflow.now()
+        waits: list[float] = []
+        delay = request.initial_interval_seconds
+        checks = 0
+        while True:
+            order: Order = await workflow.execute_activity_method(
+                PaperBroker.get_order_status, OrderStatusRequest(order_id), **options
+            )
+            checks += 1
+            if order.status is OrderStatus.FILLED:
+                return OrderPollingResult(order, checks, waits, request.order_id is None)
+            if order.status is OrderStatus.REJECTED:
+                raise ApplicationError(
+                    f"order {order_id} for {order.quantity} {order.symbol} was rejected after "
+                    f"{checks} status check(s): {order.reason or 'no reason given'}",
+                    type=ORDER_REJECTED,
+                    non_retryable=True,
+                )
+            if order.status is OrderStatus.CANCELLED:
+                raise ApplicationError(
+                    f"order {order_id} for {order.quantity} {order.symbol} was cancelled before "
+                    f"it filled (seen at status check {checks}); place a new order",
+                    type=ORDER_CANCELLED,
+                    non_retryable=True,
+                )
+            elapsed = (workflow.now() - started).total_seconds()
+            if checks >= request.max_polls or elapsed + delay > request.timeout_seconds:
+                break
+            await workflow.sleep(timedelta(seconds=delay))
+            waits.append(delay)
+            delay = min(delay * request.backoff_coefficient, request.maximum_interval_seconds)
+
+        cancelled = ""
+        if request.cancel_on_timeout:
+            try:
+                await workflow.execute_activity_method(
+                    PaperBroker.cancel_order,
+                    CancelOrderRequest(
+                        order_id, idempotency_key=f"{workflow.info().workflow_id}:cancel"
+                    ),
+                    **options,
+                )
+            except ActivityError as error:
+                if error_type(error) != ORDER_NOT_CANCELLABLE:
+                    raise
+                # It filled between the last check and the cancel: the wait paid off after all.
+                order = await workflow.execute_activity_method(
+                    PaperBroker.get_order_status, OrderStatusRequest(order_id), **options
+                )
+                return OrderPollingResult(order, checks + 1, waits, request.order_id is None)
+            cancelled = "; it was cancelled so that it cannot fill unwatched"
+        raise ApplicationError(
+            f"order {order_id} was still pending after {checks} status checks over "
+            f"{(workflow.now() - started).total_seconds():.1f}s (limits: {request.max_polls} checks, "
+            f"{request.timeout_seconds:g}s){cancelled}",
+            type=ORDER_POLLING_TIMEOUT,
+            non_retryable=True,
+        )
+
+    async def _place(self, request: OrderPollingInput, options: dict[str, Any]) -> Order:
+        side = Side(request.side)
+        price = request.limit_price
+        if price is None:
+            quote: Quote = await workflow.execute_activity_method(
+                MarketDataService.get_quote,
+                MarketDataRequest(
+                    request.symbol, request.exchange, as_of=request.as_of or workflow.now()
+                ),
+                task_queue=request.market_data_task_queue,
+                **options,
+            )
+            price = quote.ask if side is Side.BUY else quote.bid
+        order: Order = await workflow.execute_activity_method(
+            PaperBroker.place_order,
+            OrderRequest(
+                request.account_id,
+                request.symbol,
+                side,
+                request.quantity,
+                idempotency_key=f"{workflow.info().workflow_id}:place",
+                limit_price=price,
+            ),
+            **options,
+        )
+        return order
+
+
+def _check(request: OrderPollingInput) -> None:
+    if request.max_polls < 1:
+        raise invalid_input(f"max_polls={request.max_polls!r}; check at least once")
+    if request.initial_interval_seconds <= 0 or request.maximum_interval_seconds <= 0:
+        raise invalid_input(
+            f"initial_interval_seconds={request.initial_interval_seconds!r} and "
+            f"maximum_interval_seconds={request.maximum_interval_seconds!r} must be positive"
+        )
+    if request.backoff_coefficient < 1:
+        raise invalid_input(
+            f"backoff_coefficient={request.backoff_coefficient!r}; use 1 (fixed) or more"
+        )
+    if request.timeout_seconds <= 0:
+        raise invalid_input(f"timeout_seconds={request.timeout_seconds!r} must be positive")
+    if request.order_id is None and request.quantity < 1:
+        raise invalid_input(f"quantity={request.quantity!r}; order at least 1 share")
+
+
+WORKFLOWS: list[type] = [OrderPollingWorkflow]
+
+__all__ = [
+    "ORDER_CANCELLED",
+    "ORDER_POLLING_TIMEOUT",
+    "ORDER_REJECTED",
+    "WORKFLOWS",
+    "OrderPollingInput",
+    "OrderPollingResult",
+    "OrderPollingWorkflow",
+]

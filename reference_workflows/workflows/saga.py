@@ -1,0 +1,243 @@
+"""Saga: a trade in three steps that either all happen or are all undone.
+
+``TradeSagaWorkflow`` reserves the capital (buys only), places a limit order against the
+reservation and confirms its execution. After each step succeeds, its compensation is pushed on
+a stack: releasing the reservation, cancelling the order. If a later step fails, the stack is
+unwound in reverse order, and the workflow fails with a non-retryable ``TradeSagaFailed`` error
+that names the failed step, its cause and the compensations that ran.
+
+Every step and every compensation carries an idempotency key derived from the workflow id, so a
+retried activity never applies twice; and the broker's compensations are idempotent themselves
+(releasing a released reservation, cancelling a cancelled order change nothing), so running the
+stack again after a crash is safe. A compensation that still fails after its own, more patient,
+retries fails the workflow with ``TradeSagaCompensationFailed``: the ledger needs a human.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from reference_workflows.broker import PaperBroker
+    from reference_workflows.market import MarketDataService
+    from reference_workflows.models import (
+        CancelOrderRequest,
+        ConfirmExecutionRequest,
+        Fill,
+        MarketDataRequest,
+        Order,
+        OrderRequest,
+        Quote,
+        ReleaseCapitalRequest,
+        Reservation,
+        ReserveCapitalRequest,
+        Side,
+    )
+    from reference_workflows.workflows.trading import (
+        RetryOptions,
+        error_message,
+        error_type,
+        invalid_input,
+        retry_policy,
+    )
+
+TRADE_SAGA_FAILED = "TradeSagaFailed"
+"""ApplicationError type of a saga that failed and was compensated."""
+TRADE_SAGA_COMPENSATION_FAILED = "TradeSagaCompensationFailed"
+"""ApplicationError type of a saga whose compensation failed: the ledger needs a human."""
+
+QUOTE = "get_quote"
+RESERVE = "reserve_capital"
+PLACE = "place_order"
+CONFIRM = "confirm_execution"
+RELEASE = "release_capital"
+CANCEL = "cancel_order"
+
+
+@dataclass
+class TradeSagaInput:
+    """A limit order to trade all-or-nothing; ``limit_price`` defaults to the quote's ask
+    (buy) or bid (sell) at ``as_of``."""
+
+    symbol: str
+    side: Side = Side.BUY
+    quantity: int = 10
+    limit_price: float | None = None
+    account_id: str = "paper"
+    exchange: str = "NYSE"
+    as_of: datetime | None = None
+    retry: RetryOptions = field(default_factory=RetryOptions)
+    compensation_retry: RetryOptions = field(
+        default_factory=lambda: RetryOptions(maximum_attempts=10)
+    )
+    """Compensations must not give up easily: they are all that stands between a failure and
+    money stuck in a reservation."""
+    activity_timeout_seconds: float = 30.0
+    market_data_task_queue: str | None = None
+
+
+@dataclass
+class TradeSagaResult:
+    """A completed saga: what each step produced."""
+
+    symbol: str
+    side: Side
+    quantity: int
+    price: float
+    reservation: Reservation | None
+    """None for a sale, which needs shares rather than reserved cash."""
+    order: Order
+    fill: Fill
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TradeSagaFailure:
+    """The details of a ``TradeSagaFailed`` error: where it failed and what was undone."""
+
+    failed_step: str
+    error_type: str
+    message: str
+    completed_steps: list[str]
+    compensations: list[str]
+
+
+@workflow.defn
+class TradeSagaWorkflow:
+    """Reserve, place, confirm; on failure, compensate in reverse order."""
+
+    @workflow.run
+    async def run(self, request: TradeSagaInput) -> TradeSagaResult:
+        if request.quantity < 1:
+            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
+        if request.limit_price is not None and request.limit_price <= 0:
+            raise invalid_input(f"limit_price={request.limit_price!r}; give a positive price")
+        workflow_id = workflow.info().workflow_id
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+            "retry_policy": retry_policy(request.retry),
+        }
+        side = Side(request.side)
+        steps: list[str] = []
+        # (name, activity, argument) of each compensation, in the order its step succeeded.
+        compensations: list[tuple[str, Callable[..., Any], object]] = []
+        step = QUOTE
+        try:
+            price = request.limit_price
+            if price is None:
+                quote: Quote = await workflow.execute_activity_method(
+                    MarketDataService.get_quote,
+                    MarketDataRequest(
+                        request.symbol, request.exchange, as_of=request.as_of or workflow.now()
+                    ),
+                    task_queue=request.market_data_task_queue,
+                    **options,
+                )
+                price = quote.ask if side is Side.BUY else quote.bid
+                steps.append(step)
+
+            reservation: Reservation | None = None
+            if side is Side.BUY:
+                step = RESERVE
+                reservation = await workflow.execute_activity_method(
+                    PaperBroker.reserve_capital,
+                    ReserveCapitalRequest(
+                        request.account_id,
+                        round(request.quantity * price, 2),
+                        idempotency_key=f"{workflow_id}:reserve",
+                    ),
+                    **options,
+                )
+                steps.append(step)
+                release = ReleaseCapitalRequest(
+                    reservation.reservation_id, idempotency_key=f"{workflow_id}:compensate:release"
+                )
+                compensations.append((RELEASE, PaperBroker.release_capital, release))
+
+            step = PLACE
+            order: Order = await workflow.execute_activity_method(
+                PaperBroker.place_order,
+                OrderRequest(
+                    request.account_id,
+                    request.symbol,
+                    side,
+                    request.quantity,
+                    idempotency_key=f"{workflow_id}:place",
+                    limit_price=price,
+                    reservation_id=reservation.reservation_id if reservation else None,
+                ),
+                **options,
+            )
+            steps.append(step)
+            cancel = CancelOrderRequest(
+                order.order_id, idempotency_key=f"{workflow_id}:compensate:cancel"
+            )
+            compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
+
+            step = CONFIRM
+            fill: Fill = await workflow.execute_activity_method(
+                PaperBroker.confirm_execution,
+                ConfirmExecutionRequest(
+                    order.order_id, idempotency_key=f"{workflow_id}:confirm", fill_price=price
+                ),
+                **options,
+            )
+            steps.append(step)
+        except ActivityError as error:
+            undone = await self._compensate(request, compensations)
+            failure = TradeSagaFailure(step, error_type(error), error_message(error), steps, undone)
+            raise ApplicationError(
+                f"trade saga for {request.quantity} {request.symbol} failed at {step}: "
+                f"{failure.error_type}: {failure.message}; compensated: "
+                f"{', '.join(undone) or 'nothing to undo'}",
+                failure,
+                type=TRADE_SAGA_FAILED,
+                non_retryable=True,
+            ) from error
+        return TradeSagaResult(
+            request.symbol, side, request.quantity, price, reservation, order, fill, steps
+        )
+
+    async def _compensate(
+        self,
+        request: TradeSagaInput,
+        compensations: list[tuple[str, Callable[..., Any], object]],
+    ) -> list[str]:
+        """Run the compensations last-in first-out; return the names of those that ran."""
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+            "retry_policy": retry_policy(request.compensation_retry),
+        }
+        undone: list[str] = []
+        for name, activity, argument in reversed(compensations):
+            try:
+                await workflow.execute_activity_method(activity, argument, **options)
+            except ActivityError as error:
+                raise ApplicationError(
+                    f"trade saga for {request.symbol} could not {name} after its retries "
+                    f"({error_type(error)}: {error_message(error)}); compensated so far: "
+                    f"{', '.join(undone) or 'nothing'}. Fix the ledger by hand.",
+                    type=TRADE_SAGA_COMPENSATION_FAILED,
+                    non_retryable=True,
+                ) from error
+            undone.append(name)
+        return undone
+
+
+WORKFLOWS: list[type] = [TradeSagaWorkflow]
+
+__all__ = [
+    "TRADE_SAGA_COMPENSATION_FAILED",
+    "TRADE_SAGA_FAILED",
+    "WORKFLOWS",
+    "TradeSagaFailure",
+    "TradeSagaInput",
+    "TradeSagaResult",
+    "TradeSagaWorkflow",
+]

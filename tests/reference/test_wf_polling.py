@@ -1,0 +1,219 @@
+"""The polling pattern on a real server: fill, backoff, both limits, rejection, cancellation.
+
+The waits between checks are workflow timers, which the time-skipping server skips: a test of
+a 15-second backoff schedule takes milliseconds of real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from reference_fixtures import (  # noqa: F401 - fixtures
+    AS_OF,
+    FAST_RETRY,
+    invalid_input_messages,
+    make_services_fixture,
+    services_fixture,
+)
+from temporalio import activity
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+
+from pytest_temporal_agents import TemporalHarness
+from reference_workflows.activities import ReferenceServices, create_services
+from reference_workflows.agents import Agents
+from reference_workflows.broker import PaperBroker
+from reference_workflows.models import (
+    CancelOrderRequest,
+    ConfirmExecutionRequest,
+    ExecuteTradeRequest,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    Side,
+)
+from reference_workflows.workflows.polling import (
+    ORDER_CANCELLED,
+    ORDER_POLLING_TIMEOUT,
+    ORDER_REJECTED,
+    OrderPollingInput,
+    OrderPollingResult,
+    OrderPollingWorkflow,
+)
+
+
+def poll(**fields: object) -> OrderPollingInput:
+    return OrderPollingInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+
+
+async def timers(temporal: TemporalHarness, handle: WorkflowHandle[object, object]) -> list[float]:
+    return [t.duration.total_seconds() for t in (await temporal.history(handle)).timers()]
+
+
+async def fails_with(handle: WorkflowHandle[object, object], error_type: str) -> ApplicationError:
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == error_type, error
+    assert error.non_retryable
+    return error
+
+
+def placed(services: ReferenceServices, quantity: int = 400, price: float = 200.0) -> Order:
+    """An order placed outside the workflow, as a user's broker app would."""
+    request = OrderRequest("paper", "AAPL", Side.BUY, quantity, "placed-by-test", price)
+    return services.broker.ledger.place_order(request)
+
+
+async def test_the_order_fills_on_the_second_check(
+    temporal: TemporalHarness, services: ReferenceServices
+) -> None:
+    handle = await temporal.start(
+        OrderPollingWorkflow.run, poll(quantity=5), activities=services.activities()
+    )
+    result: OrderPollingResult = await handle.result()
+
+    assert result.order.status is OrderStatus.FILLED
+    assert (result.status_checks, result.waits_seconds, result.placed_by_workflow) == (
+        2,
+        [1.0],
+        True,
+    )
+    [fill] = services.broker.fills()
+    assert (fill.order_id, fill.quantity) == (result.order.order_id, 5)
+    assert await timers(temporal, handle) == [1.0]
+
+
+async def test_waits_back_off_exponentially_up_to_the_maximum(
+    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+) -> None:
+    services = make_services(fill_after_checks=6)
+    handle = await temporal.start(
+        OrderPollingWorkflow.run,
+        poll(maximum_interval_seconds=5.0),
+        activities=services.activities(),
+    )
+    result: OrderPollingResult = await handle.result()
+
+    assert result.order.status is OrderStatus.FILLED and result.status_checks == 6
+    assert result.waits_seconds == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert await timers(temporal, handle) == result.waits_seconds
+
+
+async def test_running_out_of_checks_times_out_and_cancels_the_order(
+    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+) -> None:
+    services = make_services(fill_after_checks=None)  # it never fills
+    before = await temporal.now()
+    handle = await temporal.start(
+        OrderPollingWorkflow.run, poll(max_polls=4), activities=services.activities()
+    )
+
+    error = await fails_with(handle, ORDER_POLLING_TIMEOUT)
+
+    assert "still pending after 4 status checks over 7." in str(error)
+    assert "s (limits: 4 checks, 600s)" in str(error)
+    assert "it was cancelled" in str(error)
+    assert await timers(temporal, handle) == [1.0, 2.0, 4.0]
+    assert await temporal.now() - before >= timedelta(seconds=7)  # workflow time, skipped
+    [order] = services.broker.orders()
+    assert order.status is OrderStatus.CANCELLED and services.broker.fills() == []
+
+
+async def test_the_time_limit_stops_polling_before_the_checks_run_out(
+    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+) -> None:
+    services = make_services(fill_after_checks=None)
+    handle = await temporal.start(
+        OrderPollingWorkflow.run,
+        poll(max_polls=100, timeout_seconds=5.0, cancel_on_timeout=False),
+        activities=services.activities(),
+    )
+
+    error = await fails_with(handle, ORDER_POLLING_TIMEOUT)
+
+    # Checks at 0s, 1s and 3s; the next wait (4s) would end past the 5s limit.
+    assert "after 3 status checks over 3." in str(error)
+    assert "s (limits: 100 checks, 5s)" in str(error)
+    assert "cancelled" not in str(error)
+    assert [o.status for o in services.broker.orders()] == [OrderStatus.PENDING]
+
+
+async def test_an_order_the_account_can_no_longer_pay_for_is_rejected(
+    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+) -> None:
+    services = make_services(fill_after_checks=1)
+    order = placed(services)  # 80,000 of AAPL: affordable when placed
+    services.broker.ledger.execute_trade(
+        ExecuteTradeRequest("paper", "MSFT", Side.BUY, 100, "spend", 400.0)
+    )
+    handle = await temporal.start(
+        OrderPollingWorkflow.run, poll(order_id=order.order_id), activities=services.activities()
+    )
+
+    error = await fails_with(handle, ORDER_REJECTED)
+
+    assert f"order {order.order_id} for 400 AAPL was rejected after 1 status check(s)" in str(error)
+    assert "can pay 60,000.00" in str(error)
+
+
+async def test_an_order_cancelled_elsewhere_fails_the_wait(
+    temporal: TemporalHarness, services: ReferenceServices
+) -> None:
+    order = placed(services)
+    services.broker.ledger.cancel_order(CancelOrderRequest(order.order_id, "cancel-by-test"))
+    handle = await temporal.start(
+        OrderPollingWorkflow.run, poll(order_id=order.order_id), activities=services.activities()
+    )
+
+    error = await fails_with(handle, ORDER_CANCELLED)
+
+    assert "was cancelled before it filled (seen at status check 1)" in str(error)
+    assert await timers(temporal, handle) == []
+
+
+class FillsOnCancelBroker(PaperBroker):
+    """A venue that fills the order just before the cancel arrives (the race at the limit)."""
+
+    @activity.defn
+    async def cancel_order(self, request: CancelOrderRequest) -> Order:
+        self.ledger.confirm_execution(ConfirmExecutionRequest(request.order_id, "venue-fill"))
+        return await super().cancel_order(request)
+
+
+async def test_an_order_that_fills_as_it_is_cancelled_is_a_success(
+    temporal: TemporalHarness, tmp_path: Path
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    base = create_services(ledger_path=path)
+    broker = FillsOnCancelBroker(path, fill_after_checks=None)
+    services = ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+
+    result: OrderPollingResult = await temporal.run(
+        OrderPollingWorkflow.run, poll(max_polls=2), activities=services.activities()
+    )
+
+    assert result.order.status is OrderStatus.FILLED and result.status_checks == 3
+    assert len(broker.fills()) == 1
+
+
+async def test_inputs_that_cannot_work_fail_at_once(
+    temporal: TemporalHarness, services: ReferenceServices
+) -> None:
+    cases = [
+        {"max_polls": 0},
+        {"initial_interval_seconds": 0},
+        {"backoff_coefficient": 0.5},
+        {"timeout_seconds": -1},
+        {"quantity": 0},
+    ]
+    messages = await invalid_input_messages(
+        temporal, OrderPollingWorkflow.run, [poll(**f) for f in cases], services.activities()
+    )
+
+    for fields, message in zip(cases, messages):
+        [(name, value)] = fields.items()
+        assert f"{name}={value!r}" in message

@@ -1,0 +1,172 @@
+"""The saga on a real server: the happy path, and compensation leaving the ledger as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from reference_fixtures import (  # noqa: F401 - fixtures
+    AS_OF,
+    FAST_RETRY,
+    STARTING_CASH,
+    make_services_fixture,
+    rejecting_services,
+    services_fixture,
+)
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from pytest_temporal_agents import TemporalHarness
+from reference_workflows.activities import ReferenceServices
+from reference_workflows.broker import (
+    INSUFFICIENT_FUNDS,
+    INVALID_BROKER_REQUEST,
+    ORDER_NOT_FILLABLE,
+)
+from reference_workflows.models import (
+    ExecuteTradeRequest,
+    OrderStatus,
+    ReservationStatus,
+    Side,
+)
+from reference_workflows.workflows.saga import (
+    TRADE_SAGA_FAILED,
+    TradeSagaInput,
+    TradeSagaResult,
+    TradeSagaWorkflow,
+)
+
+
+def saga(**fields: object) -> TradeSagaInput:
+    return TradeSagaInput(
+        "AAPL",
+        as_of=AS_OF,
+        retry=FAST_RETRY,
+        compensation_retry=FAST_RETRY,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_buy_reserves_places_and_confirms(
+    temporal: TemporalHarness, services: ReferenceServices
+) -> None:
+    handle = await temporal.start(
+        TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
+    )
+    result: TradeSagaResult = await handle.result()
+
+    assert result.steps == ["get_quote", "reserve_capital", "place_order", "confirm_execution"]
+    assert result.reservation is not None
+    assert result.reservation.amount == pytest.approx(10 * result.price)
+    assert result.order.reservation_id == result.reservation.reservation_id
+    assert (result.fill.quantity, result.fill.price) == (10, result.price)
+    broker = services.broker
+    [reservation] = broker.ledger.reservations()
+    assert reservation.status is ReservationStatus.CONSUMED  # the fill drew on it
+    account = broker.snapshot()
+    assert (account.cash, account.reserved) == (
+        pytest.approx(STARTING_CASH - result.fill.notional),
+        0,
+    )
+    assert [(p.symbol, p.quantity) for p in account.positions] == [("AAPL", 10)]
+    history = await temporal.history(handle)
+    assert history.activity_names() == result.steps
+
+
+async def test_a_sale_needs_no_reservation(
+    temporal: TemporalHarness, services: ReferenceServices
+) -> None:
+    services.broker.ledger.execute_trade(
+        ExecuteTradeRequest("paper", "AAPL", Side.BUY, 20, "setup", 180.0)
+    )
+
+    result: TradeSagaResult = await temporal.run(
+        TradeSagaWorkflow.run,
+        saga(side=Side.SELL, quantity=5, limit_price=200.0),
+        activities=services.activities(),
+    )
+
+    assert result.steps == ["place_order", "confirm_execution"]  # the given price needs no quote
+    assert result.reservation is None and result.fill.price == 200.0
+    account = services.broker.snapshot()
+    assert [(p.symbol, p.quantity) for p in account.positions] == [("AAPL", 15)]
+    assert account.cash == pytest.approx(STARTING_CASH - 20 * 180.0 + 5 * 200.0)
+
+
+@pytest.mark.parametrize(
+    ("reject", "error_type", "completed", "compensations"),
+    [
+        (
+            "place_order",
+            INVALID_BROKER_REQUEST,
+            ["get_quote", "reserve_capital"],
+            ["release_capital"],
+        ),
+        (
+            "confirm_execution",
+            ORDER_NOT_FILLABLE,
+            ["get_quote", "reserve_capital", "place_order"],
+            ["cancel_order", "release_capital"],
+        ),
+    ],
+)
+async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
+    temporal: TemporalHarness,
+    tmp_path: Path,
+    reject: str,
+    error_type: str,
+    completed: list[str],
+    compensations: list[str],
+) -> None:
+    services = rejecting_services(tmp_path / "ledger.sqlite3", reject)
+    handle = await temporal.start(
+        TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
+    )
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == TRADE_SAGA_FAILED
+    assert error.non_retryable
+    assert f"failed at {reject}: {error_type}" in str(error)
+    [details] = error.details
+    assert details["failed_step"] == reject and details["error_type"] == error_type
+    assert details["completed_steps"] == completed
+    assert details["compensations"] == compensations
+    history = await temporal.history(handle)
+    assert history.activity_names() == [*completed, reject, *compensations]
+    # The ledger is back where it started: all the cash, nothing reserved, no open order.
+    broker = services.broker
+    account = broker.snapshot()
+    assert (account.cash, account.reserved, account.positions) == (STARTING_CASH, 0, [])
+    assert broker.open_reservations() == []
+    assert [r.status for r in broker.ledger.reservations()] == [ReservationStatus.RELEASED]
+    assert [o.status for o in broker.orders()] == (
+        [OrderStatus.CANCELLED] if reject == "confirm_execution" else []
+    )
+    assert broker.fills() == []
+
+
+async def test_insufficient_funds_at_the_first_step_leave_nothing_to_undo(
+    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+) -> None:
+    services = make_services(starting_cash=500.0)
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await temporal.run(
+            TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
+        )
+
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == TRADE_SAGA_FAILED
+    [details] = error.details
+    assert (details["failed_step"], details["error_type"]) == (
+        "reserve_capital",
+        INSUFFICIENT_FUNDS,
+    )
+    assert details["compensations"] == []
+    assert "compensated: nothing to undo" in str(error)
+    assert services.broker.snapshot().cash == 500.0
+    assert services.broker.ledger.reservations() == []
