@@ -1,0 +1,508 @@
+"""The fault vocabulary: what goes wrong in which attempt of which activity.
+
+Each function builds one fault; ``temporal.inject(...)`` applies it to every worker the test
+builds, to real and mocked activities alike::
+
+    from pytest_temporal_agents.faults import retryable_error, start_to_close_timeout
+
+    temporal.inject(
+        retryable_error(fetch_market_data, attempts=[1, 2], type="ExchangeUnavailable"),
+        start_to_close_timeout(assess_risk),
+    )
+
+An activity is named by its function or its registered name. ``attempts`` lists the attempt
+numbers (1 is the first) the fault hits, or is :data:`EVERY_ATTEMPT`; attempts of the
+activity that no fault selects run the activity as usual. ``where`` narrows a fault to the
+calls whose arguments it accepts (``where=lambda req: req.symbol == "TSLA"``). When two
+faults select the same attempt, the one injected first applies.
+
+Errors are raised in the worker as the activity would raise them. Timeouts are real: the
+server times the attempt out, after a timeout that the workflow schedules shortened to
+``shortened_to`` (see docs/how-to/faults.md for exactly what that changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Any, ClassVar, Final, Union, overload
+
+from ._errors import HarnessUsageError, TemporalAgentsWarning
+from ._names import activity_name
+
+
+class FaultWarning(TemporalAgentsWarning):
+    """An injected fault can never fire, or fired differently than it says."""
+
+
+class _EveryAttempt:
+    """Every attempt of the activity (the type of :data:`EVERY_ATTEMPT`)."""
+
+    _instance: ClassVar[_EveryAttempt | None] = None
+
+    def __new__(cls) -> _EveryAttempt:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __contains__(self, attempt: object) -> bool:
+        return isinstance(attempt, int) and attempt >= 1
+
+    def __repr__(self) -> str:
+        return "EVERY_ATTEMPT"
+
+    def __reduce__(self) -> str:
+        return "EVERY_ATTEMPT"
+
+
+#: ``attempts=EVERY_ATTEMPT``: the fault hits every attempt, so the activity never succeeds.
+EVERY_ATTEMPT: Final = _EveryAttempt()
+
+Attempts = Union[tuple[int, ...], _EveryAttempt]
+ActivityRef = Union[Callable[..., Any], str]
+
+#: Default for ``shortened_to``: long enough for a fast activity's healthy attempt to finish
+#: (non-faulted attempts of the same call run under it too), short enough for fast tests.
+DEFAULT_SHORTENED_TIMEOUT: Final = timedelta(milliseconds=250)
+#: ApplicationError type of injected errors unless ``type=`` says otherwise.
+INJECTED_ERROR_TYPE: Final = "InjectedFault"
+
+BAD_ATTEMPTS = """\
+{phrase}(..., attempts={value!r}) is invalid: attempts are attempt numbers counted from 1
+(the first attempt), such as attempts=[1] or attempts=[1, 2], or EVERY_ATTEMPT."""
+
+BAD_TIMEOUT = """\
+{phrase}(..., shortened_to={value!r}) is invalid: give a timedelta (or seconds) greater than 0
+and under a minute, such as shortened_to=timedelta(milliseconds=500)."""
+
+BAD_WHERE = """\
+{phrase}(..., where={value!r}) is invalid: give a function of the activity's arguments that
+returns True for the calls the fault hits, such as where=lambda request: request.symbol == "TSLA"."""
+
+BAD_TYPE = """\
+error_of_type(..., type={value!r}) is invalid: give the ApplicationError type as a non-empty
+string, as listed in the retry policy's non_retryable_error_types (e.g. type="InsufficientFunds")."""
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Fault:
+    """One thing that goes wrong in the selected attempts of one activity.
+
+    Attributes:
+        kind: the phrase that built it (``retryable_error``, ``heartbeat_timeout``, ...).
+        activity: registered name of the activity.
+        attempts: attempt numbers the fault hits, or :data:`EVERY_ATTEMPT`.
+        where: optional predicate on the call's arguments; the fault hits only calls it accepts.
+        after_running: run the activity first, then fail the attempt: its result is lost,
+            as when a worker dies after the side effect but before reporting it.
+    """
+
+    kind: str
+    activity: str
+    attempts: Attempts = (1,)
+    where: Callable[..., bool] | None = None
+    after_running: bool = False
+
+    def selects(self, activity: str, attempt: int, args: Sequence[Any]) -> bool:
+        """Whether this fault hits ``attempt`` of a call of ``activity`` with ``args``.
+
+        Raises:
+            Exception: whatever ``where`` raises (the caller reports it).
+        """
+        if activity != self.activity or attempt not in self.attempts:
+            return False
+        return self.where is None or bool(self.where(*args))
+
+    def matches_call(self, activity: str, args: Sequence[Any]) -> bool:
+        """Whether this fault hits some attempt of this call (the attempt not yet known)."""
+        return activity == self.activity and (self.where is None or bool(self.where(*args)))
+
+    def __repr__(self) -> str:
+        parts = [repr(self.activity)]
+        for f in fields(self):
+            if f.name in ("kind", "activity") or not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if value == f.default:
+                continue
+            if f.name == "attempts" and isinstance(value, tuple):
+                parts.append(f"attempts={list(value)!r}")
+            elif f.name == "where":
+                parts.append(f"where={getattr(value, '__name__', value)}")
+            else:
+                parts.append(f"{f.name}={value!r}")
+        return f"{self.kind}({', '.join(parts)})"
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ErrorFault(Fault):
+    """The attempt raises an :class:`~temporalio.exceptions.ApplicationError`."""
+
+    message: str | None = None
+    type: str = INJECTED_ERROR_TYPE
+    details: tuple[Any, ...] = ()
+    non_retryable: bool = False
+    next_retry_delay: timedelta | None = None
+
+    def error_message(self, attempt: int) -> str:
+        return self.message or f"injected {self.kind} in {self.activity} attempt {attempt}"
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class TimeoutFault(Fault):
+    """The server times the attempt out: the workflow schedules the activity with the
+    timeout shortened to ``shortened_to``, and the attempt outlasts it."""
+
+    #: ``START_TO_CLOSE``, ``HEARTBEAT`` or ``SCHEDULE_TO_CLOSE`` (temporalio's TimeoutType names).
+    timeout_type: str = field(default="START_TO_CLOSE", repr=False)
+    shortened_to: timedelta = DEFAULT_SHORTENED_TIMEOUT
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class CancellationFault(Fault):
+    """While the attempt runs, the workflow is asked to cancel, which cancels the activity."""
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class WorkerCrash(Fault):
+    """Once the attempt finishes, its worker is torn down and a fresh one takes over.
+
+    ``attempts=None`` (the default) means: after the first attempt that succeeds.
+    """
+
+    attempts: Attempts | None = None  # type: ignore[assignment]
+
+    def selects(self, activity: str, attempt: int, args: Sequence[Any]) -> bool:
+        if self.attempts is None:
+            return activity == self.activity and (self.where is None or bool(self.where(*args)))
+        return super().selects(activity, attempt, args)
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("worker_crash(", "worker_crash(after=", 1)
+
+
+class FaultPlan(Sequence[Fault]):
+    """An ordered set of faults, as ``inject`` takes them and ``fault_plans()`` draws them.
+
+    Its repr is the code that builds it, so a failing hypothesis example reads as a plan.
+    """
+
+    __slots__ = ("faults",)
+
+    def __init__(self, *faults: Fault | Iterable[Fault]) -> None:
+        self.faults: tuple[Fault, ...] = tuple(flatten_faults(faults))
+
+    @overload
+    def __getitem__(self, index: int) -> Fault: ...
+    @overload
+    def __getitem__(self, index: slice) -> FaultPlan: ...
+    def __getitem__(self, index: int | slice) -> Fault | FaultPlan:
+        if isinstance(index, slice):
+            return FaultPlan(*self.faults[index])
+        return self.faults[index]
+
+    def __len__(self) -> int:
+        return len(self.faults)
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(self.faults)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FaultPlan) and other.faults == self.faults
+
+    def __hash__(self) -> int:
+        return hash(self.faults)
+
+    def __repr__(self) -> str:
+        return f"FaultPlan({', '.join(repr(f) for f in self.faults)})"
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of fault in the plan, in order (repeats kept)."""
+        return [f.kind for f in self.faults]
+
+
+def flatten_faults(items: Iterable[Any]) -> Iterator[Fault]:
+    """Faults from faults, plans and lists of them; anything else is a usage error."""
+    for item in items:
+        if isinstance(item, Fault):
+            yield item
+        elif isinstance(item, (FaultPlan, list, tuple)):
+            yield from flatten_faults(item)
+        else:
+            raise HarnessUsageError(
+                f"temporal.inject() got {item!r}: expected faults built by "
+                "pytest_temporal_agents.faults (retryable_error(...), start_to_close_timeout(...), "
+                "worker_crash(...), ...) or a FaultPlan."
+            )
+
+
+# -- argument checks ------------------------------------------------------------------------
+def _attempts(phrase: str, value: Any) -> Attempts:
+    if value is EVERY_ATTEMPT:
+        return EVERY_ATTEMPT
+    items = [value] if isinstance(value, int) else value
+    try:
+        numbers = sorted(set(items))
+    except TypeError:
+        raise HarnessUsageError(BAD_ATTEMPTS.format(phrase=phrase, value=value)) from None
+    if not numbers or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers):
+        raise HarnessUsageError(BAD_ATTEMPTS.format(phrase=phrase, value=value))
+    return tuple(numbers)
+
+
+def _timeout(phrase: str, value: Any) -> timedelta:
+    delta = timedelta(seconds=value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if not isinstance(delta, timedelta) or not timedelta(0) < delta < timedelta(minutes=1):
+        raise HarnessUsageError(BAD_TIMEOUT.format(phrase=phrase, value=value))
+    return delta
+
+
+def _where(phrase: str, value: Any) -> Callable[..., bool] | None:
+    if value is not None and not callable(value):
+        raise HarnessUsageError(BAD_WHERE.format(phrase=phrase, value=value))
+    return value  # type: ignore[no-any-return]
+
+
+def _common(phrase: str, activity: ActivityRef, attempts: Any, where: Any) -> dict[str, Any]:
+    return {
+        "kind": phrase,
+        "activity": activity_name(activity),
+        "attempts": _attempts(phrase, attempts),
+        "where": _where(phrase, where),
+    }
+
+
+# -- the vocabulary -------------------------------------------------------------------------
+def retryable_error(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    message: str | None = None,
+    type: str = INJECTED_ERROR_TYPE,
+    details: Sequence[Any] = (),
+    next_retry_delay: timedelta | None = None,
+    where: Callable[..., bool] | None = None,
+    after_running: bool = False,
+) -> ErrorFault:
+    """The selected attempts raise a retryable ``ApplicationError``; the server retries them.
+
+    Args:
+        activity: the activity function or its registered name.
+        attempts: attempt numbers (1 is the first), or ``EVERY_ATTEMPT``.
+        message: the error message (default names the fault and attempt).
+        type: the ``ApplicationError`` type the workflow sees.
+        details: ``ApplicationError`` details.
+        next_retry_delay: overrides the retry policy's backoff before the next attempt.
+        where: only calls whose arguments this predicate accepts.
+        after_running: run the activity first and lose its result.
+    """
+    return ErrorFault(
+        **_common("retryable_error", activity, attempts, where),
+        message=message,
+        type=type,
+        details=tuple(details),
+        next_retry_delay=next_retry_delay,
+        after_running=after_running,
+    )
+
+
+def non_retryable_error(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    message: str | None = None,
+    type: str = INJECTED_ERROR_TYPE,
+    details: Sequence[Any] = (),
+    where: Callable[..., bool] | None = None,
+    after_running: bool = False,
+) -> ErrorFault:
+    """The selected attempt raises ``ApplicationError(non_retryable=True)``: no retry follows,
+    the workflow sees ``ActivityError`` caused by it. Arguments as :func:`retryable_error`."""
+    return ErrorFault(
+        **_common("non_retryable_error", activity, attempts, where),
+        message=message,
+        type=type,
+        details=tuple(details),
+        non_retryable=True,
+        after_running=after_running,
+    )
+
+
+def error_of_type(
+    activity: ActivityRef,
+    type: str,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    message: str | None = None,
+    details: Sequence[Any] = (),
+    where: Callable[..., bool] | None = None,
+    after_running: bool = False,
+) -> ErrorFault:
+    """The selected attempts raise an ``ApplicationError`` of ``type``, marked retryable:
+    whether it is retried is up to the retry policy's ``non_retryable_error_types``, as in
+    production. Arguments as :func:`retryable_error`."""
+    if not isinstance(type, str) or not type:
+        raise HarnessUsageError(BAD_TYPE.format(value=type))
+    return ErrorFault(
+        **_common("error_of_type", activity, attempts, where),
+        message=message,
+        type=type,
+        details=tuple(details),
+        after_running=after_running,
+    )
+
+
+def _timeout_fault(
+    phrase: str,
+    timeout_type: str,
+    activity: ActivityRef,
+    attempts: Any,
+    shortened_to: Any,
+    where: Any,
+    after_running: bool,
+) -> TimeoutFault:
+    return TimeoutFault(
+        **_common(phrase, activity, attempts, where),
+        timeout_type=timeout_type,
+        shortened_to=_timeout(phrase, shortened_to),
+        after_running=after_running,
+    )
+
+
+def start_to_close_timeout(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    shortened_to: timedelta | float = DEFAULT_SHORTENED_TIMEOUT,
+    where: Callable[..., bool] | None = None,
+    after_running: bool = False,
+) -> TimeoutFault:
+    """The server times the selected attempts out (``TimeoutType.START_TO_CLOSE``).
+
+    The workflow schedules the activity with its start-to-close timeout shortened to
+    ``shortened_to``; the selected attempts outlast it; the other attempts of the same
+    call run the activity under the shortened timeout.
+
+    Args:
+        shortened_to: the start-to-close timeout the call is scheduled with.
+        after_running: run the activity, then hang: its result is lost.
+    """
+    return _timeout_fault(
+        "start_to_close_timeout", "START_TO_CLOSE", activity, attempts, shortened_to, where, after_running
+    )
+
+
+def heartbeat_timeout(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    shortened_to: timedelta | float = DEFAULT_SHORTENED_TIMEOUT,
+    where: Callable[..., bool] | None = None,
+    after_running: bool = False,
+) -> TimeoutFault:
+    """The selected attempts stop heartbeating and the server times them out
+    (``TimeoutType.HEARTBEAT``).
+
+    The workflow schedules the activity with its heartbeat timeout shortened to
+    ``shortened_to``; the other attempts of the call are kept alive by heartbeats the
+    harness sends for them (repeating the activity's own latest details).
+    """
+    return _timeout_fault(
+        "heartbeat_timeout", "HEARTBEAT", activity, attempts, shortened_to, where, after_running
+    )
+
+
+def schedule_to_close_timeout(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = EVERY_ATTEMPT,
+    shortened_to: timedelta | float = DEFAULT_SHORTENED_TIMEOUT,
+    where: Callable[..., bool] | None = None,
+) -> TimeoutFault:
+    """The call runs out of its whole budget (``TimeoutType.SCHEDULE_TO_CLOSE``).
+
+    The workflow schedules the activity with its schedule-to-close timeout shortened to
+    ``shortened_to``, and the selected attempts (by default every one) hang until the
+    server ends the call. No retry follows a schedule-to-close timeout.
+    """
+    return _timeout_fault(
+        "schedule_to_close_timeout", "SCHEDULE_TO_CLOSE", activity, attempts, shortened_to, where, False
+    )
+
+
+def cancellation(
+    activity: ActivityRef,
+    *,
+    attempts: Iterable[int] | int | _EveryAttempt = (1,),
+    where: Callable[..., bool] | None = None,
+) -> CancellationFault:
+    """While a selected attempt runs, the workflow that called it is asked to cancel
+    (as ``handle.cancel()`` does), and the server cancels the activity.
+
+    What the workflow then sees is what production gives it: with the default
+    ``ActivityCancellationType.TRY_CANCEL`` the awaited activity raises ``ActivityError``
+    caused by ``CancelledError`` at once; the workflow's own cancellation handling runs.
+    """
+    return CancellationFault(**_common("cancellation", activity, attempts, where))
+
+
+def worker_crash(
+    *,
+    after: ActivityRef,
+    attempts: Iterable[int] | int | _EveryAttempt | None = None,
+    where: Callable[..., bool] | None = None,
+) -> WorkerCrash:
+    """Once an attempt of ``after`` finishes, its worker is torn down mid-workflow and a
+    fresh worker (no state, no cache) resumes the workflow from its history.
+
+    The crash fires once. The finished attempt's outcome still reaches the server; other
+    attempts running on that worker at that moment fail with a retryable
+    ``WorkerCrashed`` error and are retried on the new worker.
+
+    Args:
+        after: the activity after which the crash happens.
+        attempts: after which attempt numbers; ``None`` (default): the first that succeeds.
+        where: only calls whose arguments this predicate accepts.
+    """
+    return WorkerCrash(
+        kind="worker_crash",
+        activity=activity_name(after),
+        attempts=None if attempts is None else _attempts("worker_crash", attempts),
+        where=_where("worker_crash", where),
+    )
+
+
+#: Every fault phrase, by name (what ``fault_plans(kinds=...)`` accepts besides the functions).
+PHRASES: Final[dict[str, Callable[..., Fault]]] = {
+    "retryable_error": retryable_error,
+    "non_retryable_error": non_retryable_error,
+    "error_of_type": error_of_type,
+    "start_to_close_timeout": start_to_close_timeout,
+    "heartbeat_timeout": heartbeat_timeout,
+    "schedule_to_close_timeout": schedule_to_close_timeout,
+    "cancellation": cancellation,
+    "worker_crash": worker_crash,
+}
+
+__all__ = [
+    "DEFAULT_SHORTENED_TIMEOUT",
+    "EVERY_ATTEMPT",
+    "INJECTED_ERROR_TYPE",
+    "CancellationFault",
+    "ErrorFault",
+    "Fault",
+    "FaultPlan",
+    "FaultWarning",
+    "TimeoutFault",
+    "WorkerCrash",
+    "cancellation",
+    "error_of_type",
+    "heartbeat_timeout",
+    "non_retryable_error",
+    "retryable_error",
+    "schedule_to_close_timeout",
+    "start_to_close_timeout",
+    "worker_crash",
+]
