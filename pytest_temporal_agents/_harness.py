@@ -34,6 +34,7 @@ from ._history import History, format_offset
 from ._names import activity_name, workflow_name
 from ._mocks import MockingFeature
 from ._replay import ReplayFeature
+from ._saga import SagaFeature
 
 DEFAULT_TIMEOUT = timedelta(seconds=30)
 
@@ -113,7 +114,7 @@ class _RecordingOutbound(OutboundInterceptor):
         return self._harness._track(handle, input.workflow)
 
 
-class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature):
+class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature):
     """Everything a test needs to run Temporal workflows against the session's server.
 
     Each test gets its own task queue and workflow-id prefix, so tests never see each
