@@ -289,7 +289,8 @@ def _in_own_session(binary: Path, state: StateDir) -> Path:
 async def _start_embedded(
     state: StateDir, namespace: str, port: int | None, ui_port: int | None
 ) -> tuple[WorkflowEnvironment, str]:
-    from pytest_temporal_agents import ServerBinaryNotFound, find_binary
+    from pytest_temporal_agents._errors import ServerBinaryNotFound
+    from pytest_temporal_agents._servers import find_binary
 
     try:
         binary = find_binary("local")

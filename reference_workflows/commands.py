@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from . import cluster, runner
 from .patterns import RunOptions, get_pattern, parse_strategy, parse_symbols
+from .workers import running_workers
 
 EXIT_OK = 0
 
@@ -65,7 +67,7 @@ async def work(args: argparse.Namespace, state: cluster.StateDir, console: runne
         cluster.open_cluster(
             state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
         ) as server,
-        runner.running_workers(server.client, ledger_path=state.ledger),
+        running_workers(server.client, ledger_path=state.ledger),
     ):
         console.say(f"Worker on {server.describe()}")
         console.say(f"  task queues: {runner.describe_queues()}")
@@ -104,7 +106,7 @@ async def history(
     return EXIT_OK
 
 
-Command = Callable[[argparse.Namespace, cluster.StateDir, runner.Console], Awaitable[int]]
+Command = Callable[[argparse.Namespace, cluster.StateDir, runner.Console], Coroutine[Any, Any, int]]
 
 COMMANDS: dict[str, Command] = {
     "run": run,

@@ -141,8 +141,9 @@ class Pattern:
 def _as_field_type(spec: dataclasses.Field[Any], values: list[str]) -> Any:
     """``values`` as a tuple when the field's default is one (frozen inputs use tuples)."""
     default: Any = spec.default
-    if default is dataclasses.MISSING and spec.default_factory is not dataclasses.MISSING:
-        default = spec.default_factory()
+    factory: Any = spec.default_factory
+    if default is dataclasses.MISSING and factory is not dataclasses.MISSING:
+        default = factory()
     return tuple(values) if isinstance(default, tuple) else values
 
 

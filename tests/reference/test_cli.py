@@ -158,6 +158,26 @@ def test_a_malformed_address_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     assert "'localhost' is not HOST:PORT" in capsys.readouterr().err
 
 
+def test_the_cli_page_documents_every_command_and_only_real_options() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    options = {
+        flag
+        for sub in commands.values()
+        for action in sub._actions
+        for flag in action.option_strings
+    }
+    for command in commands:
+        assert f"`trading-agents {command}" in page or f"### `{command}" in page, command
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", page))
+    assert mentioned <= options, (
+        f"docs/cli.md names options that do not exist: {mentioned - options}"
+    )
+    undocumented = options - mentioned - {"-h", "--help"}
+    assert not undocumented, f"docs/cli.md does not document {undocumented}"
+
+
 def test_list_shows_every_pattern_with_its_description(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
