@@ -34,6 +34,7 @@ from ._history import History, format_offset
 from ._names import activity_name, workflow_name
 from ._mocks import MockingFeature
 from ._replay import ReplayFeature
+from ._sandbox import sandboxed_runner
 from ._saga import SagaFeature
 
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -200,6 +201,7 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
             options = adjust_options(dict(options))
         for cls in workflows:
             self._registered_workflows.setdefault(workflow_name(cls), cls)
+        options.setdefault("workflow_runner", sandboxed_runner())
         executor = None
         needs_threads = any(
             not inspect.iscoroutinefunction(fn) and not inspect.iscoroutinefunction(
