@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - services is a fixture
     BARS,
     FAST_RETRY,
@@ -137,3 +138,8 @@ async def test_a_compensated_saga_ends_the_chain_rejected_with_the_ledger_as_bef
     account = services.broker.snapshot()
     assert (account.cash, account.reserved) == (STARTING_CASH, 0)
     assert services.broker.open_reservations() == []
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/chained.py", "tests/reference/test_wf_chained.py")
+    assert snippet_problems("chained.md", *sources) == []

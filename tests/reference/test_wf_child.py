@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - services is a fixture
     AS_OF,
     BARS,
@@ -160,3 +161,8 @@ async def test_execution_alone_turns_a_broker_refusal_into_rejected(
     assert result.execution.status is ExecutionStatus.REJECTED
     assert "buy fewer shares" in result.execution.reason
     assert services.broker.snapshot().cash == STARTING_CASH
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/child.py", "tests/reference/test_wf_child.py")
+    assert snippet_problems("sub-workflows.md", *sources) == []

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - services is a fixture
     BARS,
     FAST_RETRY,
@@ -145,3 +146,11 @@ async def test_a_size_that_scales_below_one_share_is_skipped(
     assert result.execution.status is ExecutionStatus.SKIPPED
     assert result.execution.reason == "1 shares at 50% is below 1 share"
     assert services.broker.fills() == []
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = (
+        "reference_workflows/workflows/conditional.py",
+        "tests/reference/test_wf_conditional.py",
+    )
+    assert snippet_problems("conditional.md", *sources) == []

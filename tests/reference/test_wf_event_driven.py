@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - fixtures
     AS_OF,
     FAST_RETRY,
@@ -185,3 +186,11 @@ async def test_inputs_that_cannot_work_fail_at_once(
         "quantity=0; trade at least 1 share",
         "approval_timeout_seconds=0.0 must be positive",
     ]
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = (
+        "reference_workflows/workflows/event_driven.py",
+        "tests/reference/test_wf_event_driven.py",
+    )
+    assert snippet_problems("approval.md", *sources) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401
     AS_OF,
     BARS,
@@ -158,3 +159,8 @@ async def test_inputs_that_cannot_work_fail_at_once(
         "symbols=[' ']; give at least one symbol to analyse",
         "max_concurrency=0; use 1 or more",
     ]
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/fan_out.py", "tests/reference/test_wf_fan_out.py")
+    assert snippet_problems("fan-out.md", *sources) == []

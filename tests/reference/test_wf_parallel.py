@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - fixtures
     AS_OF,
     FAST_RETRY,
@@ -126,3 +127,8 @@ async def test_inputs_that_cannot_work_fail_at_once(
         "exchanges=['NYSE', 'nyse']; list each exchange once",
         "min_sources=4 must be between 1 and 3",
     ]
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/parallel.py", "tests/reference/test_wf_parallel.py")
+    assert snippet_problems("parallel.md", *sources) == []

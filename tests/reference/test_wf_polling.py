@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - fixtures
     AS_OF,
     FAST_RETRY,
@@ -217,3 +218,8 @@ async def test_inputs_that_cannot_work_fail_at_once(
     for fields, message in zip(cases, messages):
         [(name, value)] = fields.items()
         assert f"{name}={value!r}" in message
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/polling.py", "tests/reference/test_wf_polling.py")
+    assert snippet_problems("polling.md", *sources) == []

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from agent_fixtures import snippet_problems
 from reference_fixtures import (  # noqa: F401 - fixtures
     AS_OF,
     FAST_RETRY,
@@ -170,3 +171,8 @@ async def test_insufficient_funds_at_the_first_step_leave_nothing_to_undo(
     assert "compensated: nothing to undo" in str(error)
     assert services.broker.snapshot().cash == 500.0
     assert services.broker.ledger.reservations() == []
+
+
+def test_the_cookbook_page_quotes_the_real_code() -> None:
+    sources = ("reference_workflows/workflows/saga.py", "tests/reference/test_wf_saga.py")
+    assert snippet_problems("saga.md", *sources) == []
