@@ -172,14 +172,19 @@ class TemporalMarker:
         env: server for this test: 'time-skipping', 'local' or HOST:PORT.
         timeout: wall-clock seconds (or a timedelta) a workflow may take.
         time_skipping: the test needs time skipping; skipped on servers without it.
+        freeze_activity_clock: activities read the wall clock as the workflow time they
+            were scheduled at (``temporal.freeze_activity_clock()`` for the whole test).
     """
 
     env: str | None = None
     timeout: float | timedelta | None = None
     time_skipping: bool = False
+    freeze_activity_clock: bool = False
 
 
-MARKER_SIGNATURE = "temporal(*, env=None, timeout=None, time_skipping=False)"
+MARKER_SIGNATURE = (
+    "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False)"
+)
 
 BAD_MARKER = """\
 @pytest.mark.temporal{args} is invalid: {problem}.

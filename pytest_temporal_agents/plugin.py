@@ -6,13 +6,14 @@ test asks for the fixture, so loading the plugin costs nothing for tests that do
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
 
 if TYPE_CHECKING:
+    from ._activity_env import ActivityEnv
     from ._harness import TemporalHarness
     from ._options import Settings
     from ._servers import ServerPool
@@ -95,6 +96,9 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         pytest.fail(problem, pytrace=False)
     harness = TemporalHarness(env, test_id=request.node.nodeid, timeout=settings.timeout)
     request.node.stash[HARNESS_KEY] = harness
+    # -- mocks feature: the marker's activity clock (released by the harness at teardown)
+    if marker.freeze_activity_clock:
+        harness.freeze_activity_clock()
     try:
         yield harness
         # Checks run after the test body but before workers stop: a replay check needs
@@ -104,6 +108,20 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         await harness.close()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+# -- mocks feature: the activity_env fixture -------------------------------------------------
+@pytest.fixture
+def activity_env() -> Iterator[ActivityEnv]:
+    """An :class:`ActivityEnv`: run one activity without a server, recording heartbeats,
+    with cancellation, worker shutdown and ``activity.info()`` under the test's control."""
+    from ._activity_env import ActivityEnv
+
+    env = ActivityEnv()
+    try:
+        yield env
+    finally:
+        env.close()
 
 
 @pytest.hookimpl(wrapper=True)

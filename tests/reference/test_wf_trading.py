@@ -282,10 +282,19 @@ def parallel(symbol: str, **overrides: object) -> EnhancedParallelTradingInput:
 async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
-    result = await temporal.run(
+    handle = await temporal.start(
         EnhancedParallelTradingWorkflow.run, parallel("AAPL"), activities=services.activities()
     )
+    result = await handle.result()
 
+    progress = await handle.query(EnhancedParallelTradingWorkflow.get_progress)
+    assert (progress.stage, progress.percent_complete) == ("completed", 100.0)
+    assert progress.completed_steps == [
+        "fetching_market_data",
+        "analysing_venues",
+        "risk_assessment",
+        "execution",
+    ]
     assert sorted(v.exchange for v in result.venues) == ["LSE", "NASDAQ", "NYSE"]
     assert result.failures == []
     liquid = max(result.venues, key=lambda v: v.average_volume)
@@ -298,7 +307,7 @@ async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
         result.execution.quantity,
         liquid.last_price,
     )
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await temporal.history(handle)
     fetches = history.activities("fetch_market_data")
     assert len(fetches) == 3
     # All three were scheduled before any of them completed: they ran in parallel.

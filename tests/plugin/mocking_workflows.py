@@ -1,0 +1,258 @@
+"""Workflows and activities for the mocking tests (test_mocks*, test_callbacks, test_clock).
+
+A module of its own, importing only temporalio: the sandbox re-imports a workflow's
+module for every run, and a test module (pytest, the plugin...) costs half a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+
+@dataclass
+class Quote:
+    symbol: str
+    price: float
+
+
+@dataclass
+class Order:
+    symbol: str
+    quantity: int = 10
+
+
+@dataclass
+class Research:
+    symbol: str
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    symbol: str
+    summary: str
+    confidence: float
+
+
+@activity.defn
+async def fetch_quote(symbol: str) -> Quote:
+    raise AssertionError("the real fetch_quote must not run in these tests")
+
+
+@activity.defn
+def place_order(order: Order, dry_run: bool = False) -> str:
+    """Sync: the mock of a sync activity works without a thread pool of its own."""
+    raise AssertionError("the real place_order must not run in these tests")
+
+
+@activity.defn
+async def audit(text: str) -> None:
+    return None
+
+
+@workflow.defn
+class TradeWorkflow:
+    @workflow.run
+    async def run(self, symbol: str) -> str:
+        quote = await workflow.execute_activity(
+            fetch_quote,
+            symbol,
+            start_to_close_timeout=timedelta(hours=1),
+            # The test server skips no time while an activity waits for its retry: keep it short.
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1), maximum_attempts=3),
+        )
+        if quote.price > 100:
+            return f"skip {quote.symbol} at {quote.price}"
+        receipt = await workflow.execute_activity(
+            place_order, args=[Order(quote.symbol), False], start_to_close_timeout=timedelta(seconds=10)
+        )
+        await workflow.execute_activity(audit, receipt, start_to_close_timeout=timedelta(seconds=10))
+        return receipt
+
+
+@workflow.defn
+class TimedWorkflow:
+    """Returns how much workflow time one fetch_quote call took."""
+
+    @workflow.run
+    async def run(self) -> float:
+        before = workflow.now()
+        await workflow.execute_activity(fetch_quote, "X", start_to_close_timeout=timedelta(days=1))
+        return (workflow.now() - before).total_seconds()
+
+
+@workflow.defn
+class FanOutWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await asyncio.gather(*(
+            workflow.execute_activity(audit, str(n), start_to_close_timeout=timedelta(seconds=5))
+            for n in range(5)
+        ))
+
+
+# -- child workflows ------------------------------------------------------------------------
+
+
+@workflow.defn
+class ResearchAgent:
+    @workflow.run
+    async def run(self, research: Research, depth: int = 1) -> Report:
+        raise ApplicationError("the real ResearchAgent must not run in these tests", non_retryable=True)
+
+
+@workflow.defn
+class DeskWorkflow:
+    """Asks one research child per symbol, then audits; returns the summaries."""
+
+    @workflow.run
+    async def run(self, symbols: list[str]) -> list[str]:
+        started = workflow.now()
+        summaries = []
+        for symbol in symbols:
+            report = await workflow.execute_child_workflow(
+                ResearchAgent.run,
+                args=[Research(symbol, ["news"]), 2],
+                id=f"{workflow.info().workflow_id}-{symbol}",
+            )
+            summaries.append(f"{report.symbol}: {report.summary} ({report.confidence})")
+        await workflow.execute_activity(audit, "; ".join(summaries), start_to_close_timeout=timedelta(seconds=5))
+        summaries.append(f"took {(workflow.now() - started).total_seconds() / 3600:.1f}h")
+        return summaries
+
+
+@workflow.defn(name="external-pricing")
+class ByNameParent:
+    """Calls a child by type name only (implemented elsewhere, say in another language)."""
+
+    @workflow.run
+    async def run(self, symbol: str) -> float:
+        price: float = await workflow.execute_child_workflow(
+            "PricingService", symbol, id=f"{workflow.info().workflow_id}-pricing", result_type=float
+        )
+        return price
+
+
+# -- delayed signals and queries --------------------------------------------------------------
+
+
+@workflow.defn
+class ApprovalGate:
+    """Moves through stages on timers; waits up to a day for an approval signal."""
+
+    def __init__(self) -> None:
+        self.stage = "received"
+        self.approved_by: str | None = None
+        self.approved_after: float | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        started = workflow.now()
+        await workflow.sleep(timedelta(hours=1))
+        self.stage = "reviewed"
+        await workflow.sleep(timedelta(hours=2))
+        self.stage = "awaiting approval"
+        try:
+            await workflow.wait_condition(lambda: self.approved_by is not None, timeout=timedelta(days=1))
+        except asyncio.TimeoutError:
+            return "expired"
+        assert self.approved_after is not None
+        return f"approved by {self.approved_by} at +{(self.approved_after - started.timestamp()) / 3600:.2f}h"
+
+    @workflow.signal
+    def approve(self, order: Order, who: str) -> None:
+        self.approved_by = f"{who} for {order.quantity} {order.symbol}"
+        self.approved_after = workflow.now().timestamp()
+
+    @workflow.query
+    def status(self) -> str:
+        return self.stage
+
+    @workflow.query
+    def stage_of(self, prefix: str) -> str:
+        return f"{prefix}{self.stage}"
+
+
+# -- activity clock -------------------------------------------------------------------------
+
+
+@activity.defn
+async def stamp() -> dict[str, float]:
+    """Reads the clocks, around a 10 ms sleep. (A dict: the SDK cannot decode a datetime
+    field of a dataclass defined in a sandboxed workflow module.)"""
+    before, wall_before = time.monotonic(), time.time()
+    await asyncio.sleep(0.01)
+    today = date.today()
+    return {
+        "aware": datetime.now(timezone.utc).timestamp(),
+        "epoch": time.time(),
+        "today": datetime(today.year, today.month, today.day, tzinfo=timezone.utc).timestamp(),
+        "monotonic_step": time.monotonic() - before,
+        "wall_step": time.time() - wall_before,
+    }
+
+
+@activity.defn
+def stamp_in_thread() -> float:
+    return time.time()
+
+
+@activity.defn
+async def stamp_then_fail() -> float:
+    if activity.info().attempt < 3:
+        raise ApplicationError(f"attempt {activity.info().attempt}")
+    return time.time()
+
+
+@workflow.defn
+class StampWorkflow:
+    """Sleeps a week, then returns its workflow time and what activities read as now."""
+
+    @workflow.run
+    async def run(self) -> list[float]:
+        await workflow.sleep(timedelta(days=7))
+        now = workflow.now().timestamp()
+        stamps = await workflow.execute_activity(stamp, start_to_close_timeout=timedelta(seconds=10))
+        threaded = await workflow.execute_activity(stamp_in_thread, start_to_close_timeout=timedelta(seconds=10))
+        return [now, stamps["aware"], stamps["epoch"], threaded, stamps["monotonic_step"], stamps["wall_step"]]
+
+
+@workflow.defn
+class RetriedStampWorkflow:
+    @workflow.run
+    async def run(self) -> float:
+        await workflow.sleep(timedelta(days=2))
+        return await workflow.execute_activity(
+            stamp_then_fail,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1), backoff_coefficient=1.0),
+        )
+
+
+@dataclass
+class Event:
+    name: str
+    at: datetime
+
+
+@activity.defn
+async def record_event(event: Event) -> str:
+    """Its argument's datetime field is decoded while the clock is frozen."""
+    return f"{event.name} at {event.at.timestamp()} recorded at {datetime.now(timezone.utc).timestamp()}"
+
+
+@workflow.defn
+class EventWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.sleep(timedelta(hours=3))
+        return await workflow.execute_activity(
+            record_event, Event("fill", workflow.now()), start_to_close_timeout=timedelta(seconds=10)
+        )
