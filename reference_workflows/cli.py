@@ -24,6 +24,10 @@ from pathlib import Path
 
 PROG = "trading-agents"
 EXIT_OK, EXIT_WORKFLOW_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SERVER_FAILED = (
+    "the Temporal server failed a request ({error.status.name}: {error.message}); if it has "
+    "stopped, workflows keep their state in it: start it again and run `trading-agents worker`"
+)
 
 
 def _address(value: str) -> str:
@@ -186,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from temporalio.service import RPCError
+
     from . import cluster, runner
     from .commands import COMMANDS
     from .patterns import PatternError
@@ -199,6 +205,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
     except (cluster.CliError, PatternError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RPCError as error:
+        # The server refused or vanished mid-command (say, the `run` that embedded it ended).
+        print(f"{PROG}: error: {SERVER_FAILED.format(error=error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         if args.command in ("server", "worker"):

@@ -27,8 +27,15 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from . import display
@@ -49,6 +56,14 @@ UNREACHABLE = (
 SERVER_START_FAILED = (
     "the Temporal dev server did not start on {db}: {reason}; if another server uses this "
     "state directory, stop it or pass another --state-dir (server log: {log})"
+)
+UNKNOWN_NAMESPACE = (
+    "namespace {namespace!r} does not exist on {address}; create it with `temporal operator "
+    "namespace create --namespace {namespace} --address {address}`, or choose another --namespace"
+)
+STATE_DIR_BUSY = (
+    "another trading-agents process holds {root} but published no server within {timeout:g} s; "
+    "wait for it to finish, or pass another --state-dir"
 )
 ALREADY_SERVING = (
     "a trading-agents server for {root} is already running at {address} (pid {pid}); "
@@ -205,15 +220,32 @@ def _connect_reason(error: BaseException) -> str:
 
 
 async def connect(address: str, namespace: str, *, fix: str) -> Client:
-    """A client for ``address``, or a one-line ``CliError`` saying why not and what to do."""
+    """A client for ``address``, or a one-line ``CliError`` saying why not and what to do.
+
+    The namespace is checked here too: otherwise a missing one surfaces later as a worker's
+    validation error with a traceback.
+    """
     try:
-        return await Client.connect(address, namespace=namespace, runtime=_quiet_runtime())
+        client = await Client.connect(address, namespace=namespace, runtime=_quiet_runtime())
     except Exception as error:
         raise CliError(
             UNREACHABLE.format(
                 address=address, namespace=namespace, reason=_connect_reason(error), fix=fix
             )
         ) from error
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise CliError(
+                UNKNOWN_NAMESPACE.format(namespace=namespace, address=address)
+            ) from error
+        raise CliError(
+            UNREACHABLE.format(address=address, namespace=namespace, reason=error.message, fix=fix)
+        ) from error
+    return client
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -299,6 +331,8 @@ async def _start_embedded(
     state.root.mkdir(parents=True, exist_ok=True)
     ui_port = ui_port or free_port()
     try:
+        # The whole start runs inside the redirection: the SDK spawns the server at some point
+        # while it is awaited.
         with _child_output_to(state.server_log):
             starting = asyncio.ensure_future(
                 WorkflowEnvironment.start_local(
@@ -312,7 +346,7 @@ async def _start_embedded(
                     runtime=_quiet_runtime(),
                 )
             )
-        env = await _finish_even_if_cancelled(starting)
+            env = await _finish_even_if_cancelled(starting)
     except Exception as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CliError(
@@ -368,19 +402,32 @@ async def open_cluster(
         yield Cluster(client, address, namespace, ui_url, "address", state)
         return
     record = read_server_record(state)
-    if record is not None:
-        if not reuse:
-            raise CliError(
-                ALREADY_SERVING.format(root=state.root, address=record.address, pid=record.pid)
-            )
-        client = await connect(
-            record.address,
-            namespace,
-            fix=f"the server recorded in {state.server_file} (pid {record.pid}) does not "
-            "answer; stop that process or delete the file",
+    if record is None:
+        with _server_lock(state) as owner:
+            if owner:
+                async with _embedded(state, namespace, port, ui_port) as cluster:
+                    yield cluster
+                return
+        # Another process holds the lock: it is starting a server; use that one.
+        record = await _wait_for_record(state)
+    if not reuse:
+        raise CliError(
+            ALREADY_SERVING.format(root=state.root, address=record.address, pid=record.pid)
         )
-        yield Cluster(client, record.address, namespace, record.ui_url, "state-dir", state)
-        return
+    client = await connect(
+        record.address,
+        namespace,
+        fix=f"the server recorded in {state.server_file} (pid {record.pid}) does not "
+        "answer; stop that process or delete the file",
+    )
+    yield Cluster(client, record.address, namespace, record.ui_url, "state-dir", state)
+
+
+@asynccontextmanager
+async def _embedded(
+    state: StateDir, namespace: str, port: int | None, ui_port: int | None
+) -> AsyncIterator[Cluster]:
+    """An embedded dev server on the state directory, published in ``server.json``."""
     env, embedded_ui = await _start_embedded(state, namespace, port, ui_port)
     try:
         target = env.client.service_client.config.target_host
@@ -392,3 +439,38 @@ async def open_cluster(
 
         # Includes the pause that temporalio 1.35's core needs before the process may exit.
         await stop_environment(env)
+
+
+@contextmanager
+def _server_lock(state: StateDir) -> Iterator[bool]:
+    """Hold the state directory's server lock while the block runs, if it is free.
+
+    Yields whether this process holds it. Two commands started at the same moment both find no
+    ``server.json``; the lock lets one start the server while the other waits for its record,
+    so two dev servers never share a database. The OS releases the lock when its holder exits,
+    however it exits.
+    """
+    state.root.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - Windows: no advisory locks here; server.json only
+        yield True
+        return
+    with open(state.root / "server.lock", "a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+async def _wait_for_record(state: StateDir, timeout: float = 20.0) -> ServerRecord:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        record = read_server_record(state)
+        if record is not None:
+            return record
+        await asyncio.sleep(0.1)
+    raise CliError(STATE_DIR_BUSY.format(root=state.root, timeout=timeout))

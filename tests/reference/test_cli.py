@@ -252,6 +252,32 @@ def test_a_server_record_counts_only_while_its_process_lives(tmp_path: Path) -> 
     assert cluster.read_server_record(state) is None
 
 
+def test_one_process_at_a_time_may_run_the_state_directory_s_server(tmp_path: Path) -> None:
+    state = cluster.StateDir(tmp_path)
+    with cluster._server_lock(state) as first, cluster._server_lock(state) as second:
+        assert (first, second) == (True, False)
+    with cluster._server_lock(state) as again:
+        assert again
+
+
+async def test_waiting_for_another_process_s_server_gives_up_with_one_line(tmp_path: Path) -> None:
+    with pytest.raises(cluster.CliError, match="published no server within 0.2 s") as error:
+        await cluster._wait_for_record(cluster.StateDir(tmp_path), timeout=0.2)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sessions are POSIX")
+def test_the_dev_server_launcher_starts_its_program_in_a_session_of_its_own(
+    tmp_path: Path,
+) -> None:
+    launcher = cluster._in_own_session(Path(sys.executable), cluster.StateDir(tmp_path))
+    probe = "import os; print(os.getsid(0) == os.getpid(), os.getsid(0) != int(os.sys.argv[1]))"
+    out = subprocess.run(
+        [str(launcher), "-c", probe, str(os.getsid(0))], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["True", "True"]
+
+
 # --------------------------------------------------------------------------- rendering
 
 
