@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from ._harness import TemporalHarness
     from ._history import ActivityRecord, ChildRecord, History, SignalRecord, TimerRecord
     from ._options import TemporalMarker
+    # replay feature
+    from ._replayer import (
+        HistoryFileError,
+        ReplayFailed,
+        ReplayResult,
+        load_history_file,
+        load_workflows,
+        replay_files,
+        replay_histories,
+        save_history_file,
+    )
     from ._servers import ServerConfig, find_binary
     # mocks feature
     from ._activity_env import ActivityEnv
@@ -52,6 +63,15 @@ _EXPORTS = {
     "TimerRecord": "._history",
     "WorkflowTimeoutError": "._errors",
     "find_binary": "._servers",
+    # replay feature
+    "HistoryFileError": "._replayer",
+    "ReplayFailed": "._replayer",
+    "ReplayResult": "._replayer",
+    "load_history_file": "._replayer",
+    "load_workflows": "._replayer",
+    "replay_files": "._replayer",
+    "replay_histories": "._replayer",
+    "save_history_file": "._replayer",
     # mocks feature
     "ActivityClockLease": "._clock",
     "ActivityEnv": "._activity_env",

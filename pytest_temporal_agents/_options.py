@@ -70,6 +70,22 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "API key for the external cluster (prefer the TEMPORAL_API_KEY environment variable).",
         env_var="TEMPORAL_API_KEY",
     ),
+    # -- replay feature -----------------------------------------------------------------------
+    OptionSpec(
+        "temporal_replay_check",
+        "Replay every workflow a test ran from its history at teardown and fail the test if "
+        "it does not replay (default true; false to turn off).",
+    ),
+    OptionSpec(
+        "temporal_record_histories",
+        "Directory to write the history of every workflow the tests ran into, as JSON "
+        "(one subdirectory per test; re-recording replaces a test's files).",
+    ),
+    OptionSpec(
+        "temporal_workflows",
+        "Workflow classes that recorded histories (temporal_replay_paths) replay against: "
+        "'pkg.module:ATTR', ATTR a workflow class or a list of them.",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -174,16 +190,20 @@ class TemporalMarker:
         time_skipping: the test needs time skipping; skipped on servers without it.
         freeze_activity_clock: activities read the wall clock as the workflow time they
             were scheduled at (``temporal.freeze_activity_clock()`` for the whole test).
+        replay_check: replay this test's workflows at teardown (default: the session's
+            --temporal-replay-check, itself true by default).
     """
 
     env: str | None = None
     timeout: float | timedelta | None = None
     time_skipping: bool = False
     freeze_activity_clock: bool = False
+    replay_check: bool | None = None  # replay feature: None = the session's setting
 
 
 MARKER_SIGNATURE = (
-    "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False)"
+    "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False, "
+    "replay_check=None)"
 )
 
 BAD_MARKER = """\
@@ -212,6 +232,11 @@ def merge_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) 
         marker = replace(marker, env=validate_env(marker.env, "@pytest.mark.temporal(env=...)"))
     if marker.timeout is not None:
         marker = replace(marker, timeout=parse_timeout(marker.timeout, "@pytest.mark.temporal(timeout=...)"))
+    if marker.replay_check is not None and not isinstance(marker.replay_check, bool):  # replay feature
+        raise TemporalConfigError(
+            f"@pytest.mark.temporal(replay_check={marker.replay_check!r}) is invalid: "
+            "it must be True or False (or None for the session's --temporal-replay-check)."
+        )
     return marker
 
 
@@ -222,3 +247,41 @@ def apply_marker(settings: Settings, marker: TemporalMarker) -> Settings:
     if isinstance(marker.timeout, timedelta):
         timeout = marker.timeout
     return Settings(server=server, timeout=timeout)
+
+
+# -- replay feature -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """The session's replay settings (``temporal_replay_paths`` is read by the collector).
+
+    Attributes:
+        check: replay every workflow a test ran at teardown.
+        record_histories: directory to record histories into, as given, or None.
+        record_from_command_line: it came from the command line (relative to the invocation
+            directory) rather than the ini file (relative to the ini file's directory).
+    """
+
+    check: bool = True
+    record_histories: str | None = None
+    record_from_command_line: bool = False
+
+
+def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], Any]) -> ReplaySettings:
+    """The replay settings: command line first, then ini; invalid values raise."""
+    check = True
+    for source, value in (
+        ("--temporal-replay-check", option("temporal_replay_check")),
+        ("ini option temporal_replay_check", ini("temporal_replay_check")),
+    ):
+        if value not in (None, ""):
+            check = parse_bool(value, source)
+            break
+    from_option = option("temporal_record_histories")
+    record = from_option if from_option not in (None, "") else ini("temporal_record_histories")
+    return ReplaySettings(
+        check=check,
+        record_histories=str(record) if record not in (None, "") else None,
+        record_from_command_line=from_option not in (None, ""),
+    )

@@ -7,6 +7,7 @@ test asks for the fixture, so loading the plugin costs nothing for tests that do
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,12 +16,14 @@ import pytest_asyncio
 if TYPE_CHECKING:
     from ._activity_env import ActivityEnv
     from ._harness import TemporalHarness
-    from ._options import Settings
+    from ._options import ReplaySettings, Settings, TemporalMarker
     from ._servers import ServerPool
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 POOL_KEY = pytest.StashKey["ServerPool"]()
 HARNESS_KEY = pytest.StashKey["TemporalHarness"]()
+REPLAY_KEY = pytest.StashKey["ReplaySettings"]()  # replay feature
+CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay feature: the test body failed
 
 REPORT_TIMEOUT_SECONDS = 30.0
 
@@ -37,20 +40,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(spec.flag, action="store", default=None, dest=spec.name, help=spec.help)
             parser.addini(spec.name, spec.help, default=None)
+    # -- replay feature: recorded histories collected as test items
+    parser.addini(
+        "temporal_replay_paths",
+        "Directories or files of recorded histories (JSON) to collect as test items, each "
+        "replayed against temporal_workflows. Relative to the ini file.",
+        type="paths",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     from ._errors import TemporalConfigError
-    from ._options import MARKER_SIGNATURE, resolve_settings
+    from ._options import MARKER_SIGNATURE, resolve_replay_settings, resolve_settings
     from ._servers import ServerPool
 
     config.addinivalue_line(
         "markers",
         f"{MARKER_SIGNATURE}: run this test's workflows on another Temporal server or with "
-        "another timeout; time_skipping=True skips it on servers that cannot skip time.",
+        "another timeout; time_skipping=True skips it on servers that cannot skip time; "
+        "replay_check=False skips the replay of its workflows at teardown.",
     )
     try:
         config.stash[SETTINGS_KEY] = resolve_settings(
+            lambda name: config.getoption(name, None), lambda name: config.getini(name)
+        )
+        config.stash[REPLAY_KEY] = resolve_replay_settings(  # replay feature
             lambda name: config.getoption(name, None), lambda name: config.getini(name)
         )
     except TemporalConfigError as err:
@@ -99,8 +114,10 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     # -- mocks feature: the marker's activity clock (released by the harness at teardown)
     if marker.freeze_activity_clock:
         harness.freeze_activity_clock()
+    _configure_replay(harness, request, marker)  # replay feature
     try:
         yield harness
+        harness.test_failed = request.node.stash.get(CALL_FAILED_KEY, False)  # replay feature
         # Checks run after the test body but before workers stop: a replay check needs
         # the histories, an expectation check needs the calls the workers recorded.
         problems = await harness.verify()
@@ -108,6 +125,33 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         await harness.close()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+# -- replay feature: teardown replay, recording, history files as test items -----------------
+def _configure_replay(harness: TemporalHarness, request: pytest.FixtureRequest, marker: TemporalMarker) -> None:
+    from ._replayer import history_dir_name
+
+    replay = request.config.stash[REPLAY_KEY]
+    harness.replay_check = replay.check if marker.replay_check is None else marker.replay_check
+    harness._prepare_replay_check()
+    if replay.record_histories:
+        config = request.config
+        # A path on the command line is relative to where pytest runs; in the ini, to the ini.
+        if replay.record_from_command_line or config.inipath is None:
+            base = config.invocation_params.dir
+        else:
+            base = config.inipath.parent
+        directory = base / replay.record_histories / history_dir_name(request.node.nodeid)
+        harness.record_histories_to = directory
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Item | None:
+    # An item straight from the hook (no File collector above it): its id is the file's path.
+    if file_path.suffix != ".json" or not parent.config.getini("temporal_replay_paths"):
+        return None
+    from ._items import collect_history
+
+    return collect_history(file_path, parent)
 
 
 # -- mocks feature: the activity_env fixture -------------------------------------------------
@@ -129,6 +173,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.when == "call":  # replay feature: teardown reports stay short after a failure
+        item.stash[CALL_FAILED_KEY] = report.failed
     if report.when == "call" and report.failed:
         harness = item.stash.get(HARNESS_KEY, None)
         if harness is not None and harness.started_workflows:

@@ -250,7 +250,9 @@ def test_invalid_marker_arguments_fail_the_test(
 
 def test_marker_is_registered_for_strict_markers(inner: pytest.Pytester) -> None:
     result = inner.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.temporal(*, env=None, timeout=None, time_skipping=False)*"])
+    from pytest_temporal_agents._options import MARKER_SIGNATURE
+
+    result.stdout.fnmatch_lines([f"@pytest.mark.{MARKER_SIGNATURE}*"])
 
 
 def test_a_missing_binary_names_the_package_to_install(inner: pytest.Pytester) -> None:

@@ -1,0 +1,503 @@
+"""Replay histories against workflow code: the engine behind every replay the plugin does.
+
+One engine serves the teardown check, the pytest items for recorded histories, the
+``python -m pytest_temporal_agents replay`` command and :meth:`TemporalHarness.replay`:
+:func:`replay_histories` validates each history (a malformed one never reaches the SDK
+core, which panics or hangs on some), replays them all through one SDK ``Replayer``, and
+explains every failure with the readable report of :mod:`._report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Container, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ._errors import TemporalAgentsError, TemporalConfigError
+from ._history import History, event_name
+from ._names import workflow_name
+from ._nondeterminism import (
+    CommandRecorder,
+    find_divergence,
+    parse_sdk_failure,
+    scheduled_in_history,
+)
+from ._report import error_report, nondeterminism_report, scan_workflow
+
+#: A replay of a few hundred histories takes seconds; this only stops a hang in the SDK.
+REPLAY_TIMEOUT_SECONDS = 300.0
+
+OK = "ok"
+NONDETERMINISTIC = "nondeterministic"
+ERROR = "error"  # the workflow code raised during replay
+INVALID = "invalid"  # the history could not be read, or no workflow class matches it
+
+NOT_A_HISTORY = """\
+{source} is not a Temporal history: {problem}.
+Expected the JSON that `temporal workflow show --output json`, the Web UI's download or
+temporal.save_history() writes: an object with an "events" list."""
+
+UNKNOWN_TYPE = """\
+{source} is a history of workflow type {workflow_type!r}, which none of the workflows \
+replayed against defines.
+Known workflow types: {known}.
+Add the class to the workflows (temporal_workflows / --workflows / registered workers)."""
+
+BAD_WORKFLOWS_SPEC = """\
+Invalid workflows {spec!r} ({source}): {problem}.
+Expected "pkg.module:ATTR", where ATTR is a @workflow.defn class or a list/tuple of them,
+e.g. temporal_workflows = "myapp.workflows:ALL_WORKFLOWS"."""
+
+
+class HistoryFileError(TemporalAgentsError):
+    """A history file cannot be replayed: unreadable, malformed, not a history, truncated.
+
+    Attributes:
+        history: what could be parsed, if the file is JSON history that fails a check.
+    """
+
+    def __init__(self, message: str, history: History | None = None) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The outcome of replaying one history.
+
+    Attributes:
+        source: what was replayed: a file path, or ``workflow '<id>'``.
+        workflow_type: the history's workflow type ("?" if unreadable).
+        status: ``ok``, ``nondeterministic``, ``error`` (the code raised during replay) or
+            ``invalid`` (unreadable history, or no workflow class for its type).
+        headline: one line saying what went wrong and where ("" when ok).
+        report: the readable report ("" when ok).
+        event_id: the history event the replay diverged at, when known.
+        events: number of events in the history.
+        sdk_message: the SDK's own error message, if it gave one.
+    """
+
+    source: str
+    workflow_type: str
+    status: str
+    headline: str = ""
+    report: str = ""
+    event_id: int | None = None
+    events: int = 0
+    sdk_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def line(self) -> str:
+        """One line for a listing: status, source, and the headline or the history's size."""
+        detail = self.headline if not self.ok else f"{self.workflow_type}, {self.events} events"
+        return f"{self.status.upper():<17} {self.source}  {detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReplayResult:
+        return cls(**data)
+
+    def raise_for_status(self) -> None:
+        """Raise :class:`ReplayFailed` with the report unless the replay was ok."""
+        if not self.ok:
+            raise ReplayFailed(self)
+
+
+class ReplayFailed(TemporalAgentsError, AssertionError):
+    """A history did not replay; the message is the readable report.
+
+    It is an ``AssertionError`` too, so pytest reports it as a test failure.
+    """
+
+    def __init__(self, result: ReplayResult) -> None:
+        super().__init__(result.report or result.headline)
+        self.result = result
+
+
+# -- reading histories and workflows -----------------------------------------------------------------
+
+
+def check_events(history: History) -> str | None:
+    """Why the SDK core cannot replay these events (it panics or hangs on such), or None."""
+    events = history.events
+    if not events:
+        return "it has no events"
+    first = events[0]
+    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED or not first.HasField(
+        "workflow_execution_started_event_attributes"
+    ):
+        return (
+            f"it is truncated at the start: its first event is {event_name(first)} "
+            f"(id {first.event_id}), not WorkflowExecutionStarted"
+        )
+    for expected, event in enumerate(events, start=1):
+        if event.event_id != expected:
+            return (
+                f"it is truncated or corrupt: event {expected} is missing "
+                f"(found event {event.event_id} in its place)"
+            )
+        if event.WhichOneof("attributes") is None:
+            return f"event {expected} ({event_name(event)}) has no attributes"
+    return None
+
+
+def load_history_file(path: str | os.PathLike[str]) -> History:
+    """Read and check a history JSON file.
+
+    Raises:
+        HistoryFileError: unreadable, malformed JSON, not a history, or truncated; the
+            message says which, and where.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise HistoryFileError(f"Cannot read history file {str(path)!r}: {err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise HistoryFileError(
+            f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "a truncated download or a bad merge?"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem='no "events" list'))
+    workflow_id = data.get("workflowId")
+    try:
+        history = History(WorkflowHistory.from_json(workflow_id if isinstance(workflow_id, str) else path.stem, data))
+    except Exception as err:  # noqa: BLE001 - protobuf's parse errors have many types
+        raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem=str(err).splitlines()[0])) from None
+    problem = check_events(history)
+    if problem is not None:
+        raise HistoryFileError(f"{path} cannot be replayed: {problem}.", history)
+    return history
+
+
+def save_history_file(history: History, path: str | Path) -> Path:
+    """Write a history as JSON, with its workflow id, creating directories as needed.
+
+    The format is the one ``temporal workflow show --output json`` writes, plus a top-level
+    ``"workflowId"`` (the SDK's reader ignores it): a replay needs the real id whenever the
+    workflow derives commands from it, such as child workflow ids.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = {"workflowId": history.workflow_id, **history.raw.to_json_dict()}
+    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def find_history_files(paths: Iterable[str | Path]) -> list[Path]:
+    """``*.json`` files: each path itself, or every one under it, sorted.
+
+    Raises:
+        HistoryFileError: a path does not exist.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise HistoryFileError(f"History path {str(path)!r} does not exist.")
+    return found
+
+
+def load_workflows(spec: str, source: str = "--workflows") -> list[type]:
+    """Import ``pkg.module:ATTR``: one workflow class, or a list/tuple of them.
+
+    Raises:
+        TemporalConfigError: not in that form, not importable, or not workflow classes.
+    """
+    module_name, _, attr = spec.strip().partition(":")
+    if not module_name or not attr:
+        raise TemporalConfigError(BAD_WORKFLOWS_SPEC.format(spec=spec, source=source, problem="no ':'"))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # noqa: BLE001 - any import failure is a config problem here
+        problem = f"cannot import {module_name!r}: {type(err).__name__}: {err}"
+        raise TemporalConfigError(BAD_WORKFLOWS_SPEC.format(spec=spec, source=source, problem=problem)) from None
+    value: Any = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            problem = f"{module_name!r} has no attribute {attr!r}"
+            raise TemporalConfigError(BAD_WORKFLOWS_SPEC.format(spec=spec, source=source, problem=problem))
+        value = getattr(value, part)
+    classes = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    for cls in classes:
+        try:
+            workflow_name(cls)
+        except Exception:  # noqa: BLE001 - _names raises its own usage error
+            problem = f"{cls!r} is not a @workflow.defn class"
+            raise TemporalConfigError(BAD_WORKFLOWS_SPEC.format(spec=spec, source=source, problem=problem)) from None
+    if not classes:
+        raise TemporalConfigError(BAD_WORKFLOWS_SPEC.format(spec=spec, source=source, problem="it is empty"))
+    return classes
+
+
+# -- replaying --------------------------------------------------------------------------------------
+
+_RUNTIME: Runtime | None = None
+_EXECUTOR: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _shared() -> tuple[Runtime, concurrent.futures.ThreadPoolExecutor]:
+    # The SDK's Replayer makes a thread pool per instance that it never shuts down, and a
+    # runtime logs core warnings: one quiet runtime and one pool serve every replay here.
+    global _RUNTIME, _EXECUTOR
+    if _RUNTIME is None or _EXECUTOR is None:
+        from ._servers import quiet_runtime
+
+        _RUNTIME = quiet_runtime()
+        _EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="temporal-replay")
+    return _RUNTIME, _EXECUTOR
+
+
+#: Test tooling that workflow modules defined in test files import. The sandbox re-imports
+#: every module it does not pass through once per replayed history; pytest alone costs
+#: ~0.2-0.5 s each time (measured), and none of these decides what a workflow does.
+TEST_TOOLING = (
+    "pytest", "_pytest", "pluggy", "iniconfig", "pytest_asyncio", "pytest_temporal_agents",
+    "hypothesis", "faker", "freezegun", "xdist",
+)  # fmt: skip
+
+_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*TEST_TOOLING))
+
+
+def _replayer(workflows: Sequence[type], data_converter: DataConverter | None, recorder: CommandRecorder | None) -> Replayer:
+    runtime, executor = _shared()
+    return Replayer(
+        workflows=list(workflows),
+        workflow_runner=_RUNNER,
+        runtime=runtime,
+        workflow_task_executor=executor,
+        data_converter=data_converter or DataConverter.default,
+        interceptors=[recorder] if recorder is not None else [],
+    )
+
+
+async def _replay_batch(
+    histories: Sequence[History],
+    workflows: Sequence[type],
+    data_converter: DataConverter | None,
+    recorder: CommandRecorder | None,
+) -> list[tuple[BaseException | None, list[Any]]]:
+    """Replay in one SDK replayer; per history, its failure and the commands recorded."""
+    outcomes: list[tuple[BaseException | None, list[Any]]] = []
+
+    async def feed() -> AsyncIterator[WorkflowHistory]:
+        for history in histories:
+            yield history.raw
+
+    async with _replayer(workflows, data_converter, recorder).workflow_replay_iterator(feed()) as results:
+        async for result in results:
+            commands = recorder.commands.pop(result.history.run_id, []) if recorder is not None else []
+            outcomes.append((result.replay_failure, commands))
+    return outcomes
+
+
+async def replay_histories(
+    histories: Sequence[tuple[str, History]],
+    workflows: Sequence[type],
+    *,
+    data_converter: DataConverter | None = None,
+    compare_inputs: bool = False,
+    process_dependent: Container[str] = (),
+    timeout: float = REPLAY_TIMEOUT_SECONDS,
+) -> list[ReplayResult]:
+    """Replay each history against ``workflows``; one result each, in order.
+
+    Args:
+        histories: ``(source, history)`` pairs; the source names it in reports.
+        workflows: the workflow classes; each history's type must be one of theirs.
+        data_converter: the one the histories' payloads were written with.
+        compare_inputs: also fail when the code schedules an activity or child workflow
+            with other arguments than the history recorded. Only for replays against the
+            code that wrote the history: later code may change arguments compatibly.
+        process_dependent: sources already known to replay in another process; their
+            failures are reported as depending on the process (hash seed).
+        timeout: seconds before a hung replay is given up.
+    """
+    known = {workflow_name(cls): cls for cls in workflows}
+    results: list[ReplayResult | None] = []
+    runnable: list[tuple[int, str, History]] = []
+    for source, history in histories:
+        problem = check_events(history)
+        if problem is None and history.workflow_type not in known:
+            problem = UNKNOWN_TYPE.format(
+                source=source, workflow_type=history.workflow_type, known=", ".join(sorted(known)) or "(none)"
+            )
+        elif problem is not None:
+            problem = f"{source} cannot be replayed: {problem}."
+        if problem is not None:
+            results.append(_invalid(source, problem, history))
+        else:
+            runnable.append((len(results), source, history))
+            results.append(None)
+    recorder = CommandRecorder(encode_inputs=True) if compare_inputs else None
+    if runnable:
+        try:
+            outcomes = await asyncio.wait_for(
+                _replay_batch([h for _, _, h in runnable], list(known.values()), data_converter, recorder), timeout
+            )
+        except Exception:  # noqa: BLE001 - one bad history must not cost the others their results
+            outcomes = []
+        for index, (slot, source, history) in enumerate(runnable):
+            if index < len(outcomes):
+                failure, commands = outcomes[index]
+            else:  # the batch broke before this one: alone, each gets its own verdict
+                failure, commands = await _replay_alone(history, known, data_converter, recorder, timeout)
+            results[slot] = await _verdict(
+                source, history, known, data_converter, failure, commands,
+                recorded=recorder is not None, compare_inputs=compare_inputs,
+                process_dependent=source in process_dependent,
+            )  # fmt: skip
+    return [r for r in results if r is not None]
+
+
+async def _replay_alone(
+    history: History,
+    known: dict[str, type],
+    data_converter: DataConverter | None,
+    recorder: CommandRecorder | None,
+    timeout: float,
+) -> tuple[BaseException | None, list[Any]]:
+    try:
+        outcome = await asyncio.wait_for(_replay_batch([history], list(known.values()), data_converter, recorder), timeout)
+    except Exception as err:  # noqa: BLE001
+        return RuntimeError(f"the replay did not finish: {type(err).__name__}: {err}"), []
+    return outcome[0] if outcome else (RuntimeError("the replay gave no result"), [])
+
+
+async def _verdict(
+    source: str,
+    history: History,
+    known: dict[str, type],
+    data_converter: DataConverter | None,
+    failure_error: BaseException | None,
+    commands: list[Any],
+    *,
+    recorded: bool,
+    compare_inputs: bool,
+    process_dependent: bool,
+) -> ReplayResult:
+    events = history.events
+    cls = known[history.workflow_type]
+    base: dict[str, Any] = {"source": source, "workflow_type": history.workflow_type, "events": len(events)}
+    scheduled = scheduled_in_history(events)
+    if failure_error is None:
+        drift = find_divergence(commands, scheduled, replay_failed=False, compare_inputs=compare_inputs)
+        if drift is None or drift.what != "input":
+            return ReplayResult(status=OK, **base)
+        report = nondeterminism_report(
+            label=source, workflow_type=history.workflow_type, events=events, failure=None,
+            divergence=drift, findings=scan_workflow(cls), process_dependent=process_dependent,
+        )  # fmt: skip
+        return ReplayResult(status=NONDETERMINISTIC, headline=report.headline, report=report.text, event_id=report.event_id, **base)
+    failure = parse_sdk_failure(failure_error)
+    if not failure.nondeterminism:
+        report = error_report(label=source, workflow_type=history.workflow_type, events=events, failure=failure)
+        return ReplayResult(status=ERROR, headline=report.headline, report=report.text, sdk_message=failure.original, **base)
+    if not recorded:  # the fast path replays without recording: replay this one again to see
+        diagnosis = CommandRecorder(encode_inputs=True)
+        _, commands = await _replay_alone(history, known, data_converter, diagnosis, REPLAY_TIMEOUT_SECONDS)
+    divergence = find_divergence(commands, scheduled, replay_failed=True)
+    report = nondeterminism_report(
+        label=source, workflow_type=history.workflow_type, events=events, failure=failure,
+        divergence=divergence, findings=scan_workflow(cls), process_dependent=process_dependent,
+    )  # fmt: skip
+    return ReplayResult(
+        status=NONDETERMINISTIC, headline=report.headline, report=report.text,
+        event_id=report.event_id, sdk_message=failure.original, **base,
+    )  # fmt: skip
+
+
+def _invalid(source: str, problem: str, history: History | None = None) -> ReplayResult:
+    workflow_type = history.workflow_type if history is not None else "?"
+    events = len(history.events) if history is not None else 0
+    headline = problem.splitlines()[0]
+    return ReplayResult(source=source, workflow_type=workflow_type, status=INVALID, headline=headline, report=problem, events=events)
+
+
+async def replay_files(
+    paths: Iterable[str | Path],
+    workflows: Sequence[type],
+    *,
+    data_converter: DataConverter | None = None,
+    root: Path | None = None,
+) -> list[ReplayResult]:
+    """Replay history files (directories are searched for ``*.json``), one result each.
+
+    Unreadable, malformed or truncated files give an ``invalid`` result, never an exception.
+
+    Args:
+        root: name files relative to this directory in results and reports.
+    """
+    loaded: list[tuple[str, History]] = []
+    slots: list[ReplayResult | int] = []
+    for path in find_history_files(paths):
+        label = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
+        try:
+            history = load_history_file(path)
+        except HistoryFileError as err:
+            slots.append(_invalid(label, str(err).replace(str(path), label), err.history))
+            continue
+        slots.append(len(loaded))
+        loaded.append((label, history))
+    replayed = await replay_histories(loaded, workflows, data_converter=data_converter)
+    return [replayed[s] if isinstance(s, int) else s for s in slots]
+
+
+# -- names for recorded histories ------------------------------------------------------------------
+
+
+def history_dir_name(nodeid: str, limit: int = 120) -> str:
+    """A directory name for one test's histories, stable across runs: its node id, slugged."""
+    import hashlib
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", nodeid.replace("::", "--")).strip("-.") or "test"
+    if len(slug) > limit:
+        slug = slug[: limit - 9].rstrip("-.") + "-" + hashlib.sha1(nodeid.encode()).hexdigest()[:8]
+    return slug
+
+
+RECORDED_NAME = re.compile(r"^[A-Za-z0-9._-]+-\d+\.json$")
+
+
+def recorded_file_name(workflow_type: str, sequence: int) -> str:
+    """``<WorkflowType>-<n>.json``: the n-th workflow of that type the test ran."""
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', workflow_type)}-{sequence}.json"
+
+
+__all__ = [
+    "HistoryFileError",
+    "ReplayFailed",
+    "ReplayResult",
+    "find_history_files",
+    "load_history_file",
+    "load_workflows",
+    "replay_files",
+    "replay_histories",
+    "save_history_file",
+]
