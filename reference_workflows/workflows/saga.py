@@ -84,7 +84,11 @@ class TradeSagaInput:
 
 @dataclass
 class TradeSagaResult:
-    """A completed saga: what each step produced."""
+    """A completed saga: what each step returned, as it returned it.
+
+    ``reservation`` and ``order`` are as made and placed (active, pending); the ``fill`` is
+    what consumed the one and filled the other.
+    """
 
     symbol: str
     side: Side
@@ -145,7 +149,7 @@ class TradeSagaWorkflow:
             reservation: Reservation | None = None
             if side is Side.BUY:
                 step = RESERVE
-                reservation = await workflow.execute_activity_method(
+                reserved: Reservation = await workflow.execute_activity_method(
                     PaperBroker.reserve_capital,
                     ReserveCapitalRequest(
                         request.account_id,
@@ -155,8 +159,9 @@ class TradeSagaWorkflow:
                     **options,
                 )
                 steps.append(step)
+                reservation = reserved
                 release = ReleaseCapitalRequest(
-                    reservation.reservation_id, idempotency_key=f"{workflow_id}:compensate:release"
+                    reserved.reservation_id, idempotency_key=f"{workflow_id}:compensate:release"
                 )
                 compensations.append((RELEASE, PaperBroker.release_capital, release))
 

@@ -108,7 +108,7 @@ async def wait_for_query(
     query: Callable[..., Any],
     ready: Callable[[Any], bool] = lambda answer: answer is not None,
     *,
-    attempts: int = 300,
+    attempts: int = 1_000,
 ) -> Any:
     """Query ``handle`` until ``ready(answer)`` (real time, bounded); return the answer."""
     answer = None
