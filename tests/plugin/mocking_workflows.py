@@ -256,3 +256,23 @@ class EventWorkflow:
         return await workflow.execute_activity(
             record_event, Event("fill", workflow.now()), start_to_close_timeout=timedelta(seconds=10)
         )
+
+
+class Desk:
+    """Activities as methods of a service object, registered bound (desk.submit)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    @activity.defn
+    async def submit(self, order: Order) -> str:
+        raise AssertionError("the real Desk.submit must not run in these tests")
+
+
+@workflow.defn
+class SubmitWorkflow:
+    @workflow.run
+    async def run(self, symbol: str) -> str:
+        return await workflow.execute_activity_method(
+            Desk.submit, Order(symbol, 3), start_to_close_timeout=timedelta(seconds=10)
+        )

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from mocking_workflows import (
+    Desk,
     FanOutWorkflow,
     Order,
     Quote,
+    SubmitWorkflow,
     TimedWorkflow,
     TradeWorkflow,
     audit,
@@ -231,3 +233,15 @@ async def test_concurrent_calls_are_all_recorded(temporal: TemporalHarness) -> N
     await temporal.run(FanOutWorkflow.run, activities=[audit])
     assert sorted(call.args[0] for call in mock.calls) == ["0", "1", "2", "3", "4"]
     assert sorted(call.index for call in mock.calls) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("through", ["class", "instance"])
+async def test_activity_methods_are_mocked_through_the_class_or_an_instance(
+    temporal: TemporalHarness, through: str
+) -> None:
+    desk = Desk("real")
+    target = Desk.submit if through == "class" else desk.submit
+    mock = temporal.mock_activity(target, returns=lambda order: f"mocked-{order.quantity}-{order.symbol}")
+    assert await temporal.run(SubmitWorkflow.run, "IBM", activities=[desk.submit]) == "mocked-3-IBM"
+    mock.assert_called_once_with(order=Order("IBM", 3))
+    assert isinstance(mock.calls[0].args[0], Order)
