@@ -36,6 +36,8 @@ from .workers import running_workers
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress queries: fast enough to see each agent step of a local run."""
+QUERY_TIMEOUT = 2.0
+"""Seconds one progress query may take before the display moves on without its answer."""
 
 
 @contextmanager
@@ -98,9 +100,8 @@ async def follow_queries(
     while True:
         finished = done.done()
         for name, query in queries:
-            try:
-                value = await handle.query(query)
-            except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError):
+            answered, value = await _ask(handle, query, None if finished else done)
+            if not answered:
                 continue  # not answerable yet (or any more): the next round will tell
             if pattern.format_progress is not None:
                 line = pattern.format_progress(value)
@@ -112,6 +113,27 @@ async def follow_queries(
         if finished:
             return
         await asyncio.wait([done], timeout=interval)
+
+
+async def _ask(
+    handle: WorkflowHandle[Any, Any], query: Callable[..., Any], done: asyncio.Future[Any] | None
+) -> tuple[bool, Any]:
+    """``(True, answer)`` of one query, or ``(False, None)`` if it failed, took longer than
+    ``QUERY_TIMEOUT``, or ``done`` settled first.
+
+    A query sent while the workflow's first task is in flight waits for that task; if the task
+    closes the workflow, the server can hold the query for seconds. The display must not.
+    """
+    asking = asyncio.ensure_future(handle.query(query))
+    waiting: set[asyncio.Future[Any]] = {asking} if done is None else {asking, done}
+    await asyncio.wait(waiting, timeout=QUERY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    if not asking.done():
+        asking.cancel()
+        return False, None
+    try:
+        return True, asking.result()
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError):
+        return False, None
 
 
 async def follow_events(
@@ -134,11 +156,17 @@ async def follow_events(
         run_id = next_run
 
 
-async def chat(handle: WorkflowHandle[Any, Any], messages: Sequence[str], console: Console) -> None:
+async def chat(
+    handle: WorkflowHandle[Any, Any],
+    messages: Sequence[str],
+    console: Console,
+    done: asyncio.Future[Any] | None = None,
+) -> None:
     """Relay a conversation: each message is a signal, each reply read back by query.
 
     ``messages`` are sent in order; without any, lines are read from standard input until an
-    empty line or end of input. Then the ``end`` signal lets the workflow finish.
+    empty line or end of input. Then the ``end`` signal lets the workflow finish. ``done`` is
+    the workflow's result: once it is settled (the workflow failed), the chat stops.
     """
     from .workflows.agents import LongRunningAgentWorkflow
 
@@ -151,13 +179,22 @@ async def chat(handle: WorkflowHandle[Any, Any], messages: Sequence[str], consol
             console.say(f"you> {text}")
         await handle.signal(LongRunningAgentWorkflow.send_message, text)
         sent += 1
-        console.say(f"agent> {await _reply(handle, LongRunningAgentWorkflow, sent)}")
+        reply = await _reply(handle, LongRunningAgentWorkflow, sent, done)
+        if reply is None:
+            return  # the workflow ended on its own; its result says how
+        console.say(f"agent> {reply}")
     await handle.signal(LongRunningAgentWorkflow.end)
 
 
-async def _reply(handle: WorkflowHandle[Any, Any], workflow: Any, answered: int) -> str:
-    """The agent's reply once ``answered`` user messages have been answered in total."""
-    while True:
+async def _reply(
+    handle: WorkflowHandle[Any, Any],
+    workflow: Any,
+    answered: int,
+    done: asyncio.Future[Any] | None,
+) -> str | None:
+    """The agent's reply once ``answered`` user messages have been answered in total
+    (None if the workflow closes first)."""
+    while done is None or not done.done():
         try:
             view = await handle.query(workflow.conversation)
         except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError):
@@ -167,6 +204,7 @@ async def _reply(handle: WorkflowHandle[Any, Any], workflow: Any, answered: int)
             if replies and view.messages[-1].role == "agent":
                 return str(replies[-1])
         await asyncio.sleep(PROGRESS_INTERVAL)
+    return None
 
 
 async def _aiter(items: Sequence[str]) -> AsyncIterator[str]:
@@ -215,13 +253,18 @@ async def run_pattern(
     workflow_input: Any,
     console: Console,
     messages: Sequence[str] = (),
+    workflows: Sequence[type] | None = None,
 ) -> int:
     """Run ``pattern`` with a local worker, showing progress; 0 if it completed, 1 if it failed.
 
     ``messages`` are a chat pattern's user messages (none: read them from standard input).
+    ``workflows`` are the classes the worker registers: by default every pattern's, so that
+    this worker also moves on any other workflow left waiting on the server.
     """
     workflow_id = new_workflow_id(pattern, workflow_input)
-    async with running_workers(cluster.client, ledger_path=cluster.state.ledger):
+    async with running_workers(
+        cluster.client, ledger_path=cluster.state.ledger, workflows=workflows
+    ):
         handle = await cluster.client.start_workflow(
             pattern.run_method, workflow_input, id=workflow_id, task_queue=TRADING_TASK_QUEUE
         )
@@ -239,7 +282,7 @@ async def run_pattern(
         latest = cluster.client.get_workflow_handle(workflow_id)  # follows continue-as-new
         try:
             if pattern.interaction == CHAT:
-                await chat(latest, messages, console)  # the replies are the progress
+                await chat(latest, messages, console, result_task)  # replies are the progress
             elif pattern.progress_queries:
                 await follow_queries(latest, pattern, result_task, console)
             else:
@@ -269,7 +312,11 @@ async def serve_forever() -> None:
 
 
 def describe_queues() -> str:
-    return f"{TRADING_TASK_QUEUE} (workflows and all activities), {MARKET_DATA_TASK_QUEUE} (market data)"
+    """The task queues a worker serves, for the ``worker`` command's banner."""
+    return (
+        f"{TRADING_TASK_QUEUE} (workflows and all activities), "
+        f"{MARKET_DATA_TASK_QUEUE} (market data)"
+    )
 
 
 async def send_approval(

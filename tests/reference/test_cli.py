@@ -577,3 +577,44 @@ async def test_history_narration_and_chat_relay_on_a_dev_server(temporal, tmp_pa
         lines[1].removeprefix("agent> "),
         lines[3].removeprefix("agent> "),
     ]
+
+
+@pytest.mark.temporal(env="local")
+async def test_a_failed_workflow_is_reported_with_its_cause_and_exit_code_1(
+    temporal, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from temporalio.client import Client
+
+    from reference_workflows import runner
+
+    address = temporal.client.service_client.config.target_host
+    # A client of its own: workflows started through the harness's client would be replayed
+    # at teardown against workers the harness does not know.
+    client = await Client.connect(address)
+    server = cluster.Cluster(
+        client, address, "default", "http://ui:8233", "address", cluster.StateDir(tmp_path)
+    )
+    automated = get_pattern("automated")
+    impossible = dataclasses.replace(automated.build_input(RunOptions()), risk_threshold=2.0)
+    lines: list[str] = []
+
+    # Only the workflow it runs: under pytest's import hook, sandbox-validating all of them
+    # takes seconds.
+    code = await runner.run_pattern(
+        server,
+        automated,
+        impossible,
+        runner.Console(lines.append),
+        workflows=[automated.workflow_class],
+    )
+
+    assert code == 1
+    failed = lines.index(next(line for line in lines if line.endswith(" failed:")))
+    assert lines[failed + 1].startswith("  InvalidWorkflowInput: risk_threshold=2.0 is outside")
+    assert re.fullmatch(
+        r"Web UI: http://ui:8233/namespaces/default/workflows/automated-AAPL-[0-9a-f]{8}/\S+/history",
+        lines[-1],
+    )
+    assert any(re.search(r"^  \[ *\d+\.\ds\] \[ *0%\] pending", line) for line in lines), lines
