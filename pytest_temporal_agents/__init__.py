@@ -29,16 +29,8 @@ if TYPE_CHECKING:
     from ._history import ActivityRecord, ChildRecord, History, SignalRecord, TimerRecord
     from ._options import TemporalMarker
     # replay feature
-    from ._replayer import (
-        HistoryFileError,
-        ReplayFailed,
-        ReplayResult,
-        load_history_file,
-        load_workflows,
-        replay_files,
-        replay_histories,
-        save_history_file,
-    )
+    from ._history_files import HistoryFileError, load_history_file, save_history_file
+    from ._replayer import ReplayFailed, ReplayResult, load_workflows, replay_files, replay_histories
     from ._servers import ServerConfig, find_binary
     # mocks feature
     from ._activity_env import ActivityEnv
@@ -64,14 +56,14 @@ _EXPORTS = {
     "WorkflowTimeoutError": "._errors",
     "find_binary": "._servers",
     # replay feature
-    "HistoryFileError": "._replayer",
+    "HistoryFileError": "._history_files",
     "ReplayFailed": "._replayer",
     "ReplayResult": "._replayer",
-    "load_history_file": "._replayer",
+    "load_history_file": "._history_files",
     "load_workflows": "._replayer",
     "replay_files": "._replayer",
     "replay_histories": "._replayer",
-    "save_history_file": "._replayer",
+    "save_history_file": "._history_files",
     # mocks feature
     "ActivityClockLease": "._clock",
     "ActivityEnv": "._activity_env",

@@ -57,14 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = False, out: TextIO = sys.stdout) -> int:
     """Run the replay command; return the exit status."""
     from ._errors import TemporalConfigError
-    from ._replayer import (
-        INVALID,
-        OK,
-        HistoryFileError,
-        find_history_files,
-        load_workflows,
-        replay_files,
-    )
+    from ._history_files import HistoryFileError, find_history_files
+    from ._replayer import INVALID, OK, load_workflows, replay_files
 
     # `python -m` puts the working directory on sys.path; a console script would not.
     if os.getcwd() not in sys.path and "" not in sys.path:

@@ -20,18 +20,16 @@ from temporalio.workflow import NondeterminismError
 from ._errors import HarnessUsageError, TemporalAgentsWarning
 from ._feature import Feature
 from ._history import History
-from ._names import workflow_name
-from ._nondeterminism import parse_sdk_failure
-from ._replayer import (
-    INVALID,
+from ._history_files import (
     RECORDED_NAME,
     HistoryFileError,
-    ReplayResult,
     load_history_file,
     recorded_file_name,
-    replay_histories,
     save_history_file,
 )
+from ._names import workflow_name
+from ._nondeterminism import parse_sdk_failure
+from ._replayer import INVALID, ReplayResult, replay_histories
 from ._report import Report, nondeterminism_report, sandbox_report
 
 #: A workflow that continues as new forever must not make teardown fetch forever.

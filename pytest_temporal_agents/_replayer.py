@@ -12,15 +12,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
-import json
-import os
-import re
 from collections.abc import AsyncIterator, Container, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -28,7 +24,8 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ._errors import TemporalAgentsError, TemporalConfigError
-from ._history import History, event_name
+from ._history import History
+from ._history_files import HistoryFileError, check_events, find_history_files, load_history_file
 from ._names import workflow_name
 from ._nondeterminism import (
     CommandRecorder,
@@ -36,7 +33,8 @@ from ._nondeterminism import (
     parse_sdk_failure,
     scheduled_in_history,
 )
-from ._report import error_report, nondeterminism_report, scan_workflow
+from ._report import error_report, nondeterminism_report
+from ._source_scan import scan_workflow
 
 #: A replay of a few hundred histories takes seconds; this only stops a hang in the SDK.
 REPLAY_TIMEOUT_SECONDS = 300.0
@@ -45,11 +43,6 @@ OK = "ok"
 NONDETERMINISTIC = "nondeterministic"
 ERROR = "error"  # the workflow code raised during replay
 INVALID = "invalid"  # the history could not be read, or no workflow class matches it
-
-NOT_A_HISTORY = """\
-{source} is not a Temporal history: {problem}.
-Expected the JSON that `temporal workflow show --output json`, the Web UI's download or
-temporal.save_history() writes: an object with an "events" list."""
 
 UNKNOWN_TYPE = """\
 {source} is a history of workflow type {workflow_type!r}, which none of the workflows \
@@ -61,18 +54,6 @@ BAD_WORKFLOWS_SPEC = """\
 Invalid workflows {spec!r} ({source}): {problem}.
 Expected "pkg.module:ATTR", where ATTR is a @workflow.defn class or a list/tuple of them,
 e.g. temporal_workflows = "myapp.workflows:ALL_WORKFLOWS"."""
-
-
-class HistoryFileError(TemporalAgentsError):
-    """A history file cannot be replayed: unreadable, malformed, not a history, truncated.
-
-    Attributes:
-        history: what could be parsed, if the file is JSON history that fails a check.
-    """
-
-    def __init__(self, message: str, history: History | None = None) -> None:
-        super().__init__(message)
-        self.history = history
 
 
 @dataclass(frozen=True)
@@ -134,94 +115,6 @@ class ReplayFailed(TemporalAgentsError, AssertionError):
 
 
 # -- reading histories and workflows -----------------------------------------------------------------
-
-
-def check_events(history: History) -> str | None:
-    """Why the SDK core cannot replay these events (it panics or hangs on such), or None."""
-    events = history.events
-    if not events:
-        return "it has no events"
-    first = events[0]
-    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED or not first.HasField(
-        "workflow_execution_started_event_attributes"
-    ):
-        return (
-            f"it is truncated at the start: its first event is {event_name(first)} "
-            f"(id {first.event_id}), not WorkflowExecutionStarted"
-        )
-    for expected, event in enumerate(events, start=1):
-        if event.event_id != expected:
-            return (
-                f"it is truncated or corrupt: event {expected} is missing "
-                f"(found event {event.event_id} in its place)"
-            )
-        if event.WhichOneof("attributes") is None:
-            return f"event {expected} ({event_name(event)}) has no attributes"
-    return None
-
-
-def load_history_file(path: str | os.PathLike[str]) -> History:
-    """Read and check a history JSON file.
-
-    Raises:
-        HistoryFileError: unreadable, malformed JSON, not a history, or truncated; the
-            message says which, and where.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise HistoryFileError(f"Cannot read history file {str(path)!r}: {err}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise HistoryFileError(
-            f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
-            "a truncated download or a bad merge?"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-        raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem='no "events" list'))
-    workflow_id = data.get("workflowId")
-    try:
-        history = History(WorkflowHistory.from_json(workflow_id if isinstance(workflow_id, str) else path.stem, data))
-    except Exception as err:  # noqa: BLE001 - protobuf's parse errors have many types
-        raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem=str(err).splitlines()[0])) from None
-    problem = check_events(history)
-    if problem is not None:
-        raise HistoryFileError(f"{path} cannot be replayed: {problem}.", history)
-    return history
-
-
-def save_history_file(history: History, path: str | Path) -> Path:
-    """Write a history as JSON, with its workflow id, creating directories as needed.
-
-    The format is the one ``temporal workflow show --output json`` writes, plus a top-level
-    ``"workflowId"`` (the SDK's reader ignores it): a replay needs the real id whenever the
-    workflow derives commands from it, such as child workflow ids.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = {"workflowId": history.workflow_id, **history.raw.to_json_dict()}
-    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return target
-
-
-def find_history_files(paths: Iterable[str | Path]) -> list[Path]:
-    """``*.json`` files: each path itself, or every one under it, sorted.
-
-    Raises:
-        HistoryFileError: a path does not exist.
-    """
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise HistoryFileError(f"History path {str(path)!r} does not exist.")
-    return found
 
 
 def load_workflows(spec: str, source: str = "--workflows") -> list[type]:
@@ -469,35 +362,4 @@ async def replay_files(
     return [replayed[s] if isinstance(s, int) else s for s in slots]
 
 
-# -- names for recorded histories ------------------------------------------------------------------
-
-
-def history_dir_name(nodeid: str, limit: int = 120) -> str:
-    """A directory name for one test's histories, stable across runs: its node id, slugged."""
-    import hashlib
-
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", nodeid.replace("::", "--")).strip("-.") or "test"
-    if len(slug) > limit:
-        slug = slug[: limit - 9].rstrip("-.") + "-" + hashlib.sha1(nodeid.encode()).hexdigest()[:8]
-    return slug
-
-
-RECORDED_NAME = re.compile(r"^[A-Za-z0-9._-]+-\d+\.json$")
-
-
-def recorded_file_name(workflow_type: str, sequence: int) -> str:
-    """``<WorkflowType>-<n>.json``: the n-th workflow of that type the test ran."""
-    return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', workflow_type)}-{sequence}.json"
-
-
-__all__ = [
-    "HistoryFileError",
-    "ReplayFailed",
-    "ReplayResult",
-    "find_history_files",
-    "load_history_file",
-    "load_workflows",
-    "replay_files",
-    "replay_histories",
-    "save_history_file",
-]
+__all__ = ["ReplayFailed", "ReplayResult", "load_workflows", "replay_files", "replay_histories"]

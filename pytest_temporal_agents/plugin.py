@@ -129,7 +129,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
 
 # -- replay feature: teardown replay, recording, history files as test items -----------------
 def _configure_replay(harness: TemporalHarness, request: pytest.FixtureRequest, marker: TemporalMarker) -> None:
-    from ._replayer import history_dir_name
+    from ._history_files import history_dir_name
 
     replay = request.config.stash[REPLAY_KEY]
     harness.replay_check = replay.check if marker.replay_check is None else marker.replay_check

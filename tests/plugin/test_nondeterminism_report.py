@@ -13,6 +13,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.workflow import NondeterminismError
 
 from pytest_temporal_agents._history import History
+from pytest_temporal_agents._history_files import load_history_file
 from pytest_temporal_agents._nondeterminism import (
     ACTIVITY,
     CHILD,
@@ -23,18 +24,15 @@ from pytest_temporal_agents._nondeterminism import (
     scheduled_in_history,
     user_line_in_traceback,
 )
-from pytest_temporal_agents._replayer import load_history_file
-from pytest_temporal_agents._report import (
+from pytest_temporal_agents._report import error_report, nondeterminism_report, timeline_around
+from pytest_temporal_agents._source_scan import (
     BYPASS,
     CLOCK,
     HASH,
     IO,
     RANDOM,
     SET_ORDER,
-    error_report,
-    nondeterminism_report,
     scan_workflow,
-    timeline_around,
 )
 
 TWO_SYMBOLS = next(HISTORIES.glob("*test_two_symbols/Pricer-1.json"))

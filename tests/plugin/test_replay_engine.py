@@ -11,22 +11,24 @@ from replay_fixture_workflows import PATCHED, UNPATCHED, V1, Analyze, Pricer
 from replay_support import HISTORIES
 
 from pytest_temporal_agents import TemporalConfigError
+from pytest_temporal_agents._history_files import (
+    HistoryFileError,
+    find_history_files,
+    history_dir_name,
+    load_history_file,
+    recorded_file_name,
+    save_history_file,
+)
 from pytest_temporal_agents._options import merge_markers, resolve_replay_settings
 from pytest_temporal_agents._replay_process import other_hash_seed, portable_ref
 from pytest_temporal_agents._replayer import (
     INVALID,
     NONDETERMINISTIC,
     OK,
-    HistoryFileError,
     ReplayFailed,
-    find_history_files,
-    history_dir_name,
-    load_history_file,
     load_workflows,
-    recorded_file_name,
     replay_files,
     replay_histories,
-    save_history_file,
 )
 
 ALL_FILES = sorted(HISTORIES.rglob("*.json"))

@@ -10,7 +10,7 @@ import pytest
 from replay_support import FIXTURE_DIR
 
 from pytest_temporal_agents._history import describe_event
-from pytest_temporal_agents._replayer import load_history_file
+from pytest_temporal_agents._history_files import load_history_file
 
 TESTS = dedent(
     """
