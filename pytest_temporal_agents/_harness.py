@@ -193,6 +193,9 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         background: bool,
         options: dict[str, Any],
     ) -> _WorkerRecord:
+        # The record keeps what was asked for: later calls compare against it, and the
+        # transformed lists (mocks, fault wrappers) are new objects every time.
+        requested_workflows, requested_activities = list(workflows), list(activities)
         for transform_activities in [*self._activity_transformers, *self._activity_wrappers]:
             activities = transform_activities(list(activities))
         for transform_workflows in self._workflow_transformers:
@@ -221,7 +224,9 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
             activities=list(activities),
             **options,
         )
-        return _WorkerRecord(worker, task_queue, list(workflows), list(activities), background, executor)
+        return _WorkerRecord(
+            worker, task_queue, requested_workflows, requested_activities, background, executor
+        )
 
     @asynccontextmanager
     async def worker(

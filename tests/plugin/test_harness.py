@@ -150,3 +150,11 @@ async def test_time_still_skips_after_tests_that_left_workflows_in_flight(tempor
         LongSleepWorkflow.run, "later", activities=[compose_greeting], timeout=timedelta(seconds=10)
     )
     assert result == "Hello, later!"
+
+
+async def test_repeated_starts_with_the_same_registrations_keep_the_worker(temporal: TemporalHarness) -> None:
+    first = await temporal.start(GreetingWorkflow.run, Greeting("a"), activities=[compose_greeting])
+    [worker_before] = temporal._workers
+    second = await temporal.start(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting])
+    assert temporal._workers == [worker_before]
+    assert [await first.result(), await second.result()] == ["Hello, a!", "Hello, b!"]
