@@ -7,9 +7,8 @@ it. With the clock frozen, code running inside an activity (real ones, on any wo
 friends as the time its attempt was scheduled, in workflow time.
 
 freezegun does the patching (``datetime.datetime``, ``time.time`` and every module that
-imported them). Three things are changed on top of a plain ``freeze_time``, because it
-freezes a whole process and a test's process also runs the event loop, the SDK and
-workflows:
+imported them). What differs from a plain ``freeze_time``, which freezes a whole process
+while a test's process also runs the event loop, the SDK and workflows:
 
 - the frozen instant comes from the running activity's info (a context variable that the
   SDK sets per activity, threads included), and code outside activities sees real time;
@@ -17,15 +16,13 @@ workflows:
   clocks, and the event loop, timeouts and the SDK's heartbeat throttling rely on them;
 - the SDK's JSON converter, which recognises ``datetime`` type hints by identity, is taught
   that freezegun's class means ``datetime`` (hints resolved during the freeze name it);
-- it refuses to start while a registered workflow's module imports freezegun, because the
-  workflow sandbox re-imports such modules and freezegun cannot be imported a second time
-  while ``datetime.datetime`` is its own fake class.
+- freezegun must not be imported afresh inside the workflow sandbox while it patches
+  (its classes would derive from its own fakes); the harness's workers pass it through the
+  sandbox, and a worker given its own ``workflow_runner`` should too.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,14 +30,7 @@ from typing import Any
 import temporalio.activity
 from typing_extensions import Self
 
-from ._errors import HarnessUsageError
 from ._feature import Feature
-
-FREEZEGUN_IN_WORKFLOW_MODULE = """\
-The activity clock cannot be frozen while workflow {workflow} is registered from module
-{module!r}, which imports freezegun: Temporal's sandbox re-imports a workflow's module for
-every run, and freezegun cannot be imported again while it patches datetime.
-Import freezegun inside the tests that use it, or move the workflows to their own module."""
 
 
 class ActivityClockLease:
@@ -223,27 +213,12 @@ def _unfreeze_monotonic_clocks(fz: Any, freezer: Any) -> None:
 ACTIVITY_CLOCK = _ActivityClock()
 
 
-def imports_freezegun(cls: type) -> bool:
-    """Whether the module of a workflow class imported freezegun (or its freeze_time)."""
-    module = sys.modules.get(cls.__module__)
-    if module is None:
-        return False
-    freeze_time = getattr(sys.modules.get("freezegun.api"), "freeze_time", None)
-    for value in vars(module).values():
-        if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "freezegun":
-            return True
-        if freeze_time is not None and value is freeze_time:
-            return True
-    return False
-
-
 class ActivityClockFeature(Feature):
     """The harness method of this feature."""
 
     def _init_features(self) -> None:
         super()._init_features()
         self._clock_lease: ActivityClockLease | None = None
-        self._harness._workflow_transformers.append(self._check_clock_compatible)
         self._harness._teardown_checks.insert(0, self._release_clock)
 
     def freeze_activity_clock(self, *, tick: bool = False) -> ActivityClockLease:
@@ -262,30 +237,13 @@ class ActivityClockFeature(Feature):
 
         Returns:
             The lease; ``release()`` it to stop early.
-
-        Raises:
-            HarnessUsageError: a registered workflow's module imports freezegun.
         """
-        for cls in self._harness.registered_workflows:
-            self._refuse_freezegun_module(cls)
         if self._clock_lease is not None and self._clock_lease.active:
             self._clock_lease.release()
         self._clock_lease = ACTIVITY_CLOCK.acquire(tick=tick)
         # Released at teardown; also if a harness used without the fixture is dropped.
         weakref.finalize(self, self._clock_lease.release)
         return self._clock_lease
-
-    def _refuse_freezegun_module(self, cls: type) -> None:
-        if imports_freezegun(cls):
-            raise HarnessUsageError(
-                FREEZEGUN_IN_WORKFLOW_MODULE.format(workflow=cls.__qualname__, module=cls.__module__)
-            )
-
-    def _check_clock_compatible(self, workflows: list[type]) -> list[type]:
-        if self._clock_lease is not None and self._clock_lease.active:
-            for cls in workflows:
-                self._refuse_freezegun_module(cls)
-        return workflows
 
     async def _release_clock(self) -> list[str]:
         if self._clock_lease is not None:

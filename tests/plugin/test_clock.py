@@ -103,7 +103,7 @@ def test_it_stops_with_the_test(pytester: pytest.Pytester) -> None:
 FREEZEGUN_WORKFLOW = """
 from datetime import timedelta
 
-import freezegun  # this module is what the sandbox re-imports
+import freezegun  # the sandbox would re-import this module, and freezegun with it
 import pytest
 from temporalio import workflow
 
@@ -111,23 +111,20 @@ from temporalio import workflow
 @workflow.defn
 class Nap:
     @workflow.run
-    async def run(self) -> None:
-        await workflow.sleep(timedelta(seconds=1))
+    async def run(self) -> str:
+        await workflow.sleep(timedelta(hours=1))
+        return "rested"
 
 
 @pytest.mark.temporal(freeze_activity_clock=True)
 async def test_nap(temporal):
-    await temporal.run(Nap.run)
+    assert await temporal.run(Nap.run) == "rested"
 """
 
 
-def test_a_workflow_module_importing_freezegun_is_refused(pytester: pytest.Pytester) -> None:
+def test_a_workflow_module_importing_freezegun_still_loads(pytester: pytest.Pytester) -> None:
+    # freezegun imported afresh while it patches datetime cannot define its classes; the
+    # harness's workers pass it through the sandbox, so such workflows still load.
     pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_inner_freezegun=FREEZEGUN_WORKFLOW)
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*HarnessUsageError: The activity clock cannot be frozen while workflow Nap is registered from module",
-        "*'test_inner_freezegun', which imports freezegun: Temporal's sandbox re-imports a workflow's module for",
-        "*Import freezegun inside the tests that use it, or move the workflows to their own module.",
-    ])
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
