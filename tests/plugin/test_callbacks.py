@@ -59,6 +59,18 @@ async def test_a_cancelled_call_never_happens(temporal: TemporalHarness) -> None
     assert await handle.result() == "expired"
 
 
+@pytest.mark.temporal(env="local")
+async def test_on_a_server_without_time_skipping_it_happens_in_real_time(temporal: TemporalHarness) -> None:
+    assert not temporal.supports_time_skipping
+    handle = await temporal.start(ApprovalGate.run)  # its first timer is an hour away
+    status = await temporal.query_after(handle, ApprovalGate.status, after=timedelta(milliseconds=200))
+    signal = await temporal.signal_after(handle, "approve", Order("R"), "now", after=timedelta(milliseconds=300))
+    assert await status.result() == "received"
+    await signal.result()
+    [delivered] = (await temporal.history(handle)).signals()
+    assert delivered.name == "approve"
+
+
 async def test_after_must_be_a_timedelta(temporal: TemporalHarness) -> None:
     with pytest.raises(HarnessUsageError, match=r"temporal.signal_after\(..., after=5\) needs a datetime.timedelta"):
         await temporal.signal_after("some-id", "approve", after=5)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from mocking_workflows import (
     fetch_quote,
     place_order,
 )
+from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -214,6 +215,32 @@ async def test_behaviour_errors(temporal: TemporalHarness) -> None:
         temporal.mock_activity(place_order, side_effect=lambda order: None)
     with pytest.raises(HarnessUsageError, match=r"expect\(times=1, at_least=2\) is invalid"):
         temporal.mock_activity(audit).expect(times=1, at_least=2)
+    with pytest.raises(HarnessUsageError, match="got side_effect='log': expected a callable of the arguments"):
+        temporal.mock_activity(place_order, side_effect="log")  # type: ignore[arg-type]
+
+
+async def test_expected_arguments_must_fit_the_signature(temporal: TemporalHarness) -> None:
+    by_function = temporal.mock_activity(place_order, returns="r")
+    with pytest.raises(HarnessUsageError, match=r"the expected arguments do not fit place_order\(order: "):
+        by_function.assert_called_with(Order("A"), quantity=3)
+    by_name = temporal.mock_activity("fetch_quote", returns=Quote("A", 1.0))
+    with pytest.raises(HarnessUsageError, match="does not know its parameter names yet .* positionally"):
+        by_name.assert_called_with(symbol="A")
+
+
+class Session:
+    def __init__(self, connection: object) -> None:
+        raise RuntimeError("needs a live connection")
+
+
+@activity.defn
+async def open_session() -> Session:
+    raise NotImplementedError
+
+
+async def test_a_return_type_nothing_can_fake_is_an_error_at_declaration(temporal: TemporalHarness) -> None:
+    with pytest.raises(HarnessUsageError, match="Cannot fake a return value of type .*Session.* for activity mock"):
+        temporal.mock_activity(open_session)
 
 
 async def test_duplicate_and_late_declarations_are_errors(temporal: TemporalHarness) -> None:
