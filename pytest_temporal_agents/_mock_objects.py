@@ -97,7 +97,7 @@ class Mock:
         behaviour: Behaviour,
         *,
         log: list[MockCall],
-        seed: int,
+        seed: Callable[[], int],
         sleep: Callable[[timedelta], Awaitable[None]],
     ) -> None:
         self.name = name
@@ -259,7 +259,7 @@ class Mock:
 
     async def _produce(self, call: MockCall) -> Any:
         def fake() -> Any:
-            seed = seed_for(self._seed, self.kind, self.name, call.index)
+            seed = seed_for(self._seed(), self.kind, self.name, call.index)
             return fake_value(self._return_type, seed=seed, owner=self.label)
 
         return await self._behaviour.produce(self.label, call.args, call.workflow_id, fake)

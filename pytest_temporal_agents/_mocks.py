@@ -69,7 +69,8 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
         self._workflows_in_play: set[str] = set()
         self._child_activity: Callable[..., Any] | None = None
         #: Seed of values faked for mocks without a behaviour; derived from the test's id,
-        #: so the same test fakes the same values on every run. Assign to change it.
+        #: so the same test fakes the same values on every run. Assign to change it
+        #: (it applies to calls made afterwards).
         self.seed: int = seed_for(harness.id_prefix.rsplit("-", 1)[0])
         # First in line: other transformers (faults) then wrap whatever is registered,
         # mocks included.
@@ -124,7 +125,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
             name,
             Behaviour(returns, raises, sequence, side_effect, after),
             log=self._mock_log,
-            seed=self.seed,
+            seed=lambda: self.seed,
             sleep=self._harness.sleep,
         )
         if not isinstance(activity, str):
@@ -167,7 +168,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
             name,
             Behaviour(returns, raises, sequence, side_effect, after),
             log=self._mock_log,
-            seed=self.seed,
+            seed=lambda: self.seed,
             sleep=self._harness.sleep,
         )
         if cls is not None:

@@ -102,8 +102,8 @@ async def test_a_mock_without_behaviour_returns_a_faked_value_of_the_declared_ty
 
 
 async def test_faked_values_are_the_same_for_the_same_seed(temporal: TemporalHarness) -> None:
-    temporal.seed = 1234
     quote = temporal.mock_activity(fetch_quote)
+    temporal.seed = 1234  # applies to the calls that follow
     await temporal.run(TimedWorkflow.run, activities=[fetch_quote])
     await temporal.run(TimedWorkflow.run)
     first, second = (call.result for call in quote.calls)
