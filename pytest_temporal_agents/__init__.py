@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from ._history_files import HistoryFileError, load_history_file, save_history_file
     from ._replayer import ReplayFailed, ReplayResult, load_workflows, replay_files, replay_histories
     from ._servers import ServerConfig, find_binary
+    # saga feature
+    from ._saga import SagaAssertionError, SagaCheck
+    from ._saga_analysis import SagaAnalysis, StepRun
+    from ._saga_failures import SagaFailure, saga_failure_points
+    from ._saga_idempotency import Rerun
     # mocks feature
     from ._activity_env import ActivityEnv
     from ._callbacks import DelayedCall, DelayedCallError
@@ -55,6 +60,14 @@ _EXPORTS = {
     "TimerRecord": "._history",
     "WorkflowTimeoutError": "._errors",
     "find_binary": "._servers",
+    # saga feature
+    "Rerun": "._saga_idempotency",
+    "SagaAnalysis": "._saga_analysis",
+    "SagaAssertionError": "._saga",
+    "SagaCheck": "._saga",
+    "SagaFailure": "._saga_failures",
+    "StepRun": "._saga_analysis",
+    "saga_failure_points": "._saga_failures",
     # replay feature
     "HistoryFileError": "._history_files",
     "ReplayFailed": "._replayer",

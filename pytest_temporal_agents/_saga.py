@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._harness import TemporalHarness
     from ._history import History
     from ._saga_idempotency import Rerun
+    from ._saga_model import Execution
 
 #: ``invariant=`` and ``probe=``: a function of no arguments, sync or async.
 StateFunction = Callable[[], Any]
@@ -214,8 +215,9 @@ class SagaCheck:
             SagaAssertionError: a re-run changed the state or raised; or no compensation ran.
             HarnessUsageError: a compensation's activity is not known to the harness.
         """
-        from ._saga_idempotency import rerun_compensations
+        from ._saga_idempotency import check_repeat, rerun_compensations
 
+        check_repeat(repeat)
         analysis = await self.analyze()
         reruns, problems = await rerun_compensations(
             self._harness,
@@ -286,29 +288,32 @@ def compensated_problems(analysis: SagaAnalysis) -> list[str]:
                     f"{step.forward.name} {did} (events {execution.events()}) but was never "
                     f"compensated: {step.compensation.name} did not run for it"
                 )
-        elif not run.needs_compensation and run.compensated_by is not None and not run.completed:
-            done = run.compensated_by
-            problems.append(
-                f"{done.name} ran (events {done.events()}) to undo {step.forward.name}, which never "
-                f"completed ({execution.outcome()}): nothing to undo. If the step may have "
-                "half-happened, declare failed_steps='compensated' or 'either'"
-            )
     for step, compensation in analysis.stray:
-        runs = [r for r in analysis.runs if r.step is step and r.compensated_by is not None]
-        if runs and compensation.completed:
-            problems.append(
-                f"{compensation.name} ran again (events {compensation.events()}): "
-                f"{step.forward.name} was already compensated (events {runs[-1].compensated_by.events()})"  # type: ignore[union-attr]
-                ", and a step is compensated exactly once"
-            )
-        else:
-            problems.append(
-                f"{compensation.name} ran (events {compensation.events()}, {compensation.outcome()}) "
-                f"but no completed {step.forward.name} was left to undo"
-            )
+        problems.append(_stray_problem(analysis, step, compensation))
     problems.extend(analysis.order_problems)
     problems.extend(analysis.forward_order_problems)
     return problems
+
+
+def _stray_problem(analysis: SagaAnalysis, step: SagaStep, compensation: Execution) -> str:
+    runs = analysis.runs_of(step)
+    undone = [r.compensated_by for r in runs if r.compensated_by is not None]
+    ran = f"{compensation.name} ran (events {compensation.events()}, {compensation.outcome()})"
+    if undone and compensation.completed:
+        return (
+            f"{compensation.name} ran again (events {compensation.events()}): {step.forward.name} was "
+            f"already compensated (events {undone[-1].events()}), and a step is compensated exactly once"
+        )
+    failed = [r.execution for r in runs if r.execution is not None and not r.completed]
+    if failed:
+        return (
+            f"{ran} to undo {step.forward.name}, which never completed ({failed[-1].outcome()}): "
+            "nothing to undo. If the step may have half-happened, declare failed_steps='compensated' "
+            "or 'either'"
+        )
+    if not runs:
+        return f"{ran} but {step.forward.name} never ran: nothing to undo"
+    return f"{ran} but no completed {step.forward.name} was left to undo"
 
 
 def through_problems(analysis: SagaAnalysis, through: Any) -> list[str]:

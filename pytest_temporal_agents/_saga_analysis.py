@@ -16,8 +16,9 @@ The rules:
 * Order: when run B of a step was scheduled after run A had completed, B may depend on A,
   so B's compensation must complete before A's starts. Runs that overlapped in time (parallel
   steps) impose no order. Declared dependencies (``depends_on=``, or the steps given as an
-  ordered list, a chain) restrict this to the declared pairs, and add a forward check: a
-  step must not be scheduled before the steps it depends on completed.
+  ordered list, a chain) replace it: a dependent step is undone before its prerequisite
+  even if they overlapped (the forward check reports that a step was scheduled before the
+  steps it depends on completed).
 """
 
 from __future__ import annotations
@@ -340,9 +341,7 @@ def _order_problems(steps: SagaSteps, runs: list[StepRun]) -> list[str]:
     undone = [r for r in runs if r.compensated_by is not None and r.execution is not None]
     for earlier in undone:
         for later in undone:
-            if earlier is later or not _happened_before(earlier, later):
-                continue
-            if steps.declared_order and earlier.step is not later.step and not steps.depends(later.step, earlier.step):
+            if earlier is later or not _ordered(steps, earlier, later):
                 continue
             first = _first_undo(earlier)
             done = later.compensated_by
@@ -354,6 +353,18 @@ def _order_problems(steps: SagaSteps, runs: list[StepRun]) -> list[str]:
                     f"(event #{done.closed_event_id}): compensations must run in reverse order"
                 )
     return problems
+
+
+def _ordered(steps: SagaSteps, earlier: StepRun, later: StepRun) -> bool:
+    """Whether ``later`` must be undone before ``earlier``.
+
+    Inferred: ``later`` was scheduled after ``earlier`` completed. Declared: ``later``'s
+    step depends on ``earlier``'s, unless this run of it finished before that one started
+    (an earlier iteration of a loop); runs of one step follow the inferred rule.
+    """
+    if not steps.declared_order or earlier.step is later.step:
+        return _happened_before(earlier, later)
+    return steps.depends(later.step, earlier.step) and not _happened_before(later, earlier)
 
 
 def _happened_before(earlier: StepRun, later: StepRun) -> bool:

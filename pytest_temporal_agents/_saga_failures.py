@@ -75,6 +75,11 @@ class SagaFailure:
         lost = ", after_running=True" if self.after_running else ""
         return f"SagaFailure(at={self.step!r}, kind={self.kind!r}{lost})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints a falsifying example with this (IPython's protocol); without it,
+        # a dataclass is printed field by field, fault and all.
+        printer.text(repr(self))
+
 
 def saga_failure_points(
     forward_steps: Sequence[Any],
@@ -87,10 +92,10 @@ def saga_failure_points(
 
     Args:
         forward_steps: the saga's forward steps in the order the workflow runs them.
-        kinds: fault phrases (``non_retryable_error``, ``retryable_error``,
-            ``start_to_close_timeout``, ``heartbeat_timeout``,
-            ``schedule_to_close_timeout``, ``cancellation``) or functions of a step's name
-            returning a fault.
+        kinds: fault kinds as in ``fault_plans``, by name or as the functions of
+            ``pytest_temporal_agents.faults`` (``non_retryable_error``, ``retryable_error``,
+            ``start_to_close_timeout``, ``heartbeat_timeout``, ``schedule_to_close_timeout``,
+            ``cancellation``), or functions of a step's name returning a fault.
         after_running: ``(False, True)`` also explores faults that strike after the step's
             effect happened (its result lost), the failure a saga most often mishandles.
         shortened_to: the timeout injected timeouts shorten the call to (faults' default if
@@ -102,7 +107,7 @@ def saga_failure_points(
     if isinstance(forward_steps, (str, bytes)) or not forward_steps:
         raise HarnessUsageError(NO_STEPS.format(value=forward_steps))
     names = [step_ref(s).name for s in forward_steps]
-    kinds = list(kinds)
+    kinds = [_phrase_of(kind) for kind in kinds]
     for kind in kinds:
         _check_kind(kind)
     variants = sorted({bool(lost) for lost in after_running})
@@ -121,6 +126,17 @@ def saga_failure_points(
 
 def _choices() -> str:
     return ", ".join(repr(k) for k in (*_FIRST_ATTEMPT, *_EVERY_ATTEMPT))
+
+
+def _phrase_of(kind: FaultKind) -> FaultKind:
+    """A fault function of the vocabulary (``faults.retryable_error``) stands for its phrase."""
+    from .faults import PHRASES
+
+    if callable(kind):
+        for phrase, function in PHRASES.items():
+            if function is kind:
+                return phrase
+    return kind
 
 
 def _check_kind(kind: FaultKind) -> None:

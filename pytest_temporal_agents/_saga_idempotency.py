@@ -100,8 +100,7 @@ async def rerun_compensations(
     """Re-run every compensation that completed; return the re-runs and the problems."""
     from ._saga import call_state_function
 
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise HarnessUsageError(BAD_REPEAT.format(value=repeat))
+    check_repeat(repeat)
     activities = dict(registered)
     remember(extra, activities)
     targets = _completed_compensations(analysis)
@@ -128,6 +127,12 @@ async def rerun_compensations(
             if problem:
                 problems.append(problem)
     return reruns, problems
+
+
+def check_repeat(repeat: object) -> None:
+    """Raise HarnessUsageError unless ``repeat`` is a count of 1 or more."""
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise HarnessUsageError(BAD_REPEAT.format(value=repeat))
 
 
 def _completed_compensations(analysis: SagaAnalysis) -> list[tuple[str, Execution]]:

@@ -27,8 +27,11 @@ def _cut(text: str, limit: int = CELL_LIMIT) -> str:
 
 
 def _at(execution: Execution, start: datetime | None) -> str:
+    if start is None:
+        return ""
     moment = execution.closed_time or execution.scheduled_time
-    return format_offset(moment - start) if start is not None else ""
+    # History timestamps are naive UTC; a start given with a timezone is UTC too.
+    return format_offset(moment.replace(tzinfo=None) - start.replace(tzinfo=None))
 
 
 def _cells(execution: Execution | None, start: datetime | None) -> list[str]:
