@@ -346,7 +346,7 @@ def through_problems(analysis: SagaAnalysis, through: Any) -> list[str]:
         elif any(r.completed for r in runs):
             problems.append(
                 f"{failing.forward.name} completed, so {label} did not fail it: does the injected "
-                f"{through.kind} exhaust its retry policy?"  # type: ignore[union-attr]
+                f"{through.kind} exhaust its retry policy?"
             )
     return problems
 

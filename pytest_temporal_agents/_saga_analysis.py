@@ -306,7 +306,7 @@ def _match_compensations(
     for step in steps.steps:
         if step.compensation is not None:
             by_compensation.setdefault(step.compensation.name, []).append(step)
-    for name, owners in by_compensation.items():
+    for owners in by_compensation.values():
         refs = [s.compensation for s in owners if s.compensation is not None]
         undoing = [e for e in executions if any(ref.matches(e) for ref in refs)]
         candidates = [r for r in runs if r.step in owners and r.execution is not None and r.execution.closed]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Union
+from typing import Any
 
 from ._errors import HarnessUsageError
 from ._saga_model import step_ref
@@ -27,7 +27,7 @@ _EVERY_ATTEMPT = ("retryable_error", "start_to_close_timeout", "heartbeat_timeou
 _TIMEOUTS = ("start_to_close_timeout", "heartbeat_timeout", "schedule_to_close_timeout")
 _NOT_AFTER = ("schedule_to_close_timeout", "cancellation")
 
-FaultKind = Union[str, Callable[[str], Any]]
+FaultKind = str | Callable[[str], Any]
 
 BAD_KIND = """\
 saga_failures(kinds=[..., {value!r}, ...]): {reason}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import StartChildWorkflowExecutionFailedCause
@@ -20,12 +20,12 @@ from temporalio.api.history.v1 import HistoryEvent
 from ._errors import HarnessUsageError
 from ._history import summarize_failure
 
-ACTIVITY = "activity"
-WORKFLOW = "workflow"
-#: A name given as a string: an activity or a child workflow, whichever the history has.
-EITHER = "either"
-
 Kind = Literal["activity", "workflow", "either"]
+
+ACTIVITY: Final = "activity"
+WORKFLOW: Final = "workflow"
+#: A name given as a string: an activity or a child workflow, whichever the history has.
+EITHER: Final = "either"
 
 #: Status of an execution whose close event is not (yet) in the history.
 RUNNING = "running"
@@ -82,9 +82,9 @@ def step_ref(value: Any) -> StepRef:
 
 
 def _workflow_class_of_run(fn: Callable[..., Any]) -> type | None:
-    from ._harness import _workflow_class_of
-
     import temporalio.workflow
+
+    from ._harness import _workflow_class_of
 
     owner = _workflow_class_of(fn)
     if owner is not None and temporalio.workflow._Definition.from_class(owner) is not None:
@@ -170,26 +170,26 @@ def parse_executions(events: Iterable[HistoryEvent]) -> list[Execution]:
         time = event.event_time.ToDatetime()
         if event.HasField("activity_task_scheduled_event_attributes"):
             a = event.activity_task_scheduled_event_attributes
-            found[event.event_id] = dict(
-                kind=ACTIVITY,
-                name=a.activity_type.name,
-                id=a.activity_id,
-                scheduled_event_id=event.event_id,
-                scheduled_time=time,
-                input=a.input,
-                task_queue=a.task_queue.name,
-            )
+            found[event.event_id] = {
+                "kind": ACTIVITY,
+                "name": a.activity_type.name,
+                "id": a.activity_id,
+                "scheduled_event_id": event.event_id,
+                "scheduled_time": time,
+                "input": a.input,
+                "task_queue": a.task_queue.name,
+            }
         elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
             c = event.start_child_workflow_execution_initiated_event_attributes
-            found[event.event_id] = dict(
-                kind=WORKFLOW,
-                name=c.workflow_type.name,
-                id=c.workflow_id,
-                scheduled_event_id=event.event_id,
-                scheduled_time=time,
-                input=c.input,
-                task_queue=c.task_queue.name,
-            )
+            found[event.event_id] = {
+                "kind": WORKFLOW,
+                "name": c.workflow_type.name,
+                "id": c.workflow_id,
+                "scheduled_event_id": event.event_id,
+                "scheduled_time": time,
+                "input": c.input,
+                "task_queue": c.task_queue.name,
+            }
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
             if started.scheduled_event_id in found:

@@ -77,9 +77,9 @@ def render_saga(analysis: SagaAnalysis, *, rolled_back: bool = True) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
     lines = []
     for row in table:
-        left = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
-        right = "  ".join(cell.ljust(widths[i + 4]) for i, cell in enumerate(row[4:]))
-        lines.append(f"  {left} | {right}".rstrip())
+        forward = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
+        undo = "  ".join(cell.ljust(widths[i + 4]) for i, cell in enumerate(row[4:]))
+        lines.append(f"  {forward} | {undo}".rstrip())
     return "\n".join(lines)
 
 

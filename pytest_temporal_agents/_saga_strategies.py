@@ -53,9 +53,8 @@ def saga_failures(
     Raises:
         HarnessUsageError: no steps, or a kind that cannot fail a step for good.
     """
-    if isinstance(shortened_to, (int, float)) and not isinstance(shortened_to, bool):
-        shortened_to = timedelta(seconds=shortened_to)
-    points = saga_failure_points(forward_steps, kinds, after_running=after_running, shortened_to=shortened_to)
+    timeout = timedelta(seconds=shortened_to) if isinstance(shortened_to, (int, float)) else shortened_to
+    points = saga_failure_points(forward_steps, kinds, after_running=after_running, shortened_to=timeout)
     return st.sampled_from(points)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
+from trip_saga import Bookings, BookTrip, Trip
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents.faults import non_retryable_error, retryable_error
 from pytest_temporal_agents._saga_strategies import saga_failures
-from trip_saga import Bookings, BookTrip, Trip
+from pytest_temporal_agents.faults import non_retryable_error, retryable_error
 
 SAGA = {
     Bookings.book_flight: Bookings.cancel_flight,

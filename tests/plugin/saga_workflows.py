@@ -145,9 +145,9 @@ class TripSaga:
         done: list[str] = []
         failed: str | None = None
         try:
-            for step in FORWARD:
+            for step, activity_method in FORWARD.items():
                 failed = step
-                await workflow.execute_activity_method(FORWARD[step], Booking(trip.trip, step), **STEP_OPTIONS)
+                await workflow.execute_activity_method(activity_method, Booking(trip.trip, step), **STEP_OPTIONS)
                 done.append(step)
             failed = None
             if trip.call_off:

@@ -78,20 +78,20 @@ async def test_a_failure_undone_in_reverse_passes_assert_compensated_through_the
     [
         (
             "forward_order",
-            "- cancel_flight (undoing book_flight, events #23-#25) started before cancel_hotel (undoing "
-            "book_hotel, which ran after book_flight) completed (event #31): compensations must run in reverse order",
+            ("- cancel_flight (undoing book_flight, events #23-#25) started before cancel_hotel (undoing "
+            "book_hotel, which ran after book_flight) completed (event #31): compensations must run in reverse order"),
         ),
         ("forget_first", "- book_flight completed (events #5-#7) but was never compensated: cancel_flight did not run for it"),
         (
             "twice",
-            "- cancel_hotel ran again (events #29-#31): book_hotel was already compensated (events #23-#25), "
-            "and a step is compensated exactly once",
+            ("- cancel_hotel ran again (events #29-#31): book_hotel was already compensated (events #23-#25), "
+            "and a step is compensated exactly once"),
         ),
         (
             "undo_failed",
-            "- refund_card ran (events #23-#25, completed) to undo charge_card, which never completed "
+            ("- refund_card ran (events #23-#25, completed) to undo charge_card, which never completed "
             "(failed: charge_card refused [SoldOut, non-retryable]): nothing to undo. If the step may have "
-            "half-happened, declare failed_steps='compensated' or 'either'",
+            "half-happened, declare failed_steps='compensated' or 'either'"),
         ),
     ],
 )
@@ -138,8 +138,8 @@ async def test_a_compensation_that_never_succeeds_is_reported(temporal: Temporal
         await temporal.saga(handle, STEPS).assert_compensated()
 
     assert [line for line in str(failure.value).splitlines() if line.startswith("- ")] == [
-        "- cancel_flight never succeeded in undoing book_flight (completed, events #5-#7): failed at attempt 2: "
-        "the airline is busy [AirlineBusy] (events #29-#31)"
+        ("- cancel_flight never succeeded in undoing book_flight (completed, events #5-#7): failed at attempt 2: "
+        "the airline is busy [AirlineBusy] (events #29-#31)")
     ]
 
 
@@ -210,9 +210,9 @@ async def test_a_compensation_that_applies_twice_is_not_idempotent(temporal: Tem
 
     problems = [line for line in str(failure.value).splitlines() if line.startswith("- ")]
     assert problems == [
-        "- re-running refund_card(Booking(trip='trip-1', item='charge_card')) (undoing charge_card, first run "
+        ("- re-running refund_card(Booking(trip='trip-1', item='charge_card')) (undoing charge_card, first run "
         "events #23-#25) changed the state: refunded 100.0 -> 200.0; a compensation delivered twice must "
-        "change nothing the second time"
+        "change nothing the second time")
     ]
     assert agency.refunded == 200.0
 

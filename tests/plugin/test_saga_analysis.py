@@ -11,8 +11,8 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from pytest_temporal_agents import HarnessUsageError
 from pytest_temporal_agents._saga import (
-    completed_problems,
     compensated_problems,
+    completed_problems,
     invariant_problems,
     through_problems,
 )
@@ -135,8 +135,8 @@ def test_compensations_out_of_order_are_reported_with_their_event_ids() -> None:
     h.run("release")
     h.run("cancel")
     assert compensated_problems(h.analysis()) == [
-        "release (undoing reserve, events #10-#12) started before cancel (undoing place, which ran "
-        "after reserve) completed (event #15): compensations must run in reverse order"
+        ("release (undoing reserve, events #10-#12) started before cancel (undoing place, which ran "
+        "after reserve) completed (event #15): compensations must run in reverse order")
     ]
 
 
@@ -202,8 +202,8 @@ def test_a_compensation_retried_by_the_server_counts_once_and_one_that_never_suc
     h.run("cancel", "failed", attempt=3)
     assert compensated_problems(h.analysis()) == [
         "reserve completed (events #1-#3) but was never compensated: release did not run for it",
-        "cancel never succeeded in undoing place (completed, events #4-#6): failed at attempt 3: "
-        "it broke [Boom] (events #13-#15), after 2 executions",
+        ("cancel never succeeded in undoing place (completed, events #4-#6): failed at attempt 3: "
+        "it broke [Boom] (events #13-#15), after 2 executions"),
     ]
 
 
@@ -322,8 +322,8 @@ def test_a_saga_failure_point_as_through() -> None:
     analysis = failed_at_confirm().analysis()
     assert through_problems(analysis, points["confirm", "non_retryable_error"]) == []
     assert through_problems(analysis, points["place", "retryable_error"]) == [
-        "place completed, so the failure at place did not fail it: does the injected "
-        "retryable_error exhaust its retry policy?"
+        ("place completed, so the failure at place did not fail it: does the injected "
+        "retryable_error exhaust its retry policy?")
     ]
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = ROOT / "docs/how-to/sagas.md"
 REFERENCE = ROOT / "docs/reference/sagas.md"
 EXAMPLES = [ROOT / "docs/examples/test_sagas.py", ROOT / "docs/examples/trip_saga.py"]
-PYTHON_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.S)
+PYTHON_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 
 
 def test_every_python_snippet_of_the_how_to_is_in_an_example_that_runs() -> None:

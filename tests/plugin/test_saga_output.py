@@ -81,18 +81,18 @@ def test_each_assertion_passes_or_fails_with_one_line_per_problem_above_the_tabl
             "E         charge_card * never ran *| - * (the step never ran)",
             "*_ test_compensated_fails _*",
             "E * assert_compensated() failed for workflow '*' (TripSaga, failed):",
-            "E       - cancel_flight (undoing book_flight, events #23-#25) started before cancel_hotel (undoing"
-            " book_hotel, which ran after book_flight) completed (event #31): compensations must run in reverse order",
+            ("E       - cancel_flight (undoing book_flight, events #23-#25) started before cancel_hotel (undoing"
+            " book_hotel, which ran after book_flight) completed (event #31): compensations must run in reverse order"),
             "*_ test_compensated_through_fails _*",
             "E * assert_compensated(through=book_hotel) failed for workflow '*' (TripSaga, failed):",
-            "E       - book_hotel should have completed before the saga failed (through=book_hotel), but failed:"
-            " book_hotel refused [SoldOut, non-retryable]",
+            ("E       - book_hotel should have completed before the saga failed (through=book_hotel), but failed:"
+            " book_hotel refused [SoldOut, non-retryable]"),
             "E         book_flight   #5-#7 * completed*| cancel_flight  #17-#19 * completed",
             "*_ test_idempotent_fails _*",
             "E * assert_idempotent_compensations() failed for workflow '*' (TripSaga, failed):",
-            "E       - re-running refund_card(Booking(trip='trip-1', item='charge_card')) (undoing charge_card,"
+            ("E       - re-running refund_card(Booking(trip='trip-1', item='charge_card')) (undoing charge_card,"
             " first run events #23-#25) changed the state: refunded 100.0 -> 200.0; a compensation delivered"
-            " twice must change nothing the second time",
+            " twice must change nothing the second time"),
             "E         charge_card   #17-#19 * completed*| refund_card    #23-#25 * completed",
         ]
     )

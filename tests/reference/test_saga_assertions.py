@@ -23,8 +23,8 @@ from reference_fixtures import (  # noqa: F401 - fixtures
 )
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents.faults import retryable_error
 from pytest_temporal_agents._saga_strategies import saga_failures
+from pytest_temporal_agents.faults import retryable_error
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.broker import PaperBroker
 from reference_workflows.market import MarketDataService
