@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     )
     from ._harness import TemporalHarness
     from ._history import ActivityRecord, ChildRecord, History, SignalRecord, TimerRecord
+    # faults feature
+    from ._attempts import AttemptRecord
+    from ._isolation import IsolatedChecksFailed
+    from .faults import Fault, FaultPlan, FaultWarning
     from ._options import TemporalMarker
     # replay feature
     from ._history_files import HistoryFileError, load_history_file, save_history_file
@@ -60,6 +64,12 @@ _EXPORTS = {
     "TimerRecord": "._history",
     "WorkflowTimeoutError": "._errors",
     "find_binary": "._servers",
+    # faults feature
+    "AttemptRecord": "._attempts",
+    "Fault": ".faults",
+    "FaultPlan": ".faults",
+    "FaultWarning": ".faults",
+    "IsolatedChecksFailed": "._isolation",
     # saga feature
     "Rerun": "._saga_idempotency",
     "SagaAnalysis": "._saga_analysis",

@@ -11,6 +11,9 @@ Two things keep a crash from stalling the test:
   (``max_cached_workflows=0``). A cached workflow's next task goes to its worker's sticky
   queue, and the time-skipping test server never moves a task off the sticky queue of a
   worker that is gone: the workflow would wait forever.
+* Workflows and their children start with a short workflow task timeout
+  (:data:`CRASH_TASK_TIMEOUT`), so a workflow task the dying worker took with it is
+  retried within 2 s, not the default 10 s.
 * An attempt still running on the crashed worker fails with a retryable ``WorkerCrashed``
   error instead of being dropped; a dropped attempt (as after a real crash) is retried only
   once its start-to-close timeout passes on the server, in real time.
@@ -19,11 +22,14 @@ Two things keep a crash from stalling the test:
 from __future__ import annotations
 
 import concurrent.futures
+import warnings
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from temporalio.worker import Worker
 
 from ._errors import HarnessUsageError
+from ._fault_state import CRASH_TASK_TIMEOUT  # noqa: F401 - documented here, used by the feature
 
 if TYPE_CHECKING:
     from ._harness import TemporalHarness, _WorkerRecord
@@ -49,8 +55,15 @@ def worker_identity(harness: TemporalHarness, task_queue: str) -> str:
     return harness.client.identity
 
 
-async def crash_and_restart(harness: TemporalHarness, task_queue: str, fault: WorkerCrash, count: int) -> None:
-    """Stop the worker polling ``task_queue`` and start a fresh one with its configuration.
+async def crash_and_restart(
+    harness: TemporalHarness,
+    task_queue: str,
+    fault: WorkerCrash,
+    count: int,
+    report: Callable[[Any], Awaitable[None]],
+) -> None:
+    """Stop the worker polling ``task_queue``, start a fresh one, then report the attempt
+    that triggered the crash (it completes asynchronously, see ``_fault_wrappers``).
 
     A worker the test opened with ``async with temporal.worker(...)`` is shut down but stays
     the test's (its ``async with`` exits as usual); the replacement belongs to the harness
@@ -64,6 +77,9 @@ async def crash_and_restart(harness: TemporalHarness, task_queue: str, fault: Wo
     old = polling[-1]
     config = old.worker.config()
     old.crashed = True  # type: ignore[attr-defined]
+    # The attempt that fired the crash completes asynchronously; at shutdown the SDK still
+    # tries to cancel it and warns that it cannot find it. Expected here, so not shown.
+    warnings.filterwarnings("ignore", message="Cannot find activity to cancel", category=UserWarning)
     if old.background:
         harness._workers.remove(old)
         await old.worker.__aexit__(None, None, None)
@@ -79,6 +95,7 @@ async def crash_and_restart(harness: TemporalHarness, task_queue: str, fault: Wo
     worker = Worker(**config)
     await worker.__aenter__()
     harness._workers.append(_WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
+    await report(harness.client)
     if old.background and old.executor is not None and executor is not old.executor:
         old.executor.shutdown(wait=False, cancel_futures=True)
 

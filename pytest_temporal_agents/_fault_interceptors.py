@@ -22,6 +22,7 @@ from typing import Any
 from temporalio.worker import (
     Interceptor,
     StartActivityInput,
+    StartChildWorkflowInput,
     StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
@@ -29,7 +30,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityCancellationType
 
-from ._fault_state import CallOptions, FaultState
+from ._fault_state import CRASH_TASK_TIMEOUT, CallOptions, FaultState
 
 
 class FaultInterceptor(Interceptor):
@@ -92,6 +93,11 @@ class _FaultOutbound(WorkflowOutboundInterceptor):
                 schedule_to_close_timeout=options.schedule_to_close,
             )
         return super().start_local_activity(input)
+
+    async def start_child_workflow(self, input: StartChildWorkflowInput) -> Any:
+        if input.task_timeout is None and self._state.has_crashes():
+            input = replace(input, task_timeout=CRASH_TASK_TIMEOUT)
+        return await super().start_child_workflow(input)
 
     def _observe(self, activity: str, policy: Any) -> None:
         # No policy given: the server's default, which retries without limit (0).

@@ -21,6 +21,11 @@ from .faults import CancellationFault, Fault, TimeoutFault, WorkerCrash
 #: a running attempt only in a heartbeat's response, and heartbeats are throttled to 80% of it.
 CANCEL_HEARTBEAT_TIMEOUT = timedelta(milliseconds=250)
 
+#: Workflow task timeout of workflows (and children) started in a test with crash faults,
+#: unless they set one. A workflow task that reaches a worker in the instant it shuts down
+#: is lost with it, and the server retries it only after this timeout (10 s by default).
+CRASH_TASK_TIMEOUT = timedelta(seconds=2)
+
 PREDICATE_FAILED = "{fault!r}: its where= predicate raised {error!r} for the arguments {args}"
 
 
@@ -69,7 +74,9 @@ class FaultState:
     #: Set by the harness feature: the loop its workers run in, and what a fault asks of it.
     loop: asyncio.AbstractEventLoop | None = None
     cancel_workflow: Callable[[str, str | None], Awaitable[None]] | None = None
-    crash_worker: Callable[[str, WorkerCrash], Awaitable[None]] | None = None
+    #: (task queue, the crash, a coroutine function that reports the finished attempt's
+    #: outcome through a client once the new worker runs)
+    crash_worker: Callable[[str, WorkerCrash, Callable[[Any], Awaitable[None]]], Awaitable[None]] | None = None
     worker_identity: Callable[[str], str] | None = None
     #: Task queues whose worker a crash is tearing down right now.
     crashing: set[str] = field(default_factory=set)
@@ -128,6 +135,9 @@ class FaultState:
     def keeps_alive(self, activity: str, args: Sequence[Any]) -> bool:
         """Whether faults shortened this call's heartbeat timeout (healthy attempts need beats)."""
         return self.call_options(activity, args, CallOptions()).heartbeat is not None
+
+    def has_crashes(self) -> bool:
+        return any(isinstance(f, WorkerCrash) for f in list(self.faults))
 
     # -- observations -------------------------------------------------------------------------
     def observe_policy(self, activity: str, maximum_attempts: int) -> None:

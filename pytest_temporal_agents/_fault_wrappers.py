@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from ._attempts import CANCELLED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, AttemptRecord
 from ._fault_state import FaultState
-from .faults import CancellationFault, ErrorFault, Fault, TimeoutFault, WorkerCrash
+from .faults import CancellationFault, ErrorFault, Fault, TimeoutFault
 
 #: Activities the harness itself registers (mocked children, delayed queries): never faulted.
 INTERNAL_PREFIX = "pytest-temporal-agents:"
@@ -171,8 +171,45 @@ class _Attempt:
         after = f" after {scheduled.total_seconds():g} s" if scheduled else ""
         self.record.finish(TIMED_OUT, f"{fault.timeout_type} timeout{after}", None)
 
-    def crash_to_fire(self, succeeded: bool) -> WorkerCrash | None:
-        return self.state.crash_after(self.name, self.info.attempt, self.args, succeeded)
+    def crash_if_due(self, result: Any, error: BaseException | None) -> None:
+        """Fire a crash due after this attempt: hand the outcome to it and leave.
+
+        The attempt completes asynchronously: the crash stops the old worker completely
+        (so none of its pollers can take the next workflow task and lose it, which would
+        cost a 10 s workflow task timeout), starts the new one, and only then reports this
+        outcome with the attempt's task token. The workflow resumes on the new worker.
+        """
+        crash = self.state.crash_after(self.name, self.info.attempt, self.args, error is None)
+        if crash is None or self.state.crash_worker is None:
+            return
+        if self.info.is_local:
+            self.state.problem(f"{crash!r}: a crash cannot follow a local activity ({self.name})")
+            return
+        queue, token = self.info.task_queue, self.info.task_token
+
+        async def report(client: Any) -> None:
+            handle = client.get_async_activity_handle(task_token=token)
+            if error is None:
+                await handle.complete(result)
+            else:
+                await handle.fail(error)
+
+        self.state.crashing.add(queue)
+        self._schedule(self.state.crash_worker(queue, crash, report))
+        temporalio.activity.raise_complete_async()
+
+    def _schedule(self, coroutine: Any) -> None:
+        """Run a coroutine on the harness's loop, from the loop or an activity thread."""
+        loop = self.state.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (loop is None or running is loop):
+            self.state.keep(asyncio.ensure_future(coroutine))
+        else:
+            assert loop is not None
+            self.state.keep(asyncio.run_coroutine_threadsafe(coroutine, loop))
 
     def heartbeat_recorder(self) -> tuple[Callable[..., None], list[Any]]:
         """Patch this attempt's heartbeat to remember the latest details; return the real one.
@@ -215,11 +252,11 @@ class _AsyncAttempt(_Attempt):
                     raise
                 except BaseException as err:
                     self.finished(err)
-                    await self._crash_if_due(succeeded=False)
+                    self.crash_if_due(None, err)
                     raise
                 if fault is None:
                     self.finished(None)
-                    await self._crash_if_due(succeeded=True)
+                    self.crash_if_due(result, None)
                     return result
             return await self._apply(fault)
         finally:
@@ -230,7 +267,7 @@ class _AsyncAttempt(_Attempt):
         if isinstance(fault, ErrorFault):
             error = self.injected_error(fault)
             self.record.finish(FAILED, error, self.elapsed)
-            await self._crash_if_due(succeeded=False)
+            self.crash_if_due(None, error)
             raise error
         if isinstance(fault, TimeoutFault):
             self.start_timing_out(fault)
@@ -239,31 +276,13 @@ class _AsyncAttempt(_Attempt):
         if isinstance(fault, CancellationFault):
             self.record.finish(CANCELLED, "workflow cancellation requested during this attempt", None)
             assert self.state.cancel_workflow is not None
-            task = asyncio.ensure_future(self.state.cancel_workflow(self.record.workflow_id, self.record.run_id))
-            self.state.keep(task)
+            self._schedule(self.state.cancel_workflow(self.record.workflow_id, self.record.run_id))
             deadline = time.monotonic() + HANG_LIMIT_SECONDS
             while time.monotonic() < deadline:
                 temporalio.activity.heartbeat()  # the cancellation arrives in a heartbeat response
                 await asyncio.sleep(CANCEL_POLL_SECONDS)
             raise self.not_enforced(fault)
         raise TypeError(f"unknown fault {fault!r}")  # pragma: no cover - the vocabulary is closed
-
-    async def _crash_if_due(self, *, succeeded: bool) -> None:
-        crash = self.crash_to_fire(succeeded)
-        if crash is None or self.state.crash_worker is None:
-            return
-        queue = self.info.task_queue
-        self.state.crashing.add(queue)
-        task = asyncio.ensure_future(self.state.crash_worker(queue, crash))
-        self.state.keep(task)
-        # Report this attempt only once the old worker has stopped polling, so the next
-        # workflow task goes to the new worker: the workflow resumes there from history.
-        try:
-            await asyncio.wait_for(asyncio.shield(temporalio.activity.wait_for_worker_shutdown()), 10)
-        except asyncio.CancelledError:
-            pass  # the shutdown cancels running attempts: this one still reports its outcome
-        except asyncio.TimeoutError:
-            self.state.problem(f"{crash!r}: the worker did not begin to shut down within 10 s")
 
     async def _keep_alive(self) -> None:
         send, latest = self.heartbeat_recorder()
@@ -294,11 +313,11 @@ class _SyncAttempt(_Attempt):
                     raise
                 except BaseException as err:
                     self.finished(err)
-                    self._crash_if_due(succeeded=False)
+                    self.crash_if_due(None, err)
                     raise
                 if fault is None:
                     self.finished(None)
-                    self._crash_if_due(succeeded=True)
+                    self.crash_if_due(result, None)
                     return result
             return self._apply(fault)
         finally:
@@ -308,7 +327,7 @@ class _SyncAttempt(_Attempt):
         if isinstance(fault, ErrorFault):
             error = self.injected_error(fault)
             self.record.finish(FAILED, error, self.elapsed)
-            self._crash_if_due(succeeded=False)
+            self.crash_if_due(None, error)
             raise error
         if isinstance(fault, TimeoutFault):
             self.start_timing_out(fault)
@@ -316,7 +335,8 @@ class _SyncAttempt(_Attempt):
             raise self.not_enforced(fault)
         if isinstance(fault, CancellationFault):
             self.record.finish(CANCELLED, "workflow cancellation requested during this attempt", None)
-            self._on_loop(self.state.cancel_workflow(self.record.workflow_id, self.record.run_id))  # type: ignore[misc]
+            assert self.state.cancel_workflow is not None
+            self._schedule(self.state.cancel_workflow(self.record.workflow_id, self.record.run_id))
             self._wait(temporalio.activity.heartbeat)
             raise self.not_enforced(fault)
         raise TypeError(f"unknown fault {fault!r}")  # pragma: no cover
@@ -329,25 +349,6 @@ class _SyncAttempt(_Attempt):
                 raise temporalio.exceptions.CancelledError("pytest-temporal-agents: attempt ended")
             tick()
             time.sleep(CANCEL_POLL_SECONDS)
-
-    def _on_loop(self, coroutine: Any) -> Any:
-        assert self.state.loop is not None
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.state.loop)
-        self.state.keep(future)
-        return future
-
-    def _crash_if_due(self, *, succeeded: bool) -> None:
-        crash = self.crash_to_fire(succeeded)
-        if crash is None or self.state.crash_worker is None:
-            return
-        queue = self.info.task_queue
-        self.state.crashing.add(queue)
-        self._on_loop(self.state.crash_worker(queue, crash))
-        try:
-            if not temporalio.activity.wait_for_worker_shutdown_sync(10):
-                self.state.problem(f"{crash!r}: the worker did not begin to shut down within 10 s")
-        except temporalio.exceptions.CancelledError:
-            pass  # raised into this thread by the shutdown: the outcome is still reported
 
     def _keep_alive(self, stop: threading.Event) -> None:
         send, latest = self.heartbeat_recorder()

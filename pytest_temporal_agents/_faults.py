@@ -13,20 +13,20 @@ import asyncio
 import difflib
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from ._attempts import UNCHECKED, AttemptHistory, AttemptRecord, check_attempts
 from ._errors import HarnessUsageError
 from ._fault_interceptors import FaultInterceptor
-from ._fault_state import FaultState
+from ._fault_state import CRASH_TASK_TIMEOUT, FaultState
 from ._feature import Feature
 from ._names import activity_name
 from .faults import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, WorkerCrash, flatten_faults
 
 if TYPE_CHECKING:
-    from temporalio.client import WorkflowHandle
+    from temporalio.client import StartWorkflowInput, WorkflowHandle
 
     from ._harness import TemporalHarness
     from ._history import History
@@ -66,12 +66,14 @@ class FaultsFeature(Feature):
         state = self._fault_state = FaultState()
         self._isolated = False
         self._crash_count = 0
+        self._warned: set[str] = set()
         state.cancel_workflow = self._cancel_workflow
         state.crash_worker = self._crash_worker
         state.worker_identity = self._worker_identity
         harness._activity_wrappers.append(self._wrap_for_faults)
         harness._worker_option_hooks.append(self._fault_worker_options)
         harness._history_hooks.append(self._history_with_attempts)
+        harness._start_workflow_hooks.append(self._fault_start_options)
         harness._teardown_checks.append(self._fault_problems)
 
     # -- declaring --------------------------------------------------------------------------
@@ -198,9 +200,13 @@ class FaultsFeature(Feature):
         if not any(isinstance(i, FaultInterceptor) for i in interceptors):
             interceptors.append(FaultInterceptor(self._fault_state))
         options = {**options, "interceptors": interceptors}
-        if any(isinstance(f, WorkerCrash) for f in self._fault_state.faults):
+        if self._fault_state.has_crashes():
             options = crash_options(options)
         return options
+
+    def _fault_start_options(self, input: StartWorkflowInput) -> None:
+        if input.task_timeout is None and self._fault_state.has_crashes():
+            input.task_timeout = CRASH_TASK_TIMEOUT
 
     def _history_with_attempts(self, history: History) -> History:
         return AttemptHistory(history, self._fault_state.log)
@@ -216,14 +222,16 @@ class FaultsFeature(Feature):
         except Exception as err:  # noqa: BLE001 - reported at teardown
             self._fault_state.problem(f"cancellation fault: could not cancel workflow {workflow_id!r}: {err!r}")
 
-    async def _crash_worker(self, task_queue: str, fault: WorkerCrash) -> None:
+    async def _crash_worker(
+        self, task_queue: str, fault: WorkerCrash, report: Callable[[Any], Awaitable[None]]
+    ) -> None:
         from ._crash import crash_and_restart
 
         self._crash_count += 1
         try:
-            await crash_and_restart(self._harness, task_queue, fault, self._crash_count)
+            await crash_and_restart(self._harness, task_queue, fault, self._crash_count, report)
         except Exception as err:  # noqa: BLE001 - reported at teardown
-            self._fault_state.problem(f"{fault!r}: the crash failed: {err}")
+            self._fault_state.problem(f"{fault!r}: the crash failed: {err!r}")
         finally:
             self._fault_state.crashing.discard(task_queue)
 
@@ -235,7 +243,9 @@ class FaultsFeature(Feature):
         if pending:
             await asyncio.wait(pending, timeout=PENDING_LIMIT_SECONDS)
         for message in self._fault_warnings():
-            warnings.warn(message, FaultWarning, stacklevel=2)
+            if message not in self._warned:  # verify() may run more than once
+                self._warned.add(message)
+                warnings.warn(message, FaultWarning, stacklevel=2)
         return [f"- {problem}" for problem in state.problems]
 
     def _fault_warnings(self) -> list[str]:

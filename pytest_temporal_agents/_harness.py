@@ -111,6 +111,8 @@ class _RecordingOutbound(OutboundInterceptor):
         self._harness = harness
 
     async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        for adjust in self._harness._start_workflow_hooks:
+            adjust(input)
         handle = await super().start_workflow(input)
         return self._harness._track(handle, input.workflow)
 
@@ -163,6 +165,9 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         #: Each may return a richer History for temporal.history() (faults add the
         #: attempts their wrappers saw: the server keeps only each activity's last one).
         self._history_hooks: list[Callable[[History], History]] = []
+        #: Each may adjust every workflow start through this harness's client (faults give
+        #: workflows in crash tests a short workflow task timeout).
+        self._start_workflow_hooks: list[Callable[[StartWorkflowInput], None]] = []
         self._registered_workflows: dict[str, type] = {}
         self._init_features()
 

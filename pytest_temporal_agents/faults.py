@@ -59,6 +59,9 @@ class _EveryAttempt:
 #: ``attempts=EVERY_ATTEMPT``: the fault hits every attempt, so the activity never succeeds.
 EVERY_ATTEMPT: Final = _EveryAttempt()
 
+#: Defaults of a phrase that differ from the field's (left out of reprs).
+_PHRASE_DEFAULTS: Final[dict[tuple[str, str], Any]] = {("schedule_to_close_timeout", "attempts"): EVERY_ATTEMPT}
+
 Attempts = Union[tuple[int, ...], _EveryAttempt]
 ActivityRef = Union[Callable[..., Any], str]
 
@@ -124,7 +127,8 @@ class Fault:
             if f.name in ("kind", "activity") or not f.repr:
                 continue
             value = getattr(self, f.name)
-            if value == f.default:
+            default = _PHRASE_DEFAULTS.get((self.kind, f.name), f.default)
+            if value == default:
                 continue
             if f.name == "attempts" and isinstance(value, tuple):
                 parts.append(f"attempts={list(value)!r}")
@@ -142,7 +146,7 @@ class ErrorFault(Fault):
     message: str | None = None
     type: str = INJECTED_ERROR_TYPE
     details: tuple[Any, ...] = ()
-    non_retryable: bool = False
+    non_retryable: bool = field(default=False, repr=False)  # the kind says it
     next_retry_delay: timedelta | None = None
 
     def error_message(self, attempt: int) -> str:

@@ -196,3 +196,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if settings is None:
         return None
     return [f"temporal: {settings.server.describe()}, timeout {settings.timeout.total_seconds():g} s"]
+
+
+# -- faults feature: @given tests may take `temporal` (each example opens temporal.isolated()) --
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from ._hypothesis_support import relax_for_temporal
+
+    for item in items:
+        relax_for_temporal(item)

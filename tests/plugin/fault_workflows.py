@@ -1,0 +1,193 @@
+"""Workflows and activities the fault tests run (a module the sandbox can import)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+
+#: How many times each activity's real code ran (to tell a lost result from no run at all).
+RUNS: dict[str, int] = {}
+
+POLICY = RetryPolicy(
+    maximum_attempts=3,
+    initial_interval=timedelta(seconds=1),
+    non_retryable_error_types=["InsufficientFunds"],
+)
+
+
+def ran(name: str) -> None:
+    RUNS[name] = RUNS.get(name, 0) + 1
+
+
+@dataclass
+class QuoteRequest:
+    symbol: str
+    exchange: str = "NYSE"
+
+
+@activity.defn
+async def fetch_quote(request: QuoteRequest) -> float:
+    ran("fetch_quote")
+    return 100.0 + len(request.symbol)
+
+
+@activity.defn
+def fetch_quote_sync(request: QuoteRequest) -> float:
+    ran("fetch_quote_sync")
+    return 200.0 + len(request.symbol)
+
+
+@activity.defn
+async def heartbeating(request: QuoteRequest) -> str:
+    """Heartbeats its progress; takes longer than a shortened heartbeat timeout."""
+    ran("heartbeating")
+    for step in range(4):
+        activity.heartbeat(step)
+        await asyncio.sleep(0.1)
+    return f"done after {activity.info().heartbeat_details or 'no'} details"
+
+
+@activity.defn
+async def slow_quote(request: QuoteRequest) -> float:
+    """Takes 0.4 s without heartbeating: longer than a shortened timeout."""
+    ran("slow_quote")
+    await asyncio.sleep(0.4)
+    return 1.0
+
+
+@activity.defn
+async def step(n: int) -> int:
+    ran("step")
+    return n * 10
+
+
+def outcome(err: BaseException) -> str:
+    """What the workflow saw, as one comparable line (the cause of an ActivityError)."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    if isinstance(cause, ApplicationError):
+        return f"ApplicationError {cause.type} non_retryable={cause.non_retryable}: {cause.message}"
+    if isinstance(cause, TimeoutError):
+        return f"TimeoutError {cause.type.name if cause.type else None}"
+    if isinstance(cause, CancelledError):
+        return "CancelledError"
+    return f"{type(cause).__name__}: {cause}"
+
+
+@workflow.defn
+class QuoteWorkflow:
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            price = await workflow.execute_activity(
+                fetch_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+            )
+        except ActivityError as err:
+            return outcome(err)
+        return f"price {price}"
+
+
+@workflow.defn
+class SyncQuoteWorkflow:
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            price = await workflow.execute_activity(
+                fetch_quote_sync, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+            )
+        except ActivityError as err:
+            return outcome(err)
+        return f"price {price}"
+
+
+@workflow.defn
+class HeartbeatWorkflow:
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            return await workflow.execute_activity(
+                heartbeating, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+            )
+        except ActivityError as err:
+            return outcome(err)
+
+
+@workflow.defn
+class SlowQuoteWorkflow:
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            await workflow.execute_activity(
+                slow_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+            )
+        except ActivityError as err:
+            return outcome(err)
+        return "ok"
+
+
+@workflow.defn
+class CompensatingWorkflow:
+    """Cancellation: the saga way, compensating in a scope the cancellation cannot reach."""
+
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            await workflow.execute_activity(
+                fetch_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+            )
+        except (ActivityError, asyncio.CancelledError) as err:
+            seen = outcome(err) if isinstance(err, ActivityError) else "asyncio.CancelledError"
+            undone = await asyncio.shield(
+                workflow.execute_activity(step, 7, start_to_close_timeout=timedelta(seconds=10))
+            )
+            return f"{seen}, compensated {undone}"
+        return "not cancelled"
+
+
+@workflow.defn
+class StepsWorkflow:
+    @workflow.run
+    async def run(self, count: int) -> list[int]:
+        results = []
+        for n in range(count):
+            results.append(
+                await workflow.execute_activity(step, n, start_to_close_timeout=timedelta(seconds=180))
+            )
+        return results
+
+
+@workflow.defn
+class FanOutWorkflow:
+    @workflow.run
+    async def run(self, symbols: list[str]) -> list[str]:
+        async def one(symbol: str) -> str:
+            try:
+                price = await workflow.execute_activity(
+                    fetch_quote, QuoteRequest(symbol), start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+                )
+            except ActivityError as err:
+                return f"{symbol}: {outcome(err)}"
+            return f"{symbol}: {price}"
+
+        return list(await asyncio.gather(*(one(s) for s in symbols)))
+
+
+@workflow.defn
+class LocalQuoteWorkflow:
+    @workflow.run
+    async def run(self, request: QuoteRequest) -> str:
+        try:
+            # One attempt: a local activity's retries back off in real time, in the worker.
+            price = await workflow.execute_local_activity(
+                fetch_quote,
+                request,
+                start_to_close_timeout=timedelta(seconds=180),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except (ActivityError, ApplicationError, TimeoutError) as err:
+            return f"{type(err).__name__} <- {outcome(err)}"
+        return f"price {price}"
