@@ -136,6 +136,13 @@ def _kind_strategy(kind: str, names: list[str], max_attempt: int, error_types: l
     return st.builds(lambda after: worker_crash(after=after), activity)
 
 
-# -- saga failures (issue 7) will go here --------------------------------------------------
-
 __all__ = ["FAST_KINDS", "fault_plans"]
+
+
+# -- saga failures (issue 7) ------------------------------------------------------------------
+# Each forward step of a saga failed for good by each kind of fault; the logic lives beside
+# the saga assertions (_saga_failures, _saga_strategies), this section only publishes it.
+from ._saga_strategies import saga_failures
+
+__all__ += ["saga_failures"]
+# -- end of saga failures -----------------------------------------------------------------------

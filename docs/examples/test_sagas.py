@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from trip_saga import Bookings, BookTrip, Trip
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents._saga_strategies import saga_failures
 from pytest_temporal_agents.faults import non_retryable_error, retryable_error
+from pytest_temporal_agents.strategies import saga_failures
 
 SAGA = {
     Bookings.book_flight: Bookings.cancel_flight,
@@ -56,7 +56,6 @@ async def test_cancellations_are_idempotent(temporal: TemporalHarness) -> None:
     await temporal.saga(handle, SAGA).assert_idempotent_compensations(probe=bookings.snapshot)
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(failure=saga_failures(forward_steps=list(SAGA), kinds=["non_retryable_error", "retryable_error"]))
 async def test_every_failure_point_is_undone(temporal: TemporalHarness, failure: SagaFailure) -> None:
     bookings = Bookings()

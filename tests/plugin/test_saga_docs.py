@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from pytest_temporal_agents._saga import SagaCheck, SagaFeature
-from pytest_temporal_agents._saga_strategies import saga_failures
+from pytest_temporal_agents.strategies import saga_failures
 
 ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = ROOT / "docs/how-to/sagas.md"

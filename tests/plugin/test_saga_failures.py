@@ -18,7 +18,7 @@ from pytest_temporal_agents import (
     TemporalHarness,
     saga_failure_points,
 )
-from pytest_temporal_agents._saga_strategies import saga_failures
+from pytest_temporal_agents.strategies import saga_failures
 
 STEPS = {
     Agency.book_flight: Agency.cancel_flight,
@@ -98,9 +98,9 @@ async def test_a_lost_result_leaks_and_the_invariant_says_what_was_left(temporal
 
 INNER = dedent(
     """
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import given
     from saga_workflows import Agency, TripInput, TripSaga
-    from pytest_temporal_agents._saga_strategies import saga_failures
+    from pytest_temporal_agents.strategies import saga_failures
 
     STEPS = {
         Agency.book_flight: Agency.cancel_flight,
@@ -109,7 +109,6 @@ INNER = dedent(
     }
 
 
-    @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(failure=saga_failures(forward_steps=list(STEPS), kinds=["non_retryable_error"], after_running=(False, True)))
     async def test_every_failure_point_is_undone(temporal, failure):
         agency = Agency()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from reference_fixtures import (  # noqa: F401 - fixtures
     AS_OF,
     FAST_RETRY,
@@ -23,8 +23,8 @@ from reference_fixtures import (  # noqa: F401 - fixtures
 )
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents._saga_strategies import saga_failures
 from pytest_temporal_agents.faults import retryable_error
+from pytest_temporal_agents.strategies import saga_failures
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.broker import PaperBroker
 from reference_workflows.market import MarketDataService
@@ -132,7 +132,6 @@ async def test_the_brokers_compensations_are_idempotent(temporal: TemporalHarnes
     await saga.assert_compensated(through=PaperBroker.place_order, invariant=ledger_untouched(services.broker))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     failure=saga_failures(
         forward_steps=FORWARD,
