@@ -163,7 +163,9 @@ class FaultsFeature(Feature):
             call=call,
         )
 
-    def isolated(self, label: str = "example") -> AbstractAsyncContextManager[TemporalHarness]:
+    def isolated(
+        self, label: str = "example", *, replay_check: bool | None = None
+    ) -> AbstractAsyncContextManager[TemporalHarness]:
         """A fresh harness for one hypothesis example (or any sub-scenario of a test).
 
         It has its own task queue, workflow ids, mocks and faults, shares the session's
@@ -178,10 +180,12 @@ class FaultsFeature(Feature):
 
         Args:
             label: part of the task queue and workflow ids, to tell scopes apart.
+            replay_check: replay the scope's workflows at its end (default: as the test's
+                harness does). A replay costs about a third of a small example's time.
         """
         from ._isolation import isolated_scope
 
-        return isolated_scope(self._harness, label)
+        return isolated_scope(self._harness, label, replay_check=replay_check)
 
     # -- wiring -----------------------------------------------------------------------------
     def _wrap_for_faults(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:

@@ -34,7 +34,9 @@ class IsolatedChecksFailed(TemporalAgentsError, AssertionError):
 
 
 @asynccontextmanager
-async def isolated_scope(parent: TemporalHarness, label: str) -> AsyncIterator[TemporalHarness]:
+async def isolated_scope(
+    parent: TemporalHarness, label: str, *, replay_check: bool | None = None
+) -> AsyncIterator[TemporalHarness]:
     """Yield a new harness sharing ``parent``'s server; verify and close it at the end."""
     base = parent.id_prefix.rsplit("-", 1)[0]
     child = type(parent)(parent.env, test_id=f"{base}-{label}-{next(_scopes)}", timeout=parent.timeout)
@@ -42,7 +44,9 @@ async def isolated_scope(parent: TemporalHarness, label: str) -> AsyncIterator[T
     for name in INHERITED:
         if hasattr(parent, name):
             setattr(child, name, getattr(parent, name))
-    # Same as the fixture: histories are recorded per test, not per example.
+    if replay_check is not None:
+        child.replay_check = replay_check
+    # Histories are recorded per test, not per example.
     if hasattr(child, "record_histories_to"):
         child.record_histories_to = None
     problems: list[str] = []
