@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from ._options import TemporalMarker
     # replay feature
     from ._history_files import HistoryFileError, load_history_file, save_history_file
-    from ._replayer import ReplayFailed, ReplayResult, load_workflows, replay_files, replay_histories
+    from ._replayer import (
+        ReplayFailed,
+        ReplayResult,
+        load_workflow_specs,
+        load_workflows,
+        replay_files,
+        replay_histories,
+    )
     from ._servers import ServerConfig, find_binary
     # saga feature
     from ._saga import SagaAssertionError, SagaCheck
@@ -83,6 +90,7 @@ _EXPORTS = {
     "ReplayFailed": "._replayer",
     "ReplayResult": "._replayer",
     "load_history_file": "._history_files",
+    "load_workflow_specs": "._replayer",
     "load_workflows": "._replayer",
     "replay_files": "._replayer",
     "replay_histories": "._replayer",

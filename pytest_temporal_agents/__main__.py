@@ -58,13 +58,13 @@ def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = 
     """Run the replay command; return the exit status."""
     from ._errors import TemporalConfigError
     from ._history_files import HistoryFileError, find_history_files
-    from ._replayer import INVALID, OK, load_workflows, replay_files
+    from ._replayer import INVALID, OK, load_workflow_specs, replay_files
 
     # `python -m` puts the working directory on sys.path; a console script would not.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        workflows = [cls for spec in specs for cls in load_workflows(spec)]
+        workflows = load_workflow_specs(" ".join(specs))
         files = find_history_files(paths)
     except (TemporalConfigError, HistoryFileError) as err:
         print(f"error: {err}", file=out)

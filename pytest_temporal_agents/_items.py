@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ._errors import TemporalConfigError
-from ._replayer import INVALID, ReplayFailed, ReplayResult, load_workflows, replay_files
+from ._replayer import INVALID, ReplayFailed, ReplayResult, load_workflow_specs, replay_files
 
 WORKFLOWS_KEY = pytest.StashKey["list[type] | TemporalConfigError"]()
 RESULTS_KEY = pytest.StashKey["dict[Path, ReplayResult]"]()
@@ -24,7 +24,7 @@ RESULTS_KEY = pytest.StashKey["dict[Path, ReplayResult]"]()
 NO_WORKFLOWS_SETTING = """\
 {path} is under temporal_replay_paths, but no workflows are named to replay it against.
 Set the ini option temporal_workflows = "pkg.module:ATTR" (ATTR: a workflow class or a
-list of them), or pass --temporal-workflows=pkg.module:ATTR."""
+list of them; several specs separated by spaces), or pass --temporal-workflows=pkg.module:ATTR."""
 
 
 def is_history_path(config: pytest.Config, file_path: Path) -> bool:
@@ -45,7 +45,7 @@ class HistoryItem(pytest.Item):
                 cached = TemporalConfigError(NO_WORKFLOWS_SETTING.format(path=self.path))
             else:
                 try:
-                    cached = load_workflows(str(spec), "ini option temporal_workflows")
+                    cached = load_workflow_specs(str(spec), "temporal_workflows")
                 except TemporalConfigError as err:
                     cached = err
             self.config.stash[WORKFLOWS_KEY] = cached

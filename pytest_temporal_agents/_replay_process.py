@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import importlib
 import importlib.machinery
 import json
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from temporalio.api.history.v1 import History as HistoryProto
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
@@ -168,7 +170,8 @@ async def _replay_fresh(
             "cwd": os.getcwd(),
             "sys_path": list(sys.path),
             "workflows": refs,
-            "histories": [[label, h.workflow_id, h.raw.to_json()] for label, h in histories],
+            # Protobuf bytes: JSON costs ~5 ms a history each way, these ~0.1 ms (measured).
+            "histories": [[label, h.workflow_id, _encode(h)] for label, h in histories],
             "process_dependent": list(process_dependent),
         }
     )
@@ -215,6 +218,15 @@ async def replay_for_teardown(
             if explained is not None:
                 results.update(zip(dependent, explained))
     return [results[i] for i in range(len(histories))]
+
+
+def _encode(history: History) -> str:
+    return base64.b64encode(HistoryProto(events=history.events).SerializeToString()).decode()
+
+
+def _decode(workflow_id: str, data: str) -> History:
+    events = HistoryProto.FromString(base64.b64decode(data)).events
+    return History(WorkflowHistory(workflow_id, list(events)))
 
 
 # -- the helper's side --------------------------------------------------------------------------------
@@ -280,10 +292,7 @@ def handle(request: dict[str, Any]) -> list[dict[str, Any]]:
         for name, module in list(sys.modules.items()):
             if name not in _BASELINE and name not in _IMPORTED:
                 _IMPORTED[name] = _stamp(getattr(module, "__file__", None))
-    histories = [
-        (label, History(WorkflowHistory.from_json(workflow_id, text)))
-        for label, workflow_id, text in request["histories"]
-    ]
+    histories = [(label, _decode(workflow_id, data)) for label, workflow_id, data in request["histories"]]
     results = asyncio.run(
         replay_histories(
             histories, classes, compare_inputs=True, process_dependent=set(request.get("process_dependent", ()))

@@ -1,4 +1,5 @@
-"""Re-record ``histories/`` (only when ``Pricer`` itself changes on purpose)::
+"""Re-record ``histories/`` from ``tests/plugin/replay_fixture_workflows.py`` (only when
+``Pricer`` itself changes on purpose)::
 
     python -m pytest tests/histories_fixture/record_fixture_histories.py -p no:randomly \
         --temporal-record-histories=tests/histories_fixture/histories
@@ -8,7 +9,12 @@ Not collected by the suite (the file name does not start with ``test_``).
 
 from __future__ import annotations
 
-from replay_fixture_workflows import ACTIVITIES, V1, Pricer
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))
+
+from replay_fixture_workflows import ACTIVITIES, V1, Pricer  # noqa: E402
 
 
 async def test_two_symbols(temporal):

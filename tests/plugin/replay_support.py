@@ -1,14 +1,10 @@
-"""Shared by the replay tests: the fixture workflows and their recorded histories."""
+"""Shared by the replay tests: where the fixture workflows and their recorded histories are."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-FIXTURE_DIR = Path(__file__).resolve().parents[1] / "histories_fixture"
-HISTORIES = FIXTURE_DIR / "histories"
-
-# The fixture module must be importable here and in the helper interpreter of the replay
-# check, which gets this process's sys.path.
-if str(FIXTURE_DIR) not in sys.path:
-    sys.path.insert(0, str(FIXTURE_DIR))
+#: The directory of ``replay_fixture_workflows.py`` (inner pytest runs add it to sys.path).
+FIXTURE_DIR = Path(__file__).resolve().parent
+#: Histories that ``Pricer`` (release 1 of the fixture) recorded.
+HISTORIES = FIXTURE_DIR.parent / "histories_fixture" / "histories"

@@ -26,6 +26,7 @@ from pytest_temporal_agents._replayer import (
     NONDETERMINISTIC,
     OK,
     ReplayFailed,
+    load_workflow_specs,
     load_workflows,
     replay_files,
     replay_histories,
@@ -133,6 +134,13 @@ def test_workflows_load_from_a_spec_or_explain_the_mistake() -> None:
         with pytest.raises(TemporalConfigError) as info:
             load_workflows(spec)
         assert problem in str(info.value) and 'Expected "pkg.module:ATTR"' in str(info.value)
+
+
+def test_several_specs_load_in_order_without_duplicates() -> None:
+    loaded = load_workflow_specs("replay_fixture_workflows:Pricer, replay_fixture_workflows:V1")
+    assert loaded == [Pricer, Analyze]
+    with pytest.raises(TemporalConfigError, match="it is empty"):
+        load_workflow_specs(" , ")
 
 
 def test_recorded_names_are_stable_and_safe() -> None:
