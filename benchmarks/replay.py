@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from replay_workflows import ACTIVITIES, WORKFLOWS, Pricer, TwoStep  # noqa: E402
-from temporalio.client import WorkflowHistory  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
-from temporalio.worker import Replayer, Worker  # noqa: E402
+from replay_workflows import ACTIVITIES, WORKFLOWS, Pricer, TwoStep
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
 
-from pytest_temporal_agents import find_binary, replay_files, save_history_file  # noqa: E402
-from pytest_temporal_agents._history import History  # noqa: E402
-from pytest_temporal_agents._servers import quiet_runtime, stop_environment  # noqa: E402
+from pytest_temporal_agents import find_binary, replay_files, save_history_file
+from pytest_temporal_agents._history import History
+from pytest_temporal_agents._servers import quiet_runtime, stop_environment
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "GOOG", "AMZN"]
 

@@ -94,21 +94,20 @@ class _Pipeline:
 
     async def plan(self) -> TradingPlan | VersionedTradingResult:
         """Analysis, risk and plan: the plan, or the result when the trade stops there."""
-        options = {"start_to_close_timeout": self.timeout, "retry_policy": self.policy}
         analysis: AnalysisReport = await workflow.execute_activity_method(
-            Agents.analysis_agent, self.context, **options
+            Agents.analysis_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
         )
         self.context.analysis = analysis
         self.steps.append(ANALYSIS)
         assessed: RiskAssessment = await workflow.execute_activity_method(
-            Agents.risk_agent, self.context, **options
+            Agents.risk_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
         )
         risk = self.context.risk = apply_threshold(assessed, self.request.risk_threshold)
         self.steps.append(RISK)
         if risk.risk_score > self.request.risk_threshold:
             return self.result(ExecutionStatus.SKIPPED, risk_too_high(risk))
         plan: TradingPlan = await workflow.execute_activity_method(
-            Agents.planning_agent, self.context, **options
+            Agents.planning_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
         )
         self.steps.append(PLAN)
         if not plan.approved:

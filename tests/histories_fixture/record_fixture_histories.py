@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))
 
-from replay_fixture_workflows import ACTIVITIES, V1, Pricer  # noqa: E402
+from replay_fixture_workflows import ACTIVITIES, V1, Pricer
 
 
 async def test_two_symbols(temporal):
