@@ -68,6 +68,7 @@ def fault_plans(
     max_attempt: int = 3,
     error_types: Sequence[str] = (),
     min_faults: int = 0,
+    after_running: bool = True,
 ) -> st.SearchStrategy[FaultPlan]:
     """A strategy of fault plans over ``activities``.
 
@@ -81,6 +82,9 @@ def fault_plans(
             retry policies, or the plugin warns that an attempt never runs.
         error_types: ApplicationError types for ``error_of_type`` faults.
         min_faults: the fewest faults in one plan (0 lets the empty plan be drawn).
+        after_running: also draw faults that strike after the activity ran (its result
+            lost), the ones that test idempotency; False draws only faults that strike
+            before the activity does anything.
 
     Returns:
         A strategy of :class:`~pytest_temporal_agents.faults.FaultPlan`.
@@ -93,7 +97,8 @@ def fault_plans(
     if max_faults < 0 or min_faults < 0 or min_faults > max_faults or max_attempt < 1:
         raise HarnessUsageError(BAD_SIZES.format(max_faults=max_faults, max_attempt=max_attempt))
     names = list(dict.fromkeys(activity_name(a) for a in activities))
-    drawn = [_kind_strategy(_kind_name(kind), names, max_attempt, list(error_types)) for kind in kinds]
+    lost = st.booleans() if after_running else st.just(False)
+    drawn = [_kind_strategy(_kind_name(kind), names, max_attempt, list(error_types), lost) for kind in kinds]
     if not drawn:
         raise HarnessUsageError(UNKNOWN_KIND.format(value=kinds, valid=", ".join(PHRASES)))
     return st.lists(st.one_of(*drawn), min_size=min_faults, max_size=max_faults).map(
@@ -108,7 +113,9 @@ def _kind_name(kind: str | Callable[..., Fault]) -> str:
     return name
 
 
-def _kind_strategy(kind: str, names: list[str], max_attempt: int, error_types: list[str]) -> st.SearchStrategy[Fault]:
+def _kind_strategy(
+    kind: str, names: list[str], max_attempt: int, error_types: list[str], lost: st.SearchStrategy[bool]
+) -> st.SearchStrategy[Fault]:
     activity = st.sampled_from(names)
     # Several attempts drawn as one bitmask: it shrinks towards [1], and unlike st.sets()
     # it leaves hypothesis free to delete a whole fault from the plan while shrinking.
@@ -116,7 +123,6 @@ def _kind_strategy(kind: str, names: list[str], max_attempt: int, error_types: l
         lambda mask: [n for n in range(1, max_attempt + 1) if mask >> (n - 1) & 1]
     )
     one = st.integers(1, max_attempt).map(lambda n: [n])
-    lost = st.booleans()  # after_running: shrinks to False
     if kind == "retryable_error":
         return st.builds(retryable_error, activity, attempts=several, after_running=lost)
     if kind == "non_retryable_error":
