@@ -20,7 +20,7 @@ from ._errors import HarnessUsageError
 from ._history import History
 
 if TYPE_CHECKING:
-    from .faults import Fault
+    from ._fault_types import Fault
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"

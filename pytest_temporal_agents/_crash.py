@@ -75,7 +75,7 @@ async def crash_and_restart(
     if not polling:
         raise HarnessUsageError(NO_WORKER.format(fault=fault, queue=task_queue))
     old = polling[-1]
-    config = old.worker.config()
+    config: dict[str, Any] = dict(old.worker.config())
     old.crashed = True  # type: ignore[attr-defined]
     # The attempt that fired the crash completes asynchronously; at shutdown the SDK still
     # tries to cancel it and warns that it cannot find it. Expected here, so not shown.
@@ -96,15 +96,15 @@ async def crash_and_restart(
     await worker.__aenter__()
     harness._workers.append(_WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
     await report(harness.client)
-    if old.background and old.executor is not None and executor is not old.executor:
-        old.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _fresh_executor(old: _WorkerRecord, config: dict[str, Any]) -> concurrent.futures.ThreadPoolExecutor | None:
     """A new thread pool when the old worker's belongs to the user's ``async with`` block,
     which shuts it down on exit while the replacement still needs one."""
-    if old.background or old.executor is None or config.get("activity_executor") is not old.executor:
+    executor = old.executor
+    if executor is None:
         return None
-    return concurrent.futures.ThreadPoolExecutor(
-        max_workers=old.executor._max_workers, thread_name_prefix="temporal-activity"
-    )
+    if old.background or config.get("activity_executor") is not executor:
+        return None
+    size: int = getattr(executor, "_max_workers", 4)
+    return concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="temporal-activity")

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._attempts import AttemptLog
-from .faults import CancellationFault, Fault, TimeoutFault, WorkerCrash
+from ._fault_types import CancellationFault, Fault, TimeoutFault, WorkerCrash
 
 #: Heartbeat timeout a cancellation fault schedules its activity with: a cancellation reaches
 #: a running attempt only in a heartbeat's response, and heartbeats are throttled to 80% of it.

@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from ._attempts import CANCELLED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, AttemptRecord
 from ._fault_state import FaultState
-from .faults import CancellationFault, ErrorFault, Fault, TimeoutFault
+from ._fault_types import CancellationFault, ErrorFault, Fault, TimeoutFault
 
 #: Activities the harness itself registers (mocked children, delayed queries): never faulted.
 INTERNAL_PREFIX = "pytest-temporal-agents:"

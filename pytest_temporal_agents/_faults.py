@@ -21,9 +21,9 @@ from ._attempts import UNCHECKED, AttemptHistory, AttemptRecord, check_attempts
 from ._errors import HarnessUsageError
 from ._fault_interceptors import FaultInterceptor
 from ._fault_state import CRASH_TASK_TIMEOUT, FaultState
+from ._fault_types import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, WorkerCrash, flatten_faults
 from ._feature import Feature
 from ._names import activity_name
-from .faults import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, WorkerCrash, flatten_faults
 
 if TYPE_CHECKING:
     from temporalio.client import StartWorkflowInput, WorkflowHandle

@@ -19,13 +19,13 @@ FIXTURE = "temporal"
 
 def relax_for_temporal(item: Any) -> bool:
     """Adjust the hypothesis settings of one collected test; return whether it changed."""
-    test = getattr(item, "obj", None)
+    test: Any = getattr(item, "obj", None)
     if FIXTURE not in getattr(item, "fixturenames", ()) or not getattr(test, "is_hypothesis_test", False):
         return False
     from hypothesis import HealthCheck, settings
 
-    target = getattr(test, "__func__", test)  # a test method: settings live on the function
-    current = getattr(target, "_hypothesis_internal_use_settings", None) or settings.default
+    target: Any = getattr(test, "__func__", test)  # a test method: settings live on the function
+    current: settings = getattr(target, "_hypothesis_internal_use_settings", None) or settings()
     default_deadline = settings.get_profile("default").deadline
     target._hypothesis_internal_use_settings = settings(
         current,

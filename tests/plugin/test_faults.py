@@ -55,16 +55,16 @@ async def test_history_shows_every_attempt_though_the_server_keeps_only_the_last
     [record] = history.activities()
     assert (record.status, record.attempt) == ("completed", 2)
     assert [a.describe() for a in history.attempts()] == [  # type: ignore[attr-defined]
-        "attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [ExchangeUnavailable] "
-        "(injected retryable_error('fetch_quote', type='ExchangeUnavailable'))",
+        ("attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [ExchangeUnavailable] "
+        "(injected retryable_error('fetch_quote', type='ExchangeUnavailable'))"),
         "attempt 2: succeeded",
     ]
     timeline = history.timeline()
     assert "ActivityTaskStarted         fetch_quote attempt 2" in timeline
     assert timeline.splitlines()[-3:] == [
         "  fetch_quote id=1:",
-        "    attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [ExchangeUnavailable] "
-        "(injected retryable_error('fetch_quote', type='ExchangeUnavailable'))",
+        ("    attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [ExchangeUnavailable] "
+        "(injected retryable_error('fetch_quote', type='ExchangeUnavailable'))"),
         "    attempt 2: succeeded",
     ]
 

@@ -72,8 +72,8 @@ def _outcomes(result: pytest.RunResult) -> None:
 def _a_fault_for_an_activity_no_worker_registers_is_a_warning(result: pytest.RunResult) -> None:
     _lines(result, 
         [
-            "*FaultWarning: retryable_error('fetch_qoute') never fired: no worker of this test registers an "
-            "activity named 'fetch_qoute'. Did you mean 'fetch_quote'?",
+            ("*FaultWarning: retryable_error('fetch_qoute') never fired: no worker of this test registers an "
+            "activity named 'fetch_qoute'. Did you mean 'fetch_quote'?"),
             "  Registered activities: fetch_quote. Fix the name, or register the activity (activities=[...]).",
         ]
     )
@@ -82,8 +82,8 @@ def _a_fault_for_an_activity_no_worker_registers_is_a_warning(result: pytest.Run
 def _an_attempt_beyond_the_retry_policy_is_a_warning(result: pytest.RunResult) -> None:
     _lines(result, 
         [
-            "*FaultWarning: retryable_error('fetch_quote', attempts=[2, 4]) names attempt 4, but 'fetch_quote' "
-            "is scheduled with a retry policy of at most 3 attempt(s), so that attempt never runs.",
+            ("*FaultWarning: retryable_error('fetch_quote', attempts=[2, 4]) names attempt 4, but 'fetch_quote' "
+            "is scheduled with a retry policy of at most 3 attempt(s), so that attempt never runs."),
             "  Select attempts 1 to 3, or raise the retry policy's maximum_attempts.",
         ]
     )
@@ -93,9 +93,9 @@ def _a_predicate_that_raises_fails_the_test_at_teardown(result: pytest.RunResult
     _lines(result, 
         [
             "*ERROR at teardown of test_predicate_that_raises*",
-            "- retryable_error('fetch_quote', where=<lambda>): its where= predicate raised "
+            ("- retryable_error('fetch_quote', where=<lambda>): its where= predicate raised "
             "AttributeError(\"'QuoteRequest' object has no attribute 'nope'\") for the arguments "
-            "(QuoteRequest(symbol='AAPL', exchange='NYSE'))",
+            "(QuoteRequest(symbol='AAPL', exchange='NYSE'))"),
         ]
     )
 
@@ -106,8 +106,8 @@ def _attempts_that_differ_are_listed(result: pytest.RunResult) -> None:
             "*AssertionError: Attempts of 'fetch_quote' (workflow '*', activity id 1) are not what the test expects.",
             "*expected: failed [1, 2], succeeded 3",
             "*actual:   failed [1], succeeded 2",
-            "*- attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [Blip] "
-            "(injected retryable_error('fetch_quote', type='Blip'))",
+            ("*- attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [Blip] "
+            "(injected retryable_error('fetch_quote', type='Blip'))"),
             "*- attempt 2: succeeded",
         ]
     )
@@ -116,8 +116,8 @@ def _attempts_that_differ_are_listed(result: pytest.RunResult) -> None:
 def _injecting_into_the_outer_harness_inside_an_example_says_to_isolate(result: pytest.RunResult) -> None:
     _lines(result, 
         [
-            "*pytest_temporal_agents._errors.HarnessUsageError: temporal.inject() was called on the test's own "
-            "`temporal` inside a hypothesis example: its",
+            ("*pytest_temporal_agents._errors.HarnessUsageError: temporal.inject() was called on the test's own "
+            "`temporal` inside a hypothesis example: its"),
             "*faults, mocks and workers would carry over into every later example.",
             "*Open a fresh harness per example instead:",
             "*async with temporal.isolated() as t:",
@@ -140,8 +140,8 @@ def _a_failing_scope_carries_the_timelines_of_its_workflows(result: pytest.RunRe
 def _a_scope_runs_the_teardown_checks_at_its_end(result: pytest.RunResult) -> None:
     _lines(result, 
         [
-            "*pytest_temporal_agents._isolation.IsolatedChecksFailed: - retryable_error('fetch_quote', "
-            "where=<lambda>): its where= predicate raised ZeroDivisionError('division by zero') for the arguments *",
+            ("*pytest_temporal_agents._isolation.IsolatedChecksFailed: - retryable_error('fetch_quote', "
+            "where=<lambda>): its where= predicate raised ZeroDivisionError('division by zero') for the arguments *"),
         ]
     )
 

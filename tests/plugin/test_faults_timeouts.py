@@ -48,7 +48,7 @@ async def test_a_start_to_close_timeout_is_the_servers_and_the_retry_runs_the_ac
     temporal.inject(start_to_close_timeout(fetch_quote, attempts=[1]))
     handle = await temporal.start(QuoteWorkflow.run, AAPL, activities=[fetch_quote])
     assert await handle.result() == "price 104.0"
-    [timed_out, succeeded] = temporal.assert_attempts(fetch_quote, failed=[1], succeeded=2)
+    [timed_out, _succeeded] = temporal.assert_attempts(fetch_quote, failed=[1], succeeded=2)
     assert (timed_out.outcome, timed_out.error) == ("timed_out", "START_TO_CLOSE timeout after 0.25 s")
     assert RUNS == {"fetch_quote": 1}
     history = await temporal.history(handle)

@@ -136,8 +136,8 @@ def test_where_narrows_a_fault_and_a_raising_predicate_is_a_problem() -> None:
     assert state.fault_for("a", 1, ("AAPL",)) is None
     assert state.fault_for("b", 1, ("AAPL",)) is None
     assert state.problems == [
-        "retryable_error('b', where=<lambda>): its where= predicate raised "
-        "AttributeError(\"'str' object has no attribute 'nope'\") for the arguments ('AAPL')"
+        ("retryable_error('b', where=<lambda>): its where= predicate raised "
+        "AttributeError(\"'str' object has no attribute 'nope'\") for the arguments ('AAPL')")
     ]
 
 
