@@ -10,7 +10,7 @@ that ``temporal.history()`` adds to a timeline.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,8 @@ Activities that ran: {ran}."""
 SEVERAL_CALLS = """\
 temporal.assert_attempts({activity!r}, ...) is ambiguous: the activity was called {count} times{scope}.
 {calls}
-Pick one with workflow=<handle or id> and/or call=<1-based number in the order above>."""
+Pick one with where=<predicate of the arguments>, workflow=<handle or id> and/or
+call=<1-based number in the order above>."""
 
 ATTEMPTS_DIFFER = """\
 Attempts of {activity!r} {where} are not what the test expects.
@@ -141,6 +142,7 @@ def check_attempts(
     succeeded: int | None | Any = UNCHECKED,
     workflow_id: str | None = None,
     call: int | None = None,
+    where: Callable[..., bool] | None = None,
 ) -> list[AttemptRecord]:
     """Compare one call's attempts with what the test expects; raise AssertionError if not.
 
@@ -148,7 +150,9 @@ def check_attempts(
         The call's attempts.
     """
     scope = f" by workflow {workflow_id!r}" if workflow_id else ""
-    calls = log.calls(activity, workflow_id)
+    if where is not None:
+        scope += " with arguments that where= accepts"
+    calls = [c for c in log.calls(activity, workflow_id) if where is None or where(*c[0].args)]
     if not calls:
         ran = sorted({r.activity for r in log.records()})
         raise AssertionError(NEVER_RAN.format(activity=activity, scope=scope, ran=", ".join(ran) or "none"))

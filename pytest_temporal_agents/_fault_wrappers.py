@@ -243,6 +243,8 @@ class _AsyncAttempt(_Attempt):
             if fault is None or fault.after_running:
                 try:
                     result = await self.fn(*self.args)
+                except temporalio.activity._CompleteAsyncError:
+                    raise  # the activity completes later, by its task token: still running
                 except asyncio.CancelledError:
                     if self.interrupted_by_crash():
                         error = self.crashed()
@@ -304,6 +306,8 @@ class _SyncAttempt(_Attempt):
             if fault is None or fault.after_running:
                 try:
                     result = self.fn(*self.args)
+                except temporalio.activity._CompleteAsyncError:
+                    raise  # the activity completes later, by its task token: still running
                 except temporalio.exceptions.CancelledError:
                     if self.interrupted_by_crash():
                         error = self.crashed()

@@ -133,6 +133,7 @@ class FaultsFeature(Feature):
         succeeded: int | None | Any = UNCHECKED,
         workflow: WorkflowHandle[Any, Any] | str | None = None,
         call: int | None = None,
+        where: Callable[..., bool] | None = None,
     ) -> list[AttemptRecord]:
         """Assert which attempts of one activity call failed and which one succeeded.
 
@@ -146,13 +147,16 @@ class FaultsFeature(Feature):
             workflow: the calling workflow (handle or id), when several called it.
             call: which call (1-based, in the order first attempts started), when the
                 activity was called more than once.
+            where: only calls whose arguments this predicate accepts (the way faults pick
+                calls), e.g. ``where=lambda request: request.symbol == "TSLA"``.
 
         Returns:
             The call's attempts.
 
         Raises:
             AssertionError: the attempts differ; the message lists every attempt and why.
-            HarnessUsageError: several calls match and ``call``/``workflow`` does not pick one.
+            HarnessUsageError: several calls match and ``where``/``workflow``/``call`` do not
+                pick one.
         """
         return check_attempts(
             self._fault_state.log,
@@ -161,6 +165,7 @@ class FaultsFeature(Feature):
             succeeded=succeeded,
             workflow_id=_workflow_id(workflow),
             call=call,
+            where=where,
         )
 
     def isolated(

@@ -86,9 +86,8 @@ async def test_an_error_type_the_policy_lists_is_not_retried_and_others_are(temp
         "AAPL: ApplicationError InsufficientFunds non_retryable=False: injected error_of_type in fetch_quote attempt 1",
         "MSFT: 104.0",
     ]
-    workflow_id = temporal.started_workflows[0]
-    temporal.assert_attempts(fetch_quote, workflow=workflow_id, call=1, failed=[1], succeeded=None)
-    temporal.assert_attempts(fetch_quote, workflow=workflow_id, call=2, failed=[1], succeeded=2)
+    temporal.assert_attempts(fetch_quote, where=lambda r: r.symbol == "AAPL", failed=[1], succeeded=None)
+    temporal.assert_attempts(fetch_quote, where=lambda r: r.symbol == "MSFT", failed=[1], succeeded=2)
 
 
 async def test_where_picks_the_calls_a_fault_hits(temporal: TemporalHarness) -> None:

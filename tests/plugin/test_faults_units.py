@@ -244,9 +244,13 @@ def test_several_calls_must_be_told_apart() -> None:
         "temporal.assert_attempts('fetch', ...) is ambiguous: the activity was called 2 times.",
         "  1. workflow 'wf', activity id 1, args ('AAPL')",
         "  2. workflow 'wf', activity id 2, args ('TSLA')",
-        "Pick one with workflow=<handle or id> and/or call=<1-based number in the order above>.",
+        "Pick one with where=<predicate of the arguments>, workflow=<handle or id> and/or",
+        "call=<1-based number in the order above>.",
     ]
     check_attempts(log, "fetch", failed=[1], succeeded=2, call=2)
+    check_attempts(log, "fetch", failed=[1], succeeded=2, where=lambda symbol: symbol == "TSLA")
+    with pytest.raises(AssertionError, match="'fetch' never ran in this test with arguments that where= accepts"):
+        check_attempts(log, "fetch", where=lambda symbol: symbol == "NVDA")
     with pytest.raises(HarnessUsageError, match="call= counts from 1"):
         check_attempts(log, "fetch", call=3)
 
