@@ -5,12 +5,12 @@ activities, interceptors and options) under a new identity, so the history shows
 worker ran each workflow task. It starts with no state: the workflows resume from their
 histories, as they would after a real crash.
 
-Two things keep a crash from stalling the test:
+Three things keep a crash from stalling the test:
 
 * Workers of a test that injects a crash run without a workflow cache
-  (``max_cached_workflows=0``). A cached workflow's next task goes to its worker's sticky
-  queue, and the time-skipping test server never moves a task off the sticky queue of a
-  worker that is gone: the workflow would wait forever.
+  (``max_cached_workflows=0``) until the last crash has fired. A cached workflow's next
+  task goes to its worker's sticky queue, and the time-skipping test server never moves a
+  task off the sticky queue of a worker that is gone: the workflow would wait forever.
 * Workflows and their children start with a short workflow task timeout
   (:data:`CRASH_TASK_TIMEOUT`), so a workflow task the dying worker took with it is
   retried within 2 s, not the default 10 s.
@@ -42,9 +42,13 @@ NO_WORKER = """\
 Is the activity running on a worker the harness did not build?"""
 
 
+#: The worker option crash faults set to 0 (and restore once no crash is left to fire).
+_USER_CACHE = "max_cached_workflows"
+
+
 def crash_options(options: dict[str, Any]) -> dict[str, Any]:
     """Worker options for a test with crash faults: no workflow cache, so no sticky queue."""
-    return {**options, "max_cached_workflows": 0}
+    return {**options, _USER_CACHE: 0}
 
 
 def worker_identity(harness: TemporalHarness, task_queue: str) -> str:
@@ -61,9 +65,15 @@ async def crash_and_restart(
     fault: WorkerCrash,
     count: int,
     report: Callable[[Any], Awaitable[None]],
+    *,
+    cache: int | None = 0,
 ) -> None:
     """Stop the worker polling ``task_queue``, start a fresh one, then report the attempt
     that triggered the crash (it completes asynchronously, see ``_fault_wrappers``).
+
+    ``cache`` is the new worker's ``max_cached_workflows``: 0 while more crashes may follow,
+    otherwise the size the test asked for (None: the SDK's default), which spares the rest of
+    the run a replay of the whole history at every workflow task.
 
     A worker the test opened with ``async with temporal.worker(...)`` is shut down but stays
     the test's (its ``async with`` exits as usual); the replacement belongs to the harness
@@ -88,6 +98,10 @@ async def crash_and_restart(
     executor = _fresh_executor(old, config)
     identity = str(config.get("identity") or harness.client.identity).split(" (restarted")[0]
     config["identity"] = identity + RESTARTED.format(n=count)
+    if cache is None:
+        config.pop(_USER_CACHE, None)
+    else:
+        config[_USER_CACHE] = cache
     if executor is not None:
         config["activity_executor"] = executor
     elif old.background:

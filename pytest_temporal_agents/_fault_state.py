@@ -139,6 +139,12 @@ class FaultState:
     def has_crashes(self) -> bool:
         return any(isinstance(f, WorkerCrash) for f in list(self.faults))
 
+    def crashes_pending(self) -> bool:
+        """Whether a crash fault has yet to fire."""
+        return any(
+            isinstance(f, WorkerCrash) and i not in self._fired for i, f in enumerate(list(self.faults))
+        )
+
     # -- observations -------------------------------------------------------------------------
     def observe_policy(self, activity: str, maximum_attempts: int) -> None:
         with self._lock:

@@ -67,6 +67,7 @@ class FaultsFeature(Feature):
         self._isolated = False
         self._crash_count = 0
         self._warned: set[str] = set()
+        self._user_cache: int | None = None  # max_cached_workflows the test's workers asked for
         state.cancel_workflow = self._cancel_workflow
         state.crash_worker = self._crash_worker
         state.worker_identity = self._worker_identity
@@ -210,6 +211,7 @@ class FaultsFeature(Feature):
             interceptors.append(FaultInterceptor(self._fault_state))
         options = {**options, "interceptors": interceptors}
         if self._fault_state.has_crashes():
+            self._user_cache = options.get("max_cached_workflows")
             options = crash_options(options)
         return options
 
@@ -238,7 +240,8 @@ class FaultsFeature(Feature):
 
         self._crash_count += 1
         try:
-            await crash_and_restart(self._harness, task_queue, fault, self._crash_count, report)
+            cache = 0 if self._fault_state.crashes_pending() else self._user_cache
+            await crash_and_restart(self._harness, task_queue, fault, self._crash_count, report, cache=cache)
         except Exception as err:  # noqa: BLE001 - reported at teardown
             self._fault_state.problem(f"{fault!r}: the crash failed: {err!r}")
         finally:
