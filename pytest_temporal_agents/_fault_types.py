@@ -148,12 +148,17 @@ class FaultPlan(Sequence[Fault]):
     """An ordered set of faults, as ``inject`` takes them and ``fault_plans()`` draws them.
 
     Its repr is the code that builds it, so a failing hypothesis example reads as a plan.
+    ``drawn`` marks a plan a strategy drew (or one built from drawn plans): its faults may
+    well select activities a workflow never reaches, which is no reason to warn.
     """
 
-    __slots__ = ("faults",)
+    __slots__ = ("drawn", "faults")
+    drawn: bool
+    faults: tuple[Fault, ...]
 
-    def __init__(self, *faults: Fault | Iterable[Fault]) -> None:
-        self.faults: tuple[Fault, ...] = tuple(flatten_faults(faults))
+    def __init__(self, *faults: Fault | Iterable[Fault], drawn: bool = False) -> None:
+        self.faults = tuple(flatten_faults(faults))
+        self.drawn = drawn or any(isinstance(part, FaultPlan) and part.drawn for part in faults)
 
     @overload
     def __getitem__(self, index: int) -> Fault: ...

@@ -35,6 +35,10 @@ UNREGISTERED = """\
 {fault!r} never fired: no worker of this test registers an activity named {name!r}.{suggestion}
 Registered activities: {registered}. Fix the name, or register the activity (activities=[...])."""
 
+NEVER_CALLED = """\
+{fault!r} never fired: no workflow of this test called {name!r} (a worker registers it).
+Check that the workflow takes the path that calls it, or drop the fault."""
+
 BEYOND_MAXIMUM = """\
 {fault!r} names attempt {attempt}, but {name!r} is scheduled with a retry policy of at most \
 {maximum} attempt(s), so that attempt never runs.
@@ -67,6 +71,7 @@ class FaultsFeature(Feature):
         self._isolated = False
         self._crash_count = 0
         self._warned: set[str] = set()
+        self._drawn: set[Fault] = set()  # faults from drawn plans: not warned about if never called
         self._user_cache: int | None = None  # max_cached_workflows the test's workers asked for
         state.cancel_workflow = self._cancel_workflow
         state.crash_worker = self._crash_worker
@@ -100,6 +105,9 @@ class FaultsFeature(Feature):
                 queues = ", ".join(sorted({repr(r.task_queue) for r in harness._workers}))
                 raise HarnessUsageError(CRASH_TOO_LATE.format(fault=fault, queues=queues))
         self._fault_state.faults.extend(added)
+        for item in faults:
+            if isinstance(item, FaultPlan) and item.drawn:
+                self._drawn.update(item)
         return FaultPlan(*self._fault_state.faults)
 
     @property
@@ -275,6 +283,11 @@ class FaultsFeature(Feature):
                         registered=", ".join(sorted(state.registered)) or "none",
                     )
                 )
+                continue
+            ran = {record.activity for record in state.log.records()}
+            if name not in state.policies and name not in ran:
+                if fault not in self._drawn:
+                    found.append(NEVER_CALLED.format(fault=fault, name=name))
                 continue
             maxima = state.policies.get(name, set())
             if not maxima or 0 in maxima or fault.attempts is None or fault.attempts is EVERY_ATTEMPT:

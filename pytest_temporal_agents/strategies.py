@@ -102,7 +102,7 @@ def fault_plans(
     if not drawn:
         raise HarnessUsageError(UNKNOWN_KIND.format(value=kinds, valid=", ".join(PHRASES)))
     return st.lists(st.one_of(*drawn), min_size=min_faults, max_size=max_faults).map(
-        lambda faults: FaultPlan(*faults)
+        lambda faults: FaultPlan(*faults, drawn=True)
     )
 
 

@@ -13,14 +13,22 @@ TESTS = dedent(
     """
     import pytest
     from hypothesis import given, settings, strategies as st
-    from inner_fault_workflows import QuoteRequest, QuoteWorkflow, fetch_quote
-    from pytest_temporal_agents.faults import non_retryable_error, retryable_error
+    from inner_fault_workflows import QuoteRequest, QuoteWorkflow, fetch_quote, step
+    from pytest_temporal_agents.faults import FaultPlan, non_retryable_error, retryable_error
 
     AAPL = QuoteRequest("AAPL")
 
     async def test_misspelt_activity(temporal):
         temporal.inject(retryable_error("fetch_qoute"))
         assert await temporal.run(QuoteWorkflow.run, AAPL, activities=[fetch_quote]) == "price 104.0"
+
+    async def test_registered_but_never_called(temporal):
+        temporal.inject(retryable_error(step))
+        assert await temporal.run(QuoteWorkflow.run, AAPL, activities=[fetch_quote, step]) == "price 104.0"
+
+    async def test_a_drawn_plan_may_miss_quietly(temporal):
+        temporal.inject(FaultPlan(retryable_error(step), drawn=True))
+        assert await temporal.run(QuoteWorkflow.run, AAPL, activities=[fetch_quote, step]) == "price 104.0"
 
     async def test_attempt_beyond_the_policy(temporal):
         temporal.inject(retryable_error(fetch_quote, attempts=[2, 4]))
@@ -66,7 +74,7 @@ def _run(pytester: pytest.Pytester) -> pytest.RunResult:
 
 
 def _outcomes(result: pytest.RunResult) -> None:
-    result.assert_outcomes(passed=3, failed=4, errors=1, warnings=2)
+    result.assert_outcomes(passed=5, failed=4, errors=1, warnings=3)
 
 
 def _a_fault_for_an_activity_no_worker_registers_is_a_warning(result: pytest.RunResult) -> None:
@@ -77,6 +85,18 @@ def _a_fault_for_an_activity_no_worker_registers_is_a_warning(result: pytest.Run
             "  Registered activities: fetch_quote. Fix the name, or register the activity (activities=[...]).",
         ]
     )
+
+
+def _a_fault_for_an_activity_no_workflow_calls_is_a_warning(result: pytest.RunResult) -> None:
+    _lines(
+        result,
+        [
+            "*FaultWarning: retryable_error('step') never fired: no workflow of this test called 'step' "
+            "(a worker registers it).",
+            "  Check that the workflow takes the path that calls it, or drop the fault.",
+        ],
+    )
+    assert "test_a_drawn_plan_may_miss_quietly" not in result.stdout.str().split("warnings summary")[-1]
 
 
 def _an_attempt_beyond_the_retry_policy_is_a_warning(result: pytest.RunResult) -> None:
@@ -151,6 +171,7 @@ def test_warnings_failures_and_notes(pytester: pytest.Pytester) -> None:
     result = _run(pytester)
     _outcomes(result)
     _a_fault_for_an_activity_no_worker_registers_is_a_warning(result)
+    _a_fault_for_an_activity_no_workflow_calls_is_a_warning(result)
     _an_attempt_beyond_the_retry_policy_is_a_warning(result)
     _a_predicate_that_raises_fails_the_test_at_teardown(result)
     _attempts_that_differ_are_listed(result)
