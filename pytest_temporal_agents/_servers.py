@@ -13,6 +13,7 @@ import shutil
 import sys
 import sysconfig
 import threading
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
-from ._errors import ServerBinaryNotFound, TemporalConfigError
+from ._errors import ServerBinaryNotFound, TemporalAgentsWarning, TemporalConfigError
 
 T = TypeVar("T")
 
@@ -305,7 +306,39 @@ class ServerPool:
     def __init__(self) -> None:
         self._envs: dict[ServerConfig, WorkflowEnvironment] = {}
         self._failures: dict[ServerConfig, BaseException] = {}
+        self._scopes: dict[ServerConfig, str] = {}
         self._runtime: Runtime | None = None
+
+    async def verified(self, config: ServerConfig, scope: str) -> WorkflowEnvironment:
+        """Like :meth:`get`, and at each new ``scope`` (test module) check the clock.
+
+        On a time-skipping server whose time no longer skips (a lock leaked by an earlier
+        test; see :mod:`._clock_probe`), the server is replaced before the scope starts,
+        and a warning names the scope before which it was found.
+        """
+        env = await self.get(config)
+        if config.env != TIME_SKIPPING or self._scopes.get(config) == scope:
+            return env
+        first_scope = config not in self._scopes
+        self._scopes[config] = scope
+        if first_scope:
+            return env
+        from ._clock_probe import time_still_skips
+
+        if await time_still_skips(env.client):
+            return env
+        warnings.warn(
+            TemporalAgentsWarning(
+                f"pytest-temporal-agents: the time-skipping server stopped skipping time before "
+                f"{scope} (a test before it left a time-skipping lock in the Java test "
+                "server, e.g. by terminating a workflow with a task in flight); "
+                "started a fresh server."
+            ),
+            stacklevel=2,
+        )
+        del self._envs[config]
+        await env.shutdown()
+        return await self.get(config)
 
     async def get(self, config: ServerConfig) -> WorkflowEnvironment:
         """The running environment for ``config``; starts it on first call.

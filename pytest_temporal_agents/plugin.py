@@ -104,7 +104,9 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             "(run with --temporal-env=time-skipping)"
         )
     try:
-        env = await request.config.stash[POOL_KEY].get(settings.server)
+        env = await request.config.stash[POOL_KEY].verified(
+            settings.server, scope=request.node.nodeid.split("::")[0]
+        )
     except (ServerBinaryNotFound, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
