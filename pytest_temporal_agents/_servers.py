@@ -306,39 +306,34 @@ class ServerPool:
     def __init__(self) -> None:
         self._envs: dict[ServerConfig, WorkflowEnvironment] = {}
         self._failures: dict[ServerConfig, BaseException] = {}
-        self._scopes: dict[ServerConfig, str] = {}
         self._runtime: Runtime | None = None
 
-    async def verified(self, config: ServerConfig, scope: str) -> WorkflowEnvironment:
-        """Like :meth:`get`, and at each new ``scope`` (test module) check the clock.
+    async def check_clock(self, config: ServerConfig, after: str) -> bool:
+        """After test ``after``, check that a time-skipping server still skips time.
 
-        On a time-skipping server whose time no longer skips (a lock leaked by an earlier
-        test; see :mod:`._clock_probe`), the server is replaced before the scope starts,
-        and a warning names the scope before which it was found.
+        A server whose clock a test broke (a leaked time-skipping lock, see
+        :mod:`._clock_probe`) is dropped, so the next test gets a fresh one, and a warning
+        names the test. Returns whether the clock was fine.
         """
-        env = await self.get(config)
-        if config.env != TIME_SKIPPING or self._scopes.get(config) == scope:
-            return env
-        first_scope = config not in self._scopes
-        self._scopes[config] = scope
-        if first_scope:
-            return env
+        env = self._envs.get(config)
+        if env is None or config.env != TIME_SKIPPING:
+            return True
         from ._clock_probe import time_still_skips
 
         if await time_still_skips(env.client):
-            return env
+            return True
         warnings.warn(
             TemporalAgentsWarning(
-                f"pytest-temporal-agents: the time-skipping server stopped skipping time before "
-                f"{scope} (a test before it left a time-skipping lock in the Java test "
-                "server, e.g. by terminating a workflow with a task in flight); "
-                "started a fresh server."
+                f"pytest-temporal-agents: after {after}, the time-skipping server no longer "
+                "skips time: the test left a time-skipping lock in the Java test server (for "
+                "example by ending a workflow while one of its tasks was in flight). "
+                "The next test gets a fresh server."
             ),
             stacklevel=2,
         )
         del self._envs[config]
         await env.shutdown()
-        return await self.get(config)
+        return False
 
     async def get(self, config: ServerConfig) -> WorkflowEnvironment:
         """The running environment for ``config``; starts it on first call.

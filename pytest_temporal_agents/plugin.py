@@ -104,9 +104,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             "(run with --temporal-env=time-skipping)"
         )
     try:
-        env = await request.config.stash[POOL_KEY].verified(
-            settings.server, scope=request.node.nodeid.split("::")[0]
-        )
+        env = await request.config.stash[POOL_KEY].get(settings.server)
     except (ServerBinaryNotFound, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
@@ -125,6 +123,10 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         problems = await harness.verify()
     finally:
         await harness.close()
+        if harness.started_workflows:
+            # A leaked time-skipping lock would stop time for every later test: find it
+            # here, name this test, and give the next test a fresh server.
+            await request.config.stash[POOL_KEY].check_clock(settings.server, after=request.node.nodeid)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

@@ -1,8 +1,9 @@
-"""A time-skipping server whose clock a test broke is found and replaced between modules."""
+"""A test that breaks the time-skipping server's clock is named, and the next test gets a fresh one."""
 
 from __future__ import annotations
 
 import asyncio
+from textwrap import dedent
 
 import pytest
 from temporalio.worker import Worker
@@ -32,26 +33,54 @@ async def _leak_a_time_skipping_lock(pool: ServerPool, config: ServerConfig) -> 
         await handle.terminate()
 
 
-async def test_a_broken_clock_is_replaced_at_the_next_module() -> None:
+async def test_a_broken_clock_is_found_and_the_server_replaced() -> None:
     pool, config = ServerPool(), ServerConfig()
     try:
-        env = await pool.verified(config, scope="test_first.py")
-        assert await time_still_skips(env.client)
+        env = await pool.get(config)
+        assert await pool.check_clock(config, after="test_fine")
+        assert await pool.get(config) is env
         await _leak_a_time_skipping_lock(pool, config)
-        assert not await time_still_skips(env.client, limit=0.5)
-        assert await pool.verified(config, scope="test_first.py") is env  # same module: no check
-        with pytest.warns(TemporalAgentsWarning, match="stopped skipping time before test_second.py"):
-            fresh = await pool.verified(config, scope="test_second.py")
+        with pytest.warns(TemporalAgentsWarning, match="after test_leaky, the time-skipping server no longer skips"):
+            assert not await pool.check_clock(config, after="test_leaky")
+        fresh = await pool.get(config)
         assert fresh is not env
         assert await time_still_skips(fresh.client)
     finally:
         pool.shutdown()
 
 
-async def test_a_healthy_server_is_kept() -> None:
-    pool, config = ServerPool(), ServerConfig()
-    try:
-        env = await pool.verified(config, scope="test_first.py")
-        assert await pool.verified(config, scope="test_second.py") is env
-    finally:
-        pool.shutdown()
+def test_the_warning_names_the_test_and_later_tests_still_skip_time(pytester: pytest.Pytester) -> None:
+    from pytester_support import WORKFLOWS
+
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(workflows=WORKFLOWS)
+    pytester.makepyfile(
+        test_leak=dedent(
+            """
+            import asyncio
+            from datetime import timedelta
+            from temporalio import workflow
+            from workflows import Hangs, hang_forever
+
+            @workflow.defn
+            class Sleeper:
+                @workflow.run
+                async def run(self) -> str:
+                    await workflow.sleep(timedelta(days=7))
+                    return "woke"
+
+            async def test_leaky(temporal):
+                async with temporal.worker(workflows=[Hangs], activities=[hang_forever]):
+                    handle = await temporal.start(Hangs.run)
+                    while not (await handle.describe()).raw_description.pending_activities:
+                        await asyncio.sleep(0.01)
+                    await handle.terminate()  # with the activity in flight: a leaked lock
+
+            async def test_later(temporal):
+                assert await temporal.run(Sleeper.run, timeout=timedelta(seconds=10)) == "woke"
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*after test_leak.py::test_leaky, the time-skipping server no longer skips time*"])
