@@ -151,6 +151,8 @@ async def test_local_activities_get_injected_errors(temporal: TemporalHarness) -
     assert result.endswith("ApplicationError Local non_retryable=True: injected non_retryable_error in fetch_quote attempt 1")
 
 
+# No workflow runs here, so the faults never fire (test_faults_reporting checks that warning).
+@pytest.mark.filterwarnings("ignore::pytest_temporal_agents.FaultWarning")
 async def test_inject_returns_everything_injected_and_refuses_late_crashes(temporal: TemporalHarness) -> None:
     plan = temporal.inject(retryable_error(fetch_quote))
     assert plan == temporal.inject(non_retryable_error(fetch_quote, attempts=[2]))[:1]
