@@ -71,12 +71,6 @@ _EXPORTS = {
     "TimerRecord": "._history",
     "WorkflowTimeoutError": "._errors",
     "find_binary": "._servers",
-    # faults feature
-    "AttemptRecord": "._attempts",
-    "Fault": ".faults",
-    "FaultPlan": ".faults",
-    "FaultWarning": ".faults",
-    "IsolatedChecksFailed": "._isolation",
     # saga feature
     "Rerun": "._saga_idempotency",
     "SagaAnalysis": "._saga_analysis",
@@ -95,6 +89,12 @@ _EXPORTS = {
     "replay_files": "._replayer",
     "replay_histories": "._replayer",
     "save_history_file": "._history_files",
+    # faults feature
+    "AttemptRecord": "._attempts",
+    "Fault": ".faults",
+    "FaultPlan": ".faults",
+    "FaultWarning": ".faults",
+    "IsolatedChecksFailed": "._isolation",
     # mocks feature
     "ActivityClockLease": "._clock",
     "ActivityEnv": "._activity_env",
