@@ -12,6 +12,7 @@ the code did instead.
 from __future__ import annotations
 
 import linecache
+import functools
 import os
 import re
 import sys
@@ -43,10 +44,15 @@ CHILD = "child workflow"
 #: Frames in these trees are never "the workflow's source line". Installed packages are
 #: under the standard library's tree too, and may be the user's own: only the SDK and
 #: this plugin are skipped there.
-_SDK_AND_PLUGIN = tuple(
-    str(Path(p).resolve()) for p in (os.path.dirname(temporalio.__file__), os.path.dirname(__file__))
-)
-_STDLIB = str(Path(sysconfig.get_paths()["stdlib"]).resolve())
+#: Computed on first use, not at import: a workflow module may import this package, and
+#: the workflow sandbox forbids ``Path.resolve`` while it imports one.
+@functools.cache
+def _skipped_trees() -> tuple[tuple[str, ...], str]:
+    sdk_and_plugin = tuple(
+        str(Path(p).resolve())
+        for p in (os.path.dirname(temporalio.__file__), os.path.dirname(__file__))
+    )
+    return sdk_and_plugin, str(Path(sysconfig.get_paths()["stdlib"]).resolve())
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,8 @@ def _is_user_path(path: str) -> bool:
             known = False
         else:
             resolved = str(Path(path).resolve())
-            known = not resolved.startswith(_SDK_AND_PLUGIN) and not (
-                resolved.startswith(_STDLIB) and "-packages" not in resolved
+            known = not resolved.startswith(_skipped_trees()[0]) and not (
+                resolved.startswith(_skipped_trees()[1]) and "-packages" not in resolved
             )
         _USER_PATH_CACHE[path] = known
     return known
