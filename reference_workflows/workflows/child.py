@@ -45,10 +45,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from reference_workflows.risk import assess_risk
     from reference_workflows.workflows.trading import (
-        REFUSALS,
         RetryOptions,
         error_message,
         error_type,
+        execute_or_reject,
         retry_policy,
     )
 
@@ -280,23 +280,9 @@ class TradeExecutionWorkflow:
             idempotency_key=key,
             price=request.price,
         )
-        try:
-            execution: TradeExecution = await workflow.execute_activity_method(
-                PaperBroker.execute_trade,
-                order,
-                **_options(request.activity_timeout_seconds, request.retry),
-            )
-        except ActivityError as error:
-            if error_type(error) not in REFUSALS:
-                raise
-            execution = TradeExecution(
-                ExecutionStatus.REJECTED,
-                request.symbol,
-                Side(request.side),
-                request.quantity,
-                request.price,
-                reason=error_message(error),
-            )
+        execution = await execute_or_reject(
+            order, _options(request.activity_timeout_seconds, request.retry)
+        )
         return TradeExecutionResult(execution, key)
 
 

@@ -20,11 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
-    from reference_workflows.broker import PaperBroker
     from reference_workflows.models import (
         AgentContext,
         AnalysisReport,
@@ -38,10 +36,8 @@ with workflow.unsafe.imports_passed_through():
         VolatilityRegime,
     )
     from reference_workflows.workflows.trading import (
-        REFUSALS,
         RetryOptions,
-        error_message,
-        error_type,
+        execute_or_reject,
         invalid_input,
         retry_policy,
     )
@@ -197,22 +193,7 @@ class ConditionalStrategyWorkflow:
             idempotency_key=f"{workflow.info().workflow_id}:execute",
             price=price,
         )
-        try:
-            result: TradeExecution = await workflow.execute_activity_method(
-                PaperBroker.execute_trade, order, **options
-            )
-            return result
-        except ActivityError as error:
-            if error_type(error) not in REFUSALS:
-                raise
-            return TradeExecution(
-                ExecutionStatus.REJECTED,
-                request.symbol,
-                side,
-                quantity,
-                price,
-                reason=error_message(error),
-            )
+        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [ConditionalStrategyWorkflow]

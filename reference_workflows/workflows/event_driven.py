@@ -22,10 +22,8 @@ from enum import Enum
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from reference_workflows.broker import PaperBroker
     from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         ExecuteTradeRequest,
@@ -36,10 +34,8 @@ with workflow.unsafe.imports_passed_through():
         TradeExecution,
     )
     from reference_workflows.workflows.trading import (
-        REFUSALS,
         RetryOptions,
-        error_message,
-        error_type,
+        execute_or_reject,
         invalid_input,
         retry_policy,
     )
@@ -203,22 +199,7 @@ class TradeApprovalWorkflow:
             # The price the approver saw, however long the decision took.
             price=proposal.price,
         )
-        try:
-            result: TradeExecution = await workflow.execute_activity_method(
-                PaperBroker.execute_trade, order, **options
-            )
-            return result
-        except ActivityError as error:
-            if error_type(error) not in REFUSALS:
-                raise
-            return TradeExecution(
-                ExecutionStatus.REJECTED,
-                proposal.symbol,
-                proposal.side,
-                proposal.quantity,
-                proposal.price,
-                reason=error_message(error),
-            )
+        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [TradeApprovalWorkflow]

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.analysis import calculate_technical_indicators
@@ -39,10 +38,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from reference_workflows.risk import assess_risk
     from reference_workflows.workflows.trading import (
-        REFUSALS,
         RetryOptions,
-        error_message,
-        error_type,
+        execute_or_reject,
         invalid_input,
         retry_policy,
     )
@@ -183,22 +180,7 @@ class SequentialTradingWorkflow:
             # The analysed price, not the broker's wall-clock price: reproducible fills.
             price=price,
         )
-        try:
-            result: TradeExecution = await workflow.execute_activity_method(
-                PaperBroker.execute_trade, order, **options
-            )
-            return result
-        except ActivityError as error:
-            if error_type(error) not in REFUSALS:
-                raise
-            return TradeExecution(
-                ExecutionStatus.REJECTED,
-                request.symbol,
-                Side(request.side),
-                quantity,
-                price,
-                reason=error_message(error),
-            )
+        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [SequentialTradingWorkflow]

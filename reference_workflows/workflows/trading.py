@@ -171,6 +171,29 @@ def error_message(error: BaseException) -> str:
     return str(error)
 
 
+async def execute_or_reject(order: ExecuteTradeRequest, options: dict[str, Any]) -> TradeExecution:
+    """Trade through the broker; a refusal (no cash, no shares) is a REJECTED execution.
+
+    A refusal is an answer, not a fault: the workflow reports it instead of failing.
+    """
+    try:
+        result: TradeExecution = await workflow.execute_activity_method(
+            PaperBroker.execute_trade, order, **options
+        )
+        return result
+    except ActivityError as error:
+        if error_type(error) not in REFUSALS:
+            raise
+        return TradeExecution(
+            ExecutionStatus.REJECTED,
+            order.symbol,
+            Side(order.side),
+            order.quantity,
+            order.price,
+            reason=error_message(error),
+        )
+
+
 def apply_threshold(risk: RiskAssessment, threshold: float) -> RiskAssessment:
     """``risk`` judged against the workflow's threshold instead of the risk model's default."""
     approved = risk.risk_score <= threshold and risk.max_position_size > 0
@@ -664,22 +687,7 @@ class EnhancedParallelTradingWorkflow:
             idempotency_key=f"{workflow.info().workflow_id}:execute",
             price=price,
         )
-        try:
-            result: TradeExecution = await workflow.execute_activity_method(
-                PaperBroker.execute_trade, order, **options
-            )
-            return result
-        except ActivityError as error:
-            if error_type(error) not in REFUSALS:
-                raise
-            return TradeExecution(
-                ExecutionStatus.REJECTED,
-                request.symbol,
-                request.side,
-                quantity,
-                price,
-                reason=error_message(error),
-            )
+        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [AutomatedTradingWorkflow, EnhancedParallelTradingWorkflow]
