@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.models import (
         AgentContext,
         AnalysisReport,
-        ExecuteTradeRequest,
         ExecutionStatus,
         Side,
         Signal,
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from reference_workflows.workflows.trading import (
         RetryOptions,
-        execute_or_reject,
+        execute_once,
         invalid_input,
         retry_policy,
     )
@@ -164,7 +163,9 @@ class ConditionalStrategyWorkflow:
         else:
             side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
             price = analysis.indicators.last_price
-            execution = await self._execute(request, side, quantity, price, options)
+            execution = await execute_once(
+                request.account_id, request.symbol, side, quantity, price, options
+            )
         return ConditionalStrategyResult(
             symbol=request.symbol,
             volatility=analysis.indicators.volatility,
@@ -176,24 +177,6 @@ class ConditionalStrategyWorkflow:
             execution=execution,
             analysis=analysis,
         )
-
-    async def _execute(
-        self,
-        request: ConditionalStrategyInput,
-        side: Side,
-        quantity: int,
-        price: float,
-        options: dict[str, Any],
-    ) -> TradeExecution:
-        order = ExecuteTradeRequest(
-            request.account_id,
-            request.symbol,
-            side,
-            quantity,
-            idempotency_key=f"{workflow.info().workflow_id}:execute",
-            price=price,
-        )
-        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [ConditionalStrategyWorkflow]

@@ -26,7 +26,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
-        ExecuteTradeRequest,
         ExecutionStatus,
         MarketDataRequest,
         Quote,
@@ -35,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from reference_workflows.workflows.trading import (
         RetryOptions,
-        execute_or_reject,
+        execute_once,
         invalid_input,
         retry_policy,
     )
@@ -184,22 +183,18 @@ class TradeApprovalWorkflow:
             )
         else:
             outcome = ApprovalOutcome.APPROVED
-            execution = await self._execute(proposal, options)
+            # At the price the approver saw, however long the decision took.
+            execution = await execute_once(
+                proposal.account_id,
+                proposal.symbol,
+                proposal.side,
+                proposal.quantity,
+                proposal.price,
+                options,
+            )
         return TradeApprovalResult(
             request.symbol, outcome, proposal, decision, execution, self._ignored
         )
-
-    async def _execute(self, proposal: PendingDecision, options: dict[str, Any]) -> TradeExecution:
-        order = ExecuteTradeRequest(
-            proposal.account_id,
-            proposal.symbol,
-            proposal.side,
-            proposal.quantity,
-            idempotency_key=f"{workflow.info().workflow_id}:execute",
-            # The price the approver saw, however long the decision took.
-            price=proposal.price,
-        )
-        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [TradeApprovalWorkflow]

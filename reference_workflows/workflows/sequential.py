@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         AccountRequest,
-        ExecuteTradeRequest,
         ExecutionStatus,
         MarketData,
         MarketDataRequest,
@@ -39,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.risk import assess_risk
     from reference_workflows.workflows.trading import (
         RetryOptions,
-        execute_or_reject,
+        execute_once,
         invalid_input,
         retry_policy,
     )
@@ -151,7 +150,14 @@ class SequentialTradingWorkflow:
             )
         else:
             quantity = min(request.quantity, risk.max_position_size)
-            execution = await self._execute(request, quantity, indicators.last_price, options)
+            execution = await execute_once(
+                request.account_id,
+                request.symbol,
+                request.side,
+                quantity,
+                indicators.last_price,
+                options,
+            )
             steps.append(EXECUTE)
         return SequentialTradingResult(
             request.symbol,
@@ -163,24 +169,6 @@ class SequentialTradingWorkflow:
             execution,
             steps,
         )
-
-    async def _execute(
-        self,
-        request: SequentialTradingInput,
-        quantity: int,
-        price: float,
-        options: dict[str, Any],
-    ) -> TradeExecution:
-        order = ExecuteTradeRequest(
-            request.account_id,
-            request.symbol,
-            request.side,
-            quantity,
-            idempotency_key=f"{workflow.info().workflow_id}:execute",
-            # The analysed price, not the broker's wall-clock price: reproducible fills.
-            price=price,
-        )
-        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [SequentialTradingWorkflow]

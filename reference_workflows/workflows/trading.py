@@ -171,6 +171,31 @@ def error_message(error: BaseException) -> str:
     return str(error)
 
 
+async def execute_once(
+    account_id: str,
+    symbol: str,
+    side: Side,
+    quantity: int,
+    price: float,
+    options: dict[str, Any],
+) -> TradeExecution:
+    """Execute this workflow's one trade at ``price`` (see :func:`execute_or_reject`).
+
+    The idempotency key is the workflow id, so a retried activity never fills twice; the
+    price is the one the workflow decided on, not the broker's wall-clock price, so fills
+    are reproducible.
+    """
+    order = ExecuteTradeRequest(
+        account_id,
+        symbol,
+        side,
+        quantity,
+        idempotency_key=f"{workflow.info().workflow_id}:execute",
+        price=price,
+    )
+    return await execute_or_reject(order, options)
+
+
 async def execute_or_reject(order: ExecuteTradeRequest, options: dict[str, Any]) -> TradeExecution:
     """Trade through the broker; a refusal (no cash, no shares) is a REJECTED execution.
 
@@ -665,29 +690,19 @@ class EnhancedParallelTradingWorkflow:
             )
         else:
             self._progress.start(EXECUTION, f"{request.side.value} {quantity} on {chosen.exchange}")
-            execution = await self._execute(request, quantity, chosen.last_price, trading_options)
+            execution = await execute_once(
+                request.account_id,
+                request.symbol,
+                request.side,
+                quantity,
+                chosen.last_price,
+                trading_options,
+            )
             self._progress.finish(EXECUTION)
         self._progress.close("completed", execution.reason or execution.status.value)
         return EnhancedParallelTradingResult(
             request.symbol, execution.status, chosen.exchange, venues, failures, risk, execution
         )
-
-    async def _execute(
-        self,
-        request: EnhancedParallelTradingInput,
-        quantity: int,
-        price: float,
-        options: dict[str, Any],
-    ) -> TradeExecution:
-        order = ExecuteTradeRequest(
-            request.account_id,
-            request.symbol,
-            request.side,
-            quantity,
-            idempotency_key=f"{workflow.info().workflow_id}:execute",
-            price=price,
-        )
-        return await execute_or_reject(order, options)
 
 
 WORKFLOWS: list[type] = [AutomatedTradingWorkflow, EnhancedParallelTradingWorkflow]
