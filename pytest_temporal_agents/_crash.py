@@ -17,19 +17,30 @@ Three things keep a crash from stalling the test:
 * An attempt still running on the crashed worker fails with a retryable ``WorkerCrashed``
   error instead of being dropped; a dropped attempt (as after a real crash) is retried only
   once its start-to-close timeout passes on the server, in real time.
+* So does an attempt the server handed to the dying worker that never began to run (its
+  poll answered in the instant the worker stopped; more likely the busier the machine).
+  Once the old worker is gone, and before the new one polls, the workflows of the test
+  (and their children) are described: every attempt the server still counts as started
+  by the old worker's identity, and that no activity wrapper ever saw, is failed by id
+  with the same error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from ._errors import HarnessUsageError
 from ._fault_state import CRASH_TASK_TIMEOUT  # noqa: F401 - documented here, used by the feature
+from ._fault_wrappers import WORKER_CRASHED
 
 if TYPE_CHECKING:
     from ._harness import TemporalHarness, _WorkerRecord
@@ -67,13 +78,16 @@ async def crash_and_restart(
     report: Callable[[Any], Awaitable[None]],
     *,
     cache: int | None = 0,
+    began: Callable[[str, str, int], bool] = lambda workflow_id, activity_id, attempt: False,
 ) -> None:
     """Stop the worker polling ``task_queue``, start a fresh one, then report the attempt
     that triggered the crash (it completes asynchronously, see ``_fault_wrappers``).
 
     ``cache`` is the new worker's ``max_cached_workflows``: 0 while more crashes may follow,
     otherwise the size the test asked for (None: the SDK's default), which spares the rest of
-    the run a replay of the whole history at every workflow task.
+    the run a replay of the whole history at every workflow task. ``began(workflow_id,
+    activity_id, attempt)`` tells whether an activity wrapper saw that attempt begin: such
+    an attempt is reported by its wrapper, so the sweep for orphaned attempts spares it.
 
     A worker the test opened with ``async with temporal.worker(...)`` is shut down but stays
     the test's (its ``async with`` exits as usual); the replacement belongs to the harness
@@ -86,6 +100,7 @@ async def crash_and_restart(
         raise HarnessUsageError(NO_WORKER.format(fault=fault, queue=task_queue))
     old = polling[-1]
     config: dict[str, Any] = dict(old.worker.config())
+    old_identity = str(config.get("identity") or harness.client.identity)
     old.crashed = True  # type: ignore[attr-defined]
     # The attempt that fired the crash completes asynchronously; at shutdown the SDK still
     # tries to cancel it and warns that it cannot find it. Expected here, so not shown.
@@ -95,6 +110,7 @@ async def crash_and_restart(
         await old.worker.__aexit__(None, None, None)
     else:
         await old.worker.shutdown()
+    await fail_orphaned_attempts(harness, old_identity, began)
     executor = _fresh_executor(old, config)
     identity = str(config.get("identity") or harness.client.identity).split(" (restarted")[0]
     config["identity"] = identity + RESTARTED.format(n=count)
@@ -110,6 +126,62 @@ async def crash_and_restart(
     await worker.__aenter__()
     harness._workers.append(_WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
     await report(harness.client)
+
+
+ORPHANED = """\
+pytest-temporal-agents: the worker {identity!r} crashed (an injected worker_crash) after the \
+server handed it {activity} attempt {attempt}, before the attempt began; the server retries \
+it on the new worker"""
+
+
+async def fail_orphaned_attempts(
+    harness: TemporalHarness,
+    identity: str,
+    began: Callable[[str, str, int], bool] = lambda workflow_id, activity_id, attempt: False,
+) -> list[str]:
+    """Fail every attempt still marked started by the crashed worker ``identity``.
+
+    The worker is gone, so no such attempt can ever complete; without this its retry would
+    wait for the start-to-close timeout in real time (the attempt holds the time-skipping
+    server's clock). Call it after the old worker stopped and before a new one polls the
+    queue. Attempts ``began`` knows are spared: their wrappers report them (the attempt
+    that fired the crash, or one the shutdown failed with ``WorkerCrashed``). Returns
+    ``"activity_type attempt N"`` for each attempt failed.
+    """
+    failed: list[str] = []
+
+    async def sweep(workflow_id: str, run_id: str | None) -> None:
+        try:
+            handle = harness.client.get_workflow_handle(workflow_id, run_id=run_id)
+            description = (await handle.describe()).raw_description
+        except RPCError:
+            return  # not found (an isolated() harness's workflow, say): nothing of ours
+        children = [sweep(c.workflow_id, c.run_id or None) for c in description.pending_children]
+        for pending in description.pending_activities:
+            if pending.state != PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+                continue
+            if pending.last_worker_identity != identity:
+                continue
+            if began(workflow_id, pending.activity_id, pending.attempt):
+                continue
+            name = pending.activity_type.name
+            error = ApplicationError(
+                ORPHANED.format(identity=identity, activity=name, attempt=pending.attempt), type=WORKER_CRASHED
+            )
+            activity = harness.client.get_async_activity_handle(
+                workflow_id=workflow_id,
+                run_id=description.workflow_execution_info.execution.run_id or None,
+                activity_id=pending.activity_id,
+            )
+            try:
+                await activity.fail(error)
+            except RPCError:
+                continue  # finished in the meantime
+            failed.append(f"{name} attempt {pending.attempt}")
+        await asyncio.gather(*children)
+
+    await asyncio.gather(*(sweep(workflow_id, None) for workflow_id in harness.started_workflows))
+    return failed
 
 
 def _fresh_executor(old: _WorkerRecord, config: dict[str, Any]) -> concurrent.futures.ThreadPoolExecutor | None:

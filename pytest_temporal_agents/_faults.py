@@ -249,11 +249,20 @@ class FaultsFeature(Feature):
         self._crash_count += 1
         try:
             cache = 0 if self._fault_state.crashes_pending() else self._user_cache
-            await crash_and_restart(self._harness, task_queue, fault, self._crash_count, report, cache=cache)
+            await crash_and_restart(
+                self._harness, task_queue, fault, self._crash_count, report, cache=cache, began=self._attempt_began
+            )
         except Exception as err:  # noqa: BLE001 - reported at teardown
             self._fault_state.problem(f"{fault!r}: the crash failed: {err!r}")
         finally:
             self._fault_state.crashing.discard(task_queue)
+
+    def _attempt_began(self, workflow_id: str, activity_id: str, attempt: int) -> bool:
+        """Whether a fault wrapper saw this attempt begin (it reports the attempt itself)."""
+        return any(
+            (r.workflow_id, r.activity_id, r.attempt) == (workflow_id, activity_id, attempt)
+            for r in self._fault_state.log.records()
+        )
 
     # -- teardown -----------------------------------------------------------------------------
     async def _fault_problems(self) -> list[str]:

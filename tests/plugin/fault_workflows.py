@@ -191,3 +191,18 @@ class LocalQuoteWorkflow:
         except (ActivityError, ApplicationError, TimeoutError) as err:
             return f"{type(err).__name__} <- {outcome(err)}"
         return f"price {price}"
+
+
+@workflow.defn
+class RemoteQuoteWorkflow:
+    """Fetches a quote from workers on another task queue (to hand its task to a poller)."""
+
+    @workflow.run
+    async def run(self, request: QuoteRequest, task_queue: str) -> float:
+        return await workflow.execute_activity(
+            fetch_quote,
+            request,
+            task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=180),
+            retry_policy=POLICY,
+        )

@@ -7,6 +7,7 @@ from fault_workflows import (
     RUNS,
     FanOutWorkflow,
     QuoteRequest,
+    RemoteQuoteWorkflow,
     StepsWorkflow,
     SyncQuoteWorkflow,
     fetch_quote,
@@ -14,7 +15,11 @@ from fault_workflows import (
     step,
 )
 
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import PollActivityTaskQueueRequest
+
 from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents._crash import fail_orphaned_attempts
 from pytest_temporal_agents.faults import retryable_error, worker_crash
 
 RESTARTED = "(restarted after crash"
@@ -86,3 +91,31 @@ async def test_a_crash_of_a_worker_the_test_opened(temporal: TemporalHarness) ->
         handle = await temporal.start(SyncQuoteWorkflow.run, QuoteRequest("AAPL"))
         assert await handle.result() == "price 204.0"
     assert any(RESTARTED in w for w in _task_workers(await temporal.history(handle)))
+
+
+async def test_an_attempt_the_crashed_worker_took_but_never_began_is_failed_for_a_retry(
+    temporal: TemporalHarness,
+) -> None:
+    # A worker that dies in the instant its poll is answered takes an attempt with it that
+    # never reaches the activity code, so no wrapper can fail it. A raw poll under another
+    # identity is such an attempt, deterministically.
+    remote = f"{temporal.task_queue}-remote"
+    handle = await temporal.start(RemoteQuoteWorkflow.run, args=[QuoteRequest("AAPL"), remote])
+    poll = PollActivityTaskQueueRequest(
+        namespace=temporal.client.namespace, task_queue=TaskQueue(name=remote), identity="dying-worker"
+    )
+    task = await temporal.client.workflow_service.poll_activity_task_queue(poll)
+    assert task.attempt == 1 and task.activity_type.name == "fetch_quote"
+
+    # Only attempts of the crashed identity are touched.
+    assert await fail_orphaned_attempts(temporal, "another-worker") == []
+    assert await fail_orphaned_attempts(temporal, "dying-worker") == ["fetch_quote attempt 1"]
+
+    [pending] = (await handle.describe()).raw_description.pending_activities
+    assert pending.attempt == 2  # scheduled for a retry, on whichever worker polls next
+    assert pending.last_failure.application_failure_info.type == "WorkerCrashed"
+    assert "dying-worker" in pending.last_failure.message
+
+    async with temporal.worker(activities=[fetch_quote], task_queue=remote):
+        assert await temporal.result(handle) == 104.0
+    assert [(a.attempt, a.outcome) for a in temporal.attempts(fetch_quote)] == [(2, "succeeded")]
