@@ -123,3 +123,33 @@ class HangingActivityWorkflow:
     @workflow.run
     async def run(self) -> None:
         await workflow.execute_activity(hang_forever, start_to_close_timeout=timedelta(hours=1))
+
+
+@workflow.defn
+class GenerationsWorkflow:
+    """Continues as new at every ``advance`` signal; ``stop`` returns the generation."""
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._advance = False
+        self._stop = False
+
+    @workflow.signal
+    def advance(self) -> None:
+        self._advance = True
+
+    @workflow.signal
+    def stop(self) -> None:
+        self._stop = True
+
+    @workflow.query
+    def generation(self) -> int:
+        return self._generation
+
+    @workflow.run
+    async def run(self, generation: int) -> int:
+        self._generation = generation
+        await workflow.wait_condition(lambda: self._advance or self._stop)
+        if self._stop:
+            return generation
+        workflow.continue_as_new(generation + 1)
