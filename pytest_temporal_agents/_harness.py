@@ -56,6 +56,16 @@ temporal.{method}() needs to know which workflow classes the worker should run.
 {workflow!r} is not a @workflow.run method of an importable class.
 Pass workflows=[MyWorkflow] (and activities=[...]), or run inside `async with temporal.worker(...)`."""
 
+OTHER_LOOP = """\
+The `temporal` fixture was set up in one asyncio event loop, but the test runs in another:
+a worker started in the test's loop could not be stopped by the fixture's teardown.
+pytest-asyncio gives tests and fixtures different loops when their loop scopes differ
+(here, most likely, asyncio_default_test_loop_scope is wider than asyncio_default_fixture_loop_scope).
+Give both the same scope in your pytest configuration, for example:
+    asyncio_default_fixture_loop_scope = "function"
+    asyncio_default_test_loop_scope = "function"
+or mark the test with @pytest.mark.asyncio(loop_scope=...) matching the fixture's."""
+
 
 def _slug(text: str, limit: int = 40) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
@@ -155,6 +165,10 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         self._workers: list[_WorkerRecord] = []
         self._started: dict[str, _Started] = {}
         self._closed = False
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # built outside a loop (a script): nothing to compare with
+            self._loop = None
         #: Extension points for the feature modules (mocks, faults, replay checks):
         #: each transformer may replace the activity list of every worker this harness builds;
         #: each teardown check returns problems ("- item" lines) that fail the test.
@@ -199,6 +213,15 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         return f"{self.id_prefix}-{_slug(hint, 30)}-{next(self._ids)}"
 
     # -- workers -----------------------------------------------------------------------------
+    def _check_loop(self) -> None:
+        """Workers run in the loop that will stop them at teardown: the fixture's."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._loop is not None and running is not self._loop:
+            raise HarnessUsageError(OTHER_LOOP)
+
     def _build_worker(
         self,
         workflows: Sequence[type],
@@ -207,6 +230,7 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         background: bool,
         options: dict[str, Any],
     ) -> _WorkerRecord:
+        self._check_loop()
         # The record keeps what was asked for: later calls compare against it, and the
         # transformed lists (mocks, fault wrappers) are new objects every time.
         requested_workflows, requested_activities = list(workflows), list(activities)
