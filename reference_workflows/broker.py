@@ -110,8 +110,9 @@ class PaperBroker:
         return await self._run(self.ledger.reserve_capital, request)
 
     @activity.defn
-    async def release_capital(self, request: ReleaseCapitalRequest) -> Reservation:
-        """Activity: return reserved money to cash (compensation of reserve_capital)."""
+    async def release_capital(self, request: ReleaseCapitalRequest) -> Reservation | None:
+        """Activity: return reserved money to cash (compensation of reserve_capital); None
+        for a reservation never made, when the request says ``missing_ok``."""
         return await self._run(self.ledger.release_capital, request)
 
     @activity.defn
@@ -120,8 +121,9 @@ class PaperBroker:
         return await self._run(self.ledger.place_order, request)
 
     @activity.defn
-    async def cancel_order(self, request: CancelOrderRequest) -> Order:
-        """Activity: cancel a PENDING order (compensation of place_order)."""
+    async def cancel_order(self, request: CancelOrderRequest) -> Order | None:
+        """Activity: cancel a PENDING order (compensation of place_order); None for an order
+        never placed, when the request says ``missing_ok``."""
         return await self._run(self.ledger.cancel_order, request)
 
     @activity.defn

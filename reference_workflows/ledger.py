@@ -24,7 +24,7 @@ from dataclasses import asdict, fields
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Optional, TypeVar
 
 from temporalio.converter import AdvancedJSONEncoder, value_to_type
 
@@ -141,6 +141,19 @@ def _derived_id(prefix: str, key: str) -> str:
     return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
+def reservation_id_for(idempotency_key: str) -> str:
+    """The id ``reserve_capital`` gives the reservation made with this idempotency key.
+
+    Known before the call, so a caller can undo a reservation whose result it never saw.
+    """
+    return _derived_id("res", idempotency_key)
+
+
+def order_id_for(idempotency_key: str) -> str:
+    """The id ``place_order`` (or ``execute_trade``) gives the order placed with this key."""
+    return _derived_id("ord", idempotency_key)
+
+
 def _validated_side(side: object, quantity: int, price: float | None) -> Side:
     try:
         parsed = Side(side)
@@ -200,7 +213,7 @@ class PaperLedger:
         if amount <= 0:
             raise InvalidBrokerRequestError(f"amount must be positive, got {request.amount!r}")
         reservation = Reservation(
-            _derived_id("res", request.idempotency_key),
+            reservation_id_for(request.idempotency_key),
             request.account_id,
             _dollars(amount),
             ReservationStatus.ACTIVE,
@@ -219,10 +232,15 @@ class PaperLedger:
 
         return self._once("reserve_capital", request, Reservation, apply)
 
-    def release_capital(self, request: ReleaseCapitalRequest) -> Reservation:
-        """Return an ACTIVE reservation to cash; a consumed or released one is left as it is."""
+    def release_capital(self, request: ReleaseCapitalRequest) -> Reservation | None:
+        """Return an ACTIVE reservation to cash; a consumed or released one is left as it is.
 
-        def apply(conn: sqlite3.Connection) -> Reservation:
+        None when the reservation was never made and the request says ``missing_ok``.
+        """
+
+        def apply(conn: sqlite3.Connection) -> Reservation | None:
+            if request.missing_ok and not self._exists(conn, "reservations", "reservation_id", request.reservation_id):
+                return None
             reservation = self._reservation(conn, request.reservation_id)
             if reservation.status is ReservationStatus.ACTIVE:
                 amount = _cents(reservation.amount)
@@ -230,14 +248,14 @@ class PaperLedger:
                 self._set_reservation(conn, request.reservation_id, ReservationStatus.RELEASED)
             return self._reservation(conn, request.reservation_id)
 
-        return self._once("release_capital", request, Reservation, apply)
+        return self._once("release_capital", request, Optional[Reservation], apply)
 
     def place_order(self, request: OrderRequest) -> Order:
         """Record a PENDING order after checking cash (buy) or holding (sell)."""
         side = _validated_side(request.side, request.quantity, request.limit_price)
         price = request.limit_price or self._price_source(request.symbol)
         order = Order(
-            _derived_id("ord", request.idempotency_key),
+            order_id_for(request.idempotency_key),
             request.account_id,
             request.symbol,
             side,
@@ -255,10 +273,15 @@ class PaperLedger:
 
         return self._once("place_order", request, Order, apply)
 
-    def cancel_order(self, request: CancelOrderRequest) -> Order:
-        """Cancel a PENDING order; an already cancelled or rejected one is returned as is."""
+    def cancel_order(self, request: CancelOrderRequest) -> Order | None:
+        """Cancel a PENDING order; an already cancelled or rejected one is returned as is.
 
-        def apply(conn: sqlite3.Connection) -> Order:
+        None when the order was never placed and the request says ``missing_ok``.
+        """
+
+        def apply(conn: sqlite3.Connection) -> Order | None:
+            if request.missing_ok and not self._exists(conn, "orders", "order_id", request.order_id):
+                return None
             order = self._order(conn, request.order_id)
             if order.status is OrderStatus.FILLED:
                 raise OrderNotCancellableError(
@@ -269,7 +292,7 @@ class PaperLedger:
                 self._set_order(conn, order.order_id, status=OrderStatus.CANCELLED.value)
             return self._order(conn, order.order_id)
 
-        return self._once("cancel_order", request, Order, apply)
+        return self._once("cancel_order", request, Optional[Order], apply)
 
     def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
         """Fill a PENDING order; for an order that already filled, return its fill."""
@@ -297,7 +320,7 @@ class PaperLedger:
         side = _validated_side(request.side, request.quantity, request.price)
         price = request.price or self._price_source(request.symbol)
         order = Order(
-            _derived_id("ord", request.idempotency_key),
+            order_id_for(request.idempotency_key),
             request.account_id,
             request.symbol,
             side,
@@ -409,17 +432,23 @@ class PaperLedger:
         self,
         operation: str,
         request: Any,
-        result_type: type[_T],
+        result_type: Any,
         apply: Callable[[sqlite3.Connection], _T],
     ) -> _T:
-        """Run ``apply`` once per idempotency key; repeats get the stored first result."""
+        """Run ``apply`` once per idempotency key; repeats get the stored first result.
+
+        ``result_type`` is what ``apply`` returns (a class, or ``Optional[...]``), to decode
+        the stored result.
+        """
         key: str = request.idempotency_key
         if not key or not key.strip():
             raise InvalidBrokerRequestError(
                 f"{operation} needs a non-empty idempotency_key; derive one from the workflow id "
                 "and step, e.g. f'{workflow_id}-reserve'"
             )
-        arguments = {k: v for k, v in asdict(request).items() if k != "idempotency_key"}
+        # missing_ok says what to do when there is nothing to undo, not what to undo: a
+        # request repeated with it is the same request.
+        arguments = {k: v for k, v in asdict(request).items() if k not in ("idempotency_key", "missing_ok")}
         fingerprint = hashlib.sha256(
             json.dumps([operation, arguments], sort_keys=True, cls=AdvancedJSONEncoder).encode()
         ).hexdigest()
@@ -589,6 +618,11 @@ class PaperLedger:
         return _fill_from(
             conn.execute("SELECT * FROM fills WHERE order_id = ?", (order_id,)).fetchone()
         )
+
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, table: str, column: str, value: str) -> bool:
+        query = f"SELECT 1 FROM {table} WHERE {column} = ?"  # noqa: S608 - fixed names only
+        return conn.execute(query, (value,)).fetchone() is not None
 
     @staticmethod
     def _reservation(conn: sqlite3.Connection, reservation_id: str) -> Reservation:

@@ -232,10 +232,16 @@ class ReserveCapitalRequest:
 
 @dataclass
 class ReleaseCapitalRequest:
-    """Return an ACTIVE reservation's money to cash (a saga compensation)."""
+    """Return an ACTIVE reservation's money to cash (a saga compensation).
+
+    ``missing_ok``: a reservation that was never made is nothing to release (the result is
+    None) rather than an ``UnknownReservation`` error. A saga that registers the release
+    before reserving (with ``reservation_id_for(key)``) needs this when the reserve failed.
+    """
 
     reservation_id: str
     idempotency_key: str
+    missing_ok: bool = False
 
 
 @dataclass
@@ -263,10 +269,15 @@ class OrderRequest:
 
 @dataclass
 class CancelOrderRequest:
-    """Cancel a PENDING order."""
+    """Cancel a PENDING order.
+
+    ``missing_ok``: an order that was never placed is nothing to cancel (the result is None)
+    rather than an ``UnknownOrder`` error; see ``ReleaseCapitalRequest``.
+    """
 
     order_id: str
     idempotency_key: str
+    missing_ok: bool = False
 
 
 @dataclass

@@ -1,10 +1,19 @@
 """Saga: a trade in three steps that either all happen or are all undone.
 
 ``TradeSagaWorkflow`` reserves the capital (buys only), places a limit order against the
-reservation and confirms its execution. After each step succeeds, its compensation is pushed on
-a stack: releasing the reservation, cancelling the order. If a later step fails, the stack is
-unwound in reverse order, and the workflow fails with a non-retryable ``TradeSagaFailed`` error
-that names the failed step, its cause and the compensations that ran.
+reservation and confirms its execution. Each step's compensation (releasing the reservation,
+cancelling the order) is pushed on a stack *before* the step runs. If a step fails, the stack
+is unwound in reverse order, and the workflow fails with a non-retryable ``TradeSagaFailed``
+error that names the failed step, its cause and the compensations that undid something.
+
+Why before: a step can take effect and still fail, for instance when an attempt ran but its
+result was lost and the retry then failed for good. A saga that pushed a compensation only
+after seeing its step succeed would leave that reservation open. The broker derives the id of
+a reservation or an order from its idempotency key (``reservation_id_for``, ``order_id_for``),
+so the compensation can name it without the step's result; if the step never took effect, the
+compensation (sent with ``missing_ok=True``) finds nothing, returns None and changes nothing.
+Workflows started before this change (no ``compensations-before-steps`` patch marker in their
+history) keep the old order, so their histories still replay.
 
 Every step and every compensation carries an idempotency key derived from the workflow id, so a
 retried activity never applies twice; and the broker's compensations are idempotent themselves
@@ -25,6 +34,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.broker import PaperBroker
+    from reference_workflows.ledger import order_id_for, reservation_id_for
     from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         CancelOrderRequest,
@@ -58,6 +68,9 @@ PLACE = "place_order"
 CONFIRM = "confirm_execution"
 RELEASE = "release_capital"
 CANCEL = "cancel_order"
+
+COMPENSATIONS_BEFORE_STEPS = "compensations-before-steps"
+"""Patch id: compensations pushed before their steps (see the module's docstring)."""
 
 
 @dataclass
@@ -129,8 +142,11 @@ class TradeSagaWorkflow:
         }
         side = Side(request.side)
         steps: list[str] = []
-        # (name, activity, argument) of each compensation, in the order its step succeeded.
+        # (name, activity, argument) of each compensation, in the order of its step.
         compensations: list[tuple[str, Callable[..., Any], object]] = []
+        early = workflow.patched(COMPENSATIONS_BEFORE_STEPS)
+        reserve_key, place_key = f"{workflow_id}:reserve", f"{workflow_id}:place"
+        release_key, cancel_key = f"{workflow_id}:compensate:release", f"{workflow_id}:compensate:cancel"
         step = QUOTE
         try:
             price = request.limit_price
@@ -149,23 +165,30 @@ class TradeSagaWorkflow:
             reservation: Reservation | None = None
             if side is Side.BUY:
                 step = RESERVE
+                if early:
+                    release = ReleaseCapitalRequest(
+                        reservation_id_for(reserve_key), release_key, missing_ok=True
+                    )
+                    compensations.append((RELEASE, PaperBroker.release_capital, release))
                 reserved: Reservation = await workflow.execute_activity_method(
                     PaperBroker.reserve_capital,
                     ReserveCapitalRequest(
                         request.account_id,
                         round(request.quantity * price, 2),
-                        idempotency_key=f"{workflow_id}:reserve",
+                        idempotency_key=reserve_key,
                     ),
                     **options,
                 )
                 steps.append(step)
                 reservation = reserved
-                release = ReleaseCapitalRequest(
-                    reserved.reservation_id, idempotency_key=f"{workflow_id}:compensate:release"
-                )
-                compensations.append((RELEASE, PaperBroker.release_capital, release))
+                if not early:
+                    release = ReleaseCapitalRequest(reserved.reservation_id, release_key)
+                    compensations.append((RELEASE, PaperBroker.release_capital, release))
 
             step = PLACE
+            if early:
+                cancel = CancelOrderRequest(order_id_for(place_key), cancel_key, missing_ok=True)
+                compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
             order: Order = await workflow.execute_activity_method(
                 PaperBroker.place_order,
                 OrderRequest(
@@ -173,17 +196,16 @@ class TradeSagaWorkflow:
                     request.symbol,
                     side,
                     request.quantity,
-                    idempotency_key=f"{workflow_id}:place",
+                    idempotency_key=place_key,
                     limit_price=price,
                     reservation_id=reservation.reservation_id if reservation else None,
                 ),
                 **options,
             )
             steps.append(step)
-            cancel = CancelOrderRequest(
-                order.order_id, idempotency_key=f"{workflow_id}:compensate:cancel"
-            )
-            compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
+            if not early:
+                cancel = CancelOrderRequest(order.order_id, cancel_key)
+                compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
 
             step = CONFIRM
             fill: Fill = await workflow.execute_activity_method(
@@ -214,7 +236,9 @@ class TradeSagaWorkflow:
         request: TradeSagaInput,
         compensations: list[tuple[str, Callable[..., Any], object]],
     ) -> list[str]:
-        """Run the compensations last-in first-out; return the names of those that ran."""
+        """Run the compensations last-in first-out; return the names of those that undid
+        something (one that finds nothing to undo, its step having never taken effect, is
+        left out)."""
         options: dict[str, Any] = {
             "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
             "retry_policy": retry_policy(request.compensation_retry),
@@ -222,7 +246,7 @@ class TradeSagaWorkflow:
         undone: list[str] = []
         for name, activity, argument in reversed(compensations):
             try:
-                await workflow.execute_activity_method(activity, argument, **options)
+                undid = await workflow.execute_activity_method(activity, argument, **options)
             except ActivityError as error:
                 raise ApplicationError(
                     f"trade saga for {request.symbol} could not {name} after its retries "
@@ -231,7 +255,8 @@ class TradeSagaWorkflow:
                     type=TRADE_SAGA_COMPENSATION_FAILED,
                     non_retryable=True,
                 ) from error
-            undone.append(name)
+            if undid is not None:  # None: the step never took effect
+                undone.append(name)
         return undone
 
 

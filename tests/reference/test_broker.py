@@ -30,6 +30,7 @@ from reference_workflows.broker import (
     PaperBroker,
     PaperLedger,
 )
+from reference_workflows.ledger import order_id_for, reservation_id_for
 from reference_workflows.models import (
     AccountRequest,
     CancelOrderRequest,
@@ -143,7 +144,7 @@ def test_money_is_conserved_across_the_saga_steps(ledger: PaperLedger) -> None:
     ledger.cancel_order(CancelOrderRequest(pending.order_id, "x2"))
     assert _total_value(ledger) == start
     released = ledger.release_capital(ReleaseCapitalRequest(second.reservation_id, "rel2"))
-    assert released.status is ReservationStatus.RELEASED
+    assert released is not None and released.status is ReservationStatus.RELEASED
     ledger.execute_trade(ExecuteTradeRequest("paper", "AAPL", Side.SELL, 4, "s1"))
     assert _total_value(ledger) == start
     assert ledger.account().reserved == 0.0
@@ -215,6 +216,32 @@ def test_any_sequence_of_operations_conserves_money(ops: list[tuple[str, int, in
 # ------------------------------------------------------------------ refusals
 
 
+def test_ids_derive_from_idempotency_keys_so_a_compensation_can_name_them_first(ledger: PaperLedger) -> None:
+    # A saga registers its compensation before the step: it names the reservation and the
+    # order the step will make, and says missing_ok in case the step never takes effect.
+    release = ReleaseCapitalRequest(reservation_id_for("r1"), "undo-r1", missing_ok=True)
+    cancel = CancelOrderRequest(order_id_for("o1"), "undo-o1", missing_ok=True)
+    assert ledger.release_capital(release) is None and ledger.cancel_order(cancel) is None
+    assert ledger.account().cash == 10_000.0
+
+    reservation = ledger.reserve_capital(ReserveCapitalRequest("paper", 1_000.0, "r1"))
+    order = _buy(ledger, "o1", reservation_id=reservation.reservation_id)
+    assert (reservation.reservation_id, order.order_id) == (release.reservation_id, cancel.order_id)
+    # Fresh keys: the calls above recorded "nothing to undo" under theirs.
+    cancelled = ledger.cancel_order(CancelOrderRequest(order.order_id, "undo-o1-again", missing_ok=True))
+    released = ledger.release_capital(ReleaseCapitalRequest(reservation.reservation_id, "undo-r1-again", missing_ok=True))
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert released is not None and released.status is ReservationStatus.RELEASED
+    assert (ledger.account().cash, ledger.account().reserved) == (10_000.0, 0.0)
+
+    # Without missing_ok an unknown id is still the caller's mistake, and says so.
+    with pytest.raises(BrokerError, match="no reservation 'res-nope'"):
+        ledger.release_capital(ReleaseCapitalRequest("res-nope", "k"))
+    # missing_ok is not part of what the key stands for: the same key without it is the same call.
+    again = ledger.release_capital(ReleaseCapitalRequest(reservation.reservation_id, "undo-r1-again"))
+    assert again == released
+
+
 def test_insufficient_funds_changes_nothing(ledger: PaperLedger) -> None:
     with pytest.raises(
         InsufficientFundsError, match=r"has 10,000\.00 cash, cannot reserve 20,000\.00"
@@ -242,7 +269,7 @@ def test_order_life_cycle_refusals(ledger: PaperLedger) -> None:
     cancelled = _buy(ledger, "o2")
     ledger.cancel_order(CancelOrderRequest(cancelled.order_id, "x2"))
     assert (
-        ledger.cancel_order(CancelOrderRequest(cancelled.order_id, "x3")).status
+        ledger.cancel_order(CancelOrderRequest(cancelled.order_id, "x3")).status  # type: ignore[union-attr]
         is OrderStatus.CANCELLED
     )
     with pytest.raises(OrderNotFillableError, match="is cancelled and cannot be filled"):

@@ -96,18 +96,22 @@ async def test_a_sale_needs_no_reservation(
 
 
 @pytest.mark.parametrize(
-    ("reject", "error_type", "completed", "compensations"),
+    ("reject", "error_type", "completed", "compensations", "ran"),
     [
         (
             "place_order",
             INVALID_BROKER_REQUEST,
             ["get_quote", "reserve_capital"],
             ["release_capital"],
+            # The order's compensation is pushed before it is placed: it runs, finds no
+            # order (the venue refused it) and is not counted.
+            ["cancel_order", "release_capital"],
         ),
         (
             "confirm_execution",
             ORDER_NOT_FILLABLE,
             ["get_quote", "reserve_capital", "place_order"],
+            ["cancel_order", "release_capital"],
             ["cancel_order", "release_capital"],
         ),
     ],
@@ -119,6 +123,7 @@ async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
     error_type: str,
     completed: list[str],
     compensations: list[str],
+    ran: list[str],
 ) -> None:
     services = rejecting_services(tmp_path / "ledger.sqlite3", reject)
     handle = await temporal.start(
@@ -137,7 +142,7 @@ async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
     assert details["completed_steps"] == completed
     assert details["compensations"] == compensations
     history = await temporal.history(handle)
-    assert history.activity_names() == [*completed, reject, *compensations]
+    assert history.activity_names() == [*completed, reject, *ran]
     # The ledger is back where it started: all the cash, nothing reserved, no open order.
     broker = services.broker
     account = broker.snapshot()
