@@ -161,3 +161,27 @@ class TestMarkers:
 )
 def test_format_offset(delta: timedelta, text: str) -> None:
     assert format_offset(delta) == text
+
+
+def test_the_workflow_packages_are_imported_without_assertion_rewriting() -> None:
+    # The sandbox re-imports workflow modules for every run; rewriting them each time
+    # (no bytecode cache under PYTHONDONTWRITEBYTECODE) cost a quarter of the fault
+    # properties' time. Test modules are still rewritten.
+    import importlib.util
+
+    from _pytest.assertion.rewrite import AssertionRewritingHook
+
+    workflow_spec = importlib.util.find_spec("reference_workflows.workflows.trading")
+    assert workflow_spec is not None and not isinstance(workflow_spec.loader, AssertionRewritingHook)
+    assert isinstance(__loader__, AssertionRewritingHook)
+
+
+def test_exempting_needs_the_hooks_mark_set() -> None:
+    from pytest_temporal_agents._sandbox import exempt_from_assertion_rewriting
+
+    class Hook:
+        _must_rewrite = {"reference_workflows", "mine"}
+
+    hook = Hook()
+    assert exempt_from_assertion_rewriting(hook) and hook._must_rewrite == {"mine"}
+    assert not exempt_from_assertion_rewriting(object()) and not exempt_from_assertion_rewriting(None)
