@@ -42,7 +42,9 @@ def exempt_from_assertion_rewriting(rewrite_hook: Any, packages: tuple[str, ...]
     quarter of the fault property tests' time. Workflow code has no test asserts to report.
 
     pytest has no public way to unmark a package, so this uses the hook's ``_must_rewrite``
-    set when it is there and does nothing otherwise. Returns whether it could.
+    set when it is there and does nothing otherwise. Returns whether it could. (The
+    package's docstring says ``PYTEST_DONT_REWRITE``, which keeps a nested pytest run, as
+    pytester's, from warning that the package was imported before it could be rewritten.)
     """
     marked = getattr(rewrite_hook, "_must_rewrite", None)
     if not isinstance(marked, set):
