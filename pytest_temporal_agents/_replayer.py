@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
-import weakref
 from collections.abc import AsyncIterator, Container, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import temporalio.workflow
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ._errors import TemporalAgentsError, TemporalConfigError
 from ._history import History
@@ -36,6 +33,7 @@ from ._nondeterminism import (
     scheduled_in_history,
 )
 from ._report import error_report, nondeterminism_report
+from ._sandbox import sandboxed_runner
 from ._source_scan import scan_workflow
 
 #: A replay of a few hundred histories takes seconds; this only stops a hang in the SDK.
@@ -183,33 +181,9 @@ def _shared() -> tuple[Runtime, concurrent.futures.ThreadPoolExecutor]:
     return _RUNTIME, _EXECUTOR
 
 
-#: Test tooling that workflow modules defined in test files import. The sandbox re-imports
-#: every module it does not pass through once per replayed history; pytest alone costs
-#: ~0.2-0.5 s each time (measured), and none of these decides what a workflow does.
-TEST_TOOLING = (
-    "pytest", "_pytest", "pluggy", "iniconfig", "pytest_asyncio", "pytest_temporal_agents",
-    "hypothesis", "faker", "freezegun", "xdist",
-)  # fmt: skip
-
-_VALIDATED: weakref.WeakSet[type] = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class _ValidateOnceRunner(SandboxedWorkflowRunner):
-    """The default sandbox, validating each workflow class once per process.
-
-    The SDK validates every class (runs it up in a fresh sandbox, re-importing its module)
-    each time a replayer starts: 10-35 ms a class (measured), paid again by every test's
-    teardown replay. The runs themselves stay fully sandboxed.
-    """
-
-    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
-        if defn.cls not in _VALIDATED:
-            super().prepare_workflow(defn)
-            _VALIDATED.add(defn.cls)
-
-
-_RUNNER = _ValidateOnceRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*TEST_TOOLING))
+#: The sandbox of the harness's workers (test tooling passed through, each workflow class
+#: validated once per process), so a replay runs what the worker ran.
+_RUNNER = sandboxed_runner()
 
 
 def _replayer(workflows: Sequence[type], data_converter: DataConverter | None, recorder: CommandRecorder | None) -> Replayer:

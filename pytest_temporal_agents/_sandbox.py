@@ -9,8 +9,11 @@ every default restriction.
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
+import temporalio.workflow
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 TEST_TOOLING = (
@@ -19,11 +22,36 @@ TEST_TOOLING = (
 )  # fmt: skip
 
 
+#: The restrictions of every runner the harness builds: the default ones, tooling passed through.
+RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules(*TEST_TOOLING)
+
+#: Workflow classes this process has already validated in the sandbox.
+_validated: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class ValidateOnceRunner(SandboxedWorkflowRunner):
+    """Temporal's sandboxed runner that validates each workflow class once per process.
+
+    Workers and replayers validate every workflow they register by running it up in a
+    fresh sandbox, which re-imports its module (10-35 ms a class). The harness builds a
+    worker per test, per hypothesis example in ``temporal.isolated()`` and a replayer per
+    teardown check, so the same module was validated hundreds of times: about a sixth of
+    the fault properties' time. A class that passed once passes again (its module cannot
+    change in this process), so later ones skip it; one that failed is validated, and
+    fails, every time. The workflow runs themselves stay fully sandboxed.
+    """
+
+    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+        if defn.cls in _validated:
+            return
+        super().prepare_workflow(defn)
+        _validated.add(defn.cls)
+
+
 def sandboxed_runner() -> SandboxedWorkflowRunner:
     """Temporal's default sandboxed runner with the test tooling passed through."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*TEST_TOOLING)
-    )
+    return ValidateOnceRunner(restrictions=RESTRICTIONS)
 
 
 #: Packages of this distribution that hold workflow code, not test code.

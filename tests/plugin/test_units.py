@@ -185,3 +185,31 @@ def test_exempting_needs_the_hooks_mark_set() -> None:
     hook = Hook()
     assert exempt_from_assertion_rewriting(hook) and hook._must_rewrite == {"mine"}
     assert not exempt_from_assertion_rewriting(object()) and not exempt_from_assertion_rewriting(None)
+
+
+def test_each_workflow_class_is_validated_in_the_sandbox_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import weakref
+
+    import temporalio.workflow
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    from pytest_temporal_agents import _sandbox
+    from sample_workflows import GreetingWorkflow, ShoutWorkflow
+
+    validated: list[str] = []
+
+    def validate(self: object, defn: temporalio.workflow._Definition) -> None:
+        validated.append(defn.name or "")
+        if defn.cls is ShoutWorkflow:
+            raise RuntimeError("restricted import")
+
+    monkeypatch.setattr(_sandbox, "_validated", weakref.WeakSet())
+    monkeypatch.setattr(SandboxedWorkflowRunner, "prepare_workflow", validate)
+    good = temporalio.workflow._Definition.must_from_class(GreetingWorkflow)
+    bad = temporalio.workflow._Definition.must_from_class(ShoutWorkflow)
+    for runner in (_sandbox.sandboxed_runner(), _sandbox.sandboxed_runner()):
+        runner.prepare_workflow(good)
+        with pytest.raises(RuntimeError, match="restricted import"):
+            runner.prepare_workflow(bad)
+    # The class that passed is validated once; the one that failed, every time.
+    assert validated == ["GreetingWorkflow", "ShoutWorkflow", "ShoutWorkflow"]
