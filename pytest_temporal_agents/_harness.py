@@ -163,6 +163,10 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         self.client: Client = Client(**config)
         self._ids = itertools.count(1)
         self._workers: list[_WorkerRecord] = []
+        #: Where start() and run() start workflows unless told: this test's task queue, or
+        #: a later one of its own when a new worker could not replace the old (_move_needed).
+        self._start_queue = self.task_queue
+        self._queues = itertools.count(2)
         self._started: dict[str, _Started] = {}
         self._closed = False
         try:
@@ -308,14 +312,18 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         task_queue: str,
         workflows: Sequence[type] | None,
         activities: Sequence[Callable[..., Any]] | None,
-    ) -> None:
-        """Make sure a worker polls ``task_queue`` with what this call needs registered."""
+        *,
+        may_move: bool = False,
+    ) -> str:
+        """Make sure a worker polls a task queue with what this call needs registered;
+        return that queue: ``task_queue``, or with ``may_move`` a new one of this test's
+        (see :meth:`_move_needed`)."""
         polling = self._polling(task_queue)
         if polling and workflows is None and activities is None:
-            return
+            return task_queue
         if any(not w.background for w in polling):
             if workflows is None and activities is None:
-                return
+                return task_queue
             raise HarnessUsageError(
                 f"temporal.{method}() got workflows=/activities=, but `async with temporal.worker(...)` "
                 f"already serves task queue {task_queue!r}. Register them on that worker instead."
@@ -336,16 +344,40 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
             set(merged_workflows.values()) == set(current.workflows)
             and set(merged_activities.values()) == set(current.activities)
         ):
-            return
-        # The SDK allows one worker per task queue and client: stop the old one first.
-        # Workflows it was running resume on the new worker from their histories.
-        if current is not None:
+            return task_queue
+        if current is not None and may_move and await self._move_needed(task_queue):
+            task_queue = f"{self.task_queue}-{next(self._queues)}"
+            self._start_queue = task_queue
+        elif current is not None:
+            # The SDK allows one worker per task queue and client: stop the old one first.
+            # Workflows it was running resume on the new worker from their histories.
             await self._stop_worker(current)
         record = self._build_worker(
             list(merged_workflows.values()), list(merged_activities.values()), task_queue, True, {}
         )
         await record.worker.__aenter__()
         self._workers.append(record)
+        return task_queue
+
+    async def _move_needed(self, task_queue: str) -> bool:
+        """Whether replacing the background worker of ``task_queue`` would strand a workflow.
+
+        A worker caches the workflows it runs, and the server sends their next workflow
+        task to that worker's own (sticky) queue. The time-skipping test server never moves
+        a task off the sticky queue of a worker that stopped: a workflow of this test still
+        running there would hang. Then a new worker (with everything registered) serves a
+        new queue of this test, later starts go there, and the old worker keeps serving its
+        workflows until teardown.
+        """
+        for started in list(self._started.values()):
+            try:
+                described = await self.client.get_workflow_handle(started.workflow_id).describe()
+            except Exception:  # noqa: BLE001 - gone or unreadable: nothing to strand
+                continue
+            queue = described.raw_description.execution_config.task_queue.name
+            if described.status == WorkflowExecutionStatus.RUNNING and queue == task_queue:
+                return True
+        return False
 
     async def _stop_worker(self, record: _WorkerRecord) -> None:
         self._workers.remove(record)
@@ -398,8 +430,9 @@ class TemporalHarness(MockingFeature, FaultsFeature, ReplayFeature, SagaFeature)
         Raises:
             HarnessUsageError: the worker cannot be built from what was given.
         """
-        queue = task_queue or self.task_queue
-        await self._ensure_worker("start", workflow, queue, workflows, activities)
+        queue = await self._ensure_worker(
+            "start", workflow, task_queue or self._start_queue, workflows, activities, may_move=task_queue is None
+        )
         name = workflow if isinstance(workflow, str) else getattr(workflow, "__qualname__", "wf")
         positional = [] if arg is _NO_ARG else [arg]
         return await self.client.start_workflow(

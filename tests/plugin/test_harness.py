@@ -100,6 +100,32 @@ async def test_later_runs_extend_the_background_worker(temporal: TemporalHarness
     assert {cls.__name__ for cls in temporal.registered_workflows} == {"ShoutWorkflow", "GreetingWorkflow"}
 
 
+async def test_a_run_that_needs_more_does_not_strand_a_workflow_still_running(temporal: TemporalHarness) -> None:
+    # Replacing the worker would leave the waiting workflow's next task on the old
+    # worker's sticky queue, which the time-skipping server never gives up: it hung.
+    waiting = await temporal.start(ApprovalWorkflow.run)
+    assert await temporal.run(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting]) == "Hello, b!"
+    await waiting.signal(ApprovalWorkflow.approve, "ok")
+    assert await temporal.result(waiting, timeout=timedelta(seconds=10)) == "approved by ok"
+    # The greeting ran on a new queue of this test, with a worker that serves both.
+    queues = {w.task_queue: {c.__name__ for c in w.workflows} for w in temporal._workers}
+    assert queues == {
+        temporal.task_queue: {"ApprovalWorkflow"},
+        f"{temporal.task_queue}-2": {"ApprovalWorkflow", "GreetingWorkflow"},
+    }
+    # Later starts go there, and keep the worker they find.
+    assert await temporal.run(ApprovalWorkflow.run, start_signal="approve", start_signal_args=["me"]) == "approved by me"
+    assert len(temporal._workers) == 2
+
+
+@pytest.mark.temporal(env="local")
+async def test_the_dev_server_too_serves_a_workflow_left_running_by_a_worker_change(temporal: TemporalHarness) -> None:
+    waiting = await temporal.start(ApprovalWorkflow.run)
+    assert await temporal.run(GreetingWorkflow.run, Greeting("c"), activities=[compose_greeting]) == "Hello, c!"
+    await waiting.signal(ApprovalWorkflow.approve, "ok")
+    assert await temporal.result(waiting, timeout=timedelta(seconds=10)) == "approved by ok"
+
+
 async def test_each_test_has_its_own_queue_and_ids(temporal: TemporalHarness) -> None:
     first, second = temporal.new_workflow_id("x"), temporal.new_workflow_id("x")
     assert first != second
