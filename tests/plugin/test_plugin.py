@@ -54,30 +54,26 @@ def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=2)
 
 
-def test_a_session_loop_test_with_a_function_loop_fixture_gets_a_clear_error(pytester: pytest.Pytester) -> None:
-    # pytest-asyncio would run the test in the session loop and the fixture's teardown in
-    # another: its workers could not be stopped (10 s of waiting per test, then a warning).
+@pytest.mark.parametrize(("fixture_loop", "works"), [("session", True), ("function", False)])
+def test_tests_in_a_session_loop_need_the_fixture_in_it_too(
+    pytester: pytest.Pytester, fixture_loop: str, works: bool
+) -> None:
+    # With the fixture in another loop than the test, its teardown could not stop the
+    # test's workers (10 s of waiting per test, then a warning): a clear error instead.
     pytester.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = {fixture_loop}\n"
         "asyncio_default_test_loop_scope = session\n"
     )
     pytester.makepyfile(workflows=WORKFLOWS)
     pytester.makepyfile(test_loops=GREET_TEST)
     result = pytester.runpytest()
+    if works:
+        result.assert_outcomes(passed=1)
+        return
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*HarnessUsageError: The `temporal` fixture was set up in one asyncio event loop*"])
     result.stdout.fnmatch_lines(["*asyncio_default_test_loop_scope = \"function\"*"])
     result.stdout.no_fnmatch_line("*did not stop cleanly*")
-
-
-def test_session_loops_for_both_tests_and_fixtures_work(pytester: pytest.Pytester) -> None:
-    pytester.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
-        "asyncio_default_test_loop_scope = session\n"
-    )
-    pytester.makepyfile(workflows=WORKFLOWS)
-    pytester.makepyfile(test_loops=GREET_TEST)
-    pytester.runpytest().assert_outcomes(passed=1)
 
 
 def test_header_names_the_server(inner: pytest.Pytester) -> None:

@@ -20,6 +20,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents._query_guard import task_in_flight
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import RuleBasedReasoner
 from reference_workflows.models import (
@@ -172,11 +173,28 @@ async def test_adaptive_agent_refuses_an_unbounded_loop(
 # ------------------------------------------------------------------ long-running
 
 
+async def idle(handle: WorkflowHandle[object, object]) -> None:
+    """Wait until the agent waits for its next message: no workflow task, no activity.
+
+    The time-skipping test server loses a query that meets a workflow task ending the run
+    (this agent continues as new after an answer), and the lost query stops its clock. The
+    harness holds a query back while a task is in flight, but an answer's activity can
+    complete between that check and the query; once the agent is idle, nothing can.
+    """
+    for _ in range(500):
+        latest = await handle.fetch_history()
+        if not task_in_flight(latest.events) and not (await handle.describe()).raw_description.pending_activities:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the agent never became idle")
+
+
 async def until(
     handle: WorkflowHandle[object, object], predicate: Callable[[ConversationView], bool]
 ) -> ConversationView:
-    """Query the conversation until ``predicate`` holds (real time, bounded)."""
+    """Query the idle conversation until ``predicate`` holds (real time, bounded)."""
     for _ in range(500):
+        await idle(handle)
         view = await handle.query(LongRunningAgentWorkflow.conversation)
         if predicate(view):
             return view
