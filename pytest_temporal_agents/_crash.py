@@ -112,8 +112,7 @@ async def crash_and_restart(
         await old.worker.shutdown()
     await fail_orphaned_attempts(harness, old_identity, began)
     executor = _fresh_executor(old, config)
-    identity = str(config.get("identity") or harness.client.identity).split(" (restarted")[0]
-    config["identity"] = identity + RESTARTED.format(n=count)
+    config["identity"] = old_identity.split(" (restarted")[0] + RESTARTED.format(n=count)
     if cache is None:
         config.pop(_USER_CACHE, None)
     else:
