@@ -245,7 +245,7 @@ class CallbacksFeature(Feature):
     async def _ensure_callback_worker(self) -> None:
         from temporalio.worker import Worker
 
-        from ._harness import _WorkerRecord
+        from ._workers import _WorkerRecord
 
         harness = self._harness
         async with self._callback_worker_lock:

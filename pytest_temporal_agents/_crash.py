@@ -43,7 +43,8 @@ from ._fault_state import CRASH_TASK_TIMEOUT  # noqa: F401 - documented here, us
 from ._fault_wrappers import WORKER_CRASHED
 
 if TYPE_CHECKING:
-    from ._harness import TemporalHarness, _WorkerRecord
+    from ._harness import TemporalHarness
+    from ._workers import _WorkerRecord
     from .faults import WorkerCrash
 
 RESTARTED = " (restarted after crash {n})"
@@ -93,7 +94,7 @@ async def crash_and_restart(
     the test's (its ``async with`` exits as usual); the replacement belongs to the harness
     and stops at teardown, like the workers that ``run()`` and ``start()`` start.
     """
-    from ._harness import _WorkerRecord
+    from ._workers import _WorkerRecord
 
     polling = [r for r in harness._workers if r.task_queue == task_queue and not getattr(r, "crashed", False)]
     if not polling:

@@ -1,4 +1,4 @@
-"""The base of the harness's feature mixins (mocks, faults, replay, sagas).
+"""The base of the harness's feature mixins (workers, mocks, faults, replay, sagas).
 
 Each feature lives in its own module as a mixin of :class:`TemporalHarness`; its state is
 set up in a cooperative ``_init_features`` chain, so no feature edits another's code.

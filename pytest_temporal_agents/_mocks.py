@@ -387,7 +387,7 @@ def _workflow_class(target: Any) -> type | None:
         return None
     if isinstance(target, type):
         return target if temporalio.workflow._Definition.from_class(target) else None
-    from ._harness import _workflow_class_of
+    from ._workers import _workflow_class_of
 
     cls = _workflow_class_of(target)
     return cls if cls is not None and temporalio.workflow._Definition.from_class(cls) else None

@@ -84,7 +84,7 @@ def step_ref(value: Any) -> StepRef:
 def _workflow_class_of_run(fn: Callable[..., Any]) -> type | None:
     import temporalio.workflow
 
-    from ._harness import _workflow_class_of
+    from ._workers import _workflow_class_of
 
     owner = _workflow_class_of(fn)
     if owner is not None and temporalio.workflow._Definition.from_class(owner) is not None:
