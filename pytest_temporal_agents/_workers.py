@@ -163,14 +163,15 @@ class WorkersFeature(Feature):
         Args:
             workflows: workflow classes to register.
             activities: activity callables to register (sync ones get a thread pool).
-            task_queue: defaults to this test's own task queue.
+            task_queue: defaults to the queue where ``start()`` starts workflows: this
+                test's task queue (or a later one of its own, see ``start()``).
             **worker_options: passed to :class:`temporalio.worker.Worker`.
 
         Yields:
             The running SDK worker.
         """
         record = self._build_worker(
-            workflows, activities, task_queue or self.task_queue, False, worker_options
+            workflows, activities, task_queue or self._start_queue, False, worker_options
         )
         self._workers.append(record)
         try:
@@ -198,8 +199,6 @@ class WorkersFeature(Feature):
         return that queue: ``task_queue``, or with ``may_move`` a new one of this test's
         (see :meth:`_move_needed`)."""
         polling = self._polling(task_queue)
-        if polling and workflows is None and activities is None:
-            return task_queue
         if any(not w.background for w in polling):
             if workflows is None and activities is None:
                 return task_queue
@@ -210,6 +209,8 @@ class WorkersFeature(Feature):
         if workflows is None:
             cls = _workflow_class_of(workflow)
             if cls is None:
+                if polling and activities is None:
+                    return task_queue  # a workflow type's name: the running worker may know it
                 raise HarnessUsageError(NO_WORKFLOW_CLASS.format(method=method, workflow=workflow))
             workflows = [cls]
         # A later call may need more: serve the union, so workflows already running

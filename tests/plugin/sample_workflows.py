@@ -153,3 +153,24 @@ class GenerationsWorkflow:
         if self._stop:
             return generation
         workflow.continue_as_new(generation + 1)
+
+
+#: Opened by a test to let ``wait_for_gate`` finish.
+GATE = {"open": False}
+
+
+@activity.defn
+async def wait_for_gate() -> str:
+    """Runs until the test opens ``GATE`` (an activity in flight holds the test server's clock)."""
+    while not GATE["open"]:
+        await asyncio.sleep(0.01)
+    return "through"
+
+
+@workflow.defn
+class GatedWorkflow:
+    """Waits for ``wait_for_gate``, then returns what it said."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(wait_for_gate, start_to_close_timeout=timedelta(seconds=60))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,10 @@ from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import HarnessUsageError, TemporalHarness, WorkflowTimeoutError
 from sample_workflows import (
+    GATE,
     ApprovalWorkflow,
+    GatedWorkflow,
+    GenerationsWorkflow,
     Greeting,
     GreetingWorkflow,
     HangingActivityWorkflow,
@@ -21,6 +25,7 @@ from sample_workflows import (
     flaky,
     hang_forever,
     shout,
+    wait_for_gate,
 )
 
 
@@ -100,30 +105,45 @@ async def test_later_runs_extend_the_background_worker(temporal: TemporalHarness
     assert {cls.__name__ for cls in temporal.registered_workflows} == {"ShoutWorkflow", "GreetingWorkflow"}
 
 
-async def test_a_run_that_needs_more_does_not_strand_a_workflow_still_running(temporal: TemporalHarness) -> None:
-    # Replacing the worker would leave the waiting workflow's next task on the old
-    # worker's sticky queue, which the time-skipping server never gives up: it hung.
-    waiting = await temporal.start(ApprovalWorkflow.run)
+async def test_a_later_run_of_another_class_gets_it_registered(temporal: TemporalHarness) -> None:
+    # Without workflows=, the class of the run method is what the worker needs; a worker
+    # already polling without it used to be trusted, and the workflow task failed for ever.
+    assert await temporal.run(ShoutWorkflow.run, "a", activities=[shout]) == "A"
+    assert await temporal.run(GenerationsWorkflow.run, 3, start_signal="stop", timeout=timedelta(seconds=10)) == 3
+    assert {c.__name__ for c in temporal.registered_workflows} == {"ShoutWorkflow", "GenerationsWorkflow"}
+
+
+async def _strand_check(temporal: TemporalHarness) -> None:
+    # The gated workflow is mid-activity when the greeting needs a worker with more
+    # registered. Its next workflow task goes to the sticky queue of the worker that ran
+    # it; replacing that worker stranded it there, on the time-skipping server for ever.
+    # (An activity in flight, not a signal: waiting for the greeting lets time skip, and a
+    # workflow waiting on a signal would run into its execution timeout.)
+    GATE["open"] = False
+    gated = await temporal.start(GatedWorkflow.run, activities=[wait_for_gate])
+    while not [a for a in temporal._workers if a.background]:
+        await asyncio.sleep(0.01)
     assert await temporal.run(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting]) == "Hello, b!"
-    await waiting.signal(ApprovalWorkflow.approve, "ok")
-    assert await temporal.result(waiting, timeout=timedelta(seconds=10)) == "approved by ok"
+    GATE["open"] = True
+    assert await temporal.result(gated, timeout=timedelta(seconds=10)) == "through"
+
+
+async def test_a_run_that_needs_more_does_not_strand_a_workflow_still_running(temporal: TemporalHarness) -> None:
+    await _strand_check(temporal)
     # The greeting ran on a new queue of this test, with a worker that serves both.
     queues = {w.task_queue: {c.__name__ for c in w.workflows} for w in temporal._workers}
     assert queues == {
-        temporal.task_queue: {"ApprovalWorkflow"},
-        f"{temporal.task_queue}-2": {"ApprovalWorkflow", "GreetingWorkflow"},
+        temporal.task_queue: {"GatedWorkflow"},
+        f"{temporal.task_queue}-2": {"GatedWorkflow", "GreetingWorkflow"},
     }
     # Later starts go there, and keep the worker they find.
-    assert await temporal.run(ApprovalWorkflow.run, start_signal="approve", start_signal_args=["me"]) == "approved by me"
+    assert await temporal.run(GenerationsWorkflow.run, 7, start_signal="stop") == 7
     assert len(temporal._workers) == 2
 
 
 @pytest.mark.temporal(env="local")
 async def test_the_dev_server_too_serves_a_workflow_left_running_by_a_worker_change(temporal: TemporalHarness) -> None:
-    waiting = await temporal.start(ApprovalWorkflow.run)
-    assert await temporal.run(GreetingWorkflow.run, Greeting("c"), activities=[compose_greeting]) == "Hello, c!"
-    await waiting.signal(ApprovalWorkflow.approve, "ok")
-    assert await temporal.result(waiting, timeout=timedelta(seconds=10)) == "approved by ok"
+    await _strand_check(temporal)
 
 
 async def test_each_test_has_its_own_queue_and_ids(temporal: TemporalHarness) -> None:
