@@ -29,6 +29,7 @@ from temporalio.service import RPCError
 
 from ._errors import HarnessUsageError, TemporalAgentsError
 from ._feature import Feature
+from ._settle import TERMINATION_SETTLE, settle
 from ._workflows import CALLBACK_WORKFLOW, QUERY_ACTIVITY, DelayedCallbackWorkflow, pack, unpack
 
 BAD_AFTER = """\
@@ -101,7 +102,9 @@ class DelayedCall:
         try:
             if (await self._helper.describe()).status != WorkflowExecutionStatus.RUNNING:
                 return False
-            await _settle(self._helper)
+            # Terminating it with a task or activity in flight would leak a time-skipping
+            # lock in the Java test server (see the harness's ``close``).
+            await settle(self._helper, TERMINATION_SETTLE, activities=True)
             await self._helper.terminate(reason="pytest-temporal-agents: delayed call called off")
         except RPCError:  # it finished meanwhile
             return False
@@ -121,35 +124,6 @@ class DelayedCall:
 def _cause(err: WorkflowFailureError) -> str:
     cause = err.cause
     return str(getattr(cause, "message", None) or cause or err)
-
-
-async def _settle(handle: WorkflowHandle[Any, Any], limit: float = 2.0) -> None:
-    """Wait briefly until no workflow task or activity of the helper is in flight.
-
-    Terminating a workflow with one in flight leaks a time-skipping lock in the Java test
-    server (see the harness's ``close``).
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while loop.time() < deadline:
-        try:
-            described = await handle.describe()
-            events = (await handle.fetch_history()).events
-        except Exception:  # noqa: BLE001 - nothing to wait for
-            return
-        in_flight = events and events[-1].event_type in _IN_FLIGHT_EVENTS
-        if not described.raw_description.pending_activities and not in_flight:
-            return
-        await asyncio.sleep(0.005)
-
-
-def _in_flight_events() -> frozenset[int]:
-    from temporalio.api.enums.v1 import EventType
-
-    return frozenset({EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED})
-
-
-_IN_FLIGHT_EVENTS = _in_flight_events()
 
 
 class CallbacksFeature(Feature):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import (
     Client,
     Interceptor,
@@ -28,9 +28,9 @@ from ._errors import TemporalAgentsWarning, WorkflowTimeoutError
 from ._faults import FaultsFeature
 from ._history import History, format_offset
 from ._mocks import MockingFeature
-from ._query_guard import settle_before_query
 from ._replay import ReplayFeature
 from ._saga import SagaFeature
+from ._settle import TERMINATION_SETTLE, settle, settle_before_query
 from ._workers import WorkersFeature
 
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -361,7 +361,7 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
                     running.append(handle)
             except Exception:  # noqa: BLE001 - teardown goes on
                 pass
-        await asyncio.gather(*(_settle(handle) for handle in running))
+        await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
         errors = []
         for record in [w for w in self._workers if w.background]:
             try:
@@ -407,24 +407,6 @@ def _timed_class(cls: type) -> type:
     if cls not in _TIMED_CLASSES:
         _TIMED_CLASSES[cls] = type(f"Timed{cls.__name__.lstrip('_')}", (_TimedResult, cls), {})
     return _TIMED_CLASSES[cls]
-
-
-_IN_FLIGHT = frozenset(
-    {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED}
-)
-
-
-async def _settle(handle: WorkflowHandle[Any, Any], limit: float = 2.0) -> None:
-    """Wait (briefly) until the workflow has no workflow task in flight."""
-    deadline = asyncio.get_running_loop().time() + limit
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            events = (await handle.fetch_history()).events
-        except Exception:  # noqa: BLE001 - nothing to wait for
-            return
-        if not events or events[-1].event_type not in _IN_FLIGHT:
-            return
-        await asyncio.sleep(0.005)
 
 
 def _enum_tail(value: Any) -> str:

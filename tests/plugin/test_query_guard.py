@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents._query_guard import settle_before_query, task_in_flight
+from pytest_temporal_agents._settle import settle_before_query, task_in_flight
 from sample_workflows import GenerationsWorkflow, LongSleepWorkflow, compose_greeting
 
 E = EventType
