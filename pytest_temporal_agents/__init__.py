@@ -25,16 +25,31 @@ if TYPE_CHECKING:
         TemporalConfigError,
         WorkflowTimeoutError,
     )
-    from ._harness import TemporalHarness
-    from ._history import ActivityRecord, ChildRecord, History, SignalRecord, TimerRecord
-    # faults feature
-    from ._attempts import AttemptRecord
-    from ._isolation import IsolatedChecksFailed
-    from .faults import Fault, FaultPlan, FaultWarning
-    from ._options import TemporalMarker
-    # replay feature
-    from ._history_files import HistoryFileError, load_history_file, save_history_file
-    from ._replayer import (
+    from .faults import AttemptRecord, Fault, FaultPlan, FaultWarning
+    from .harness import IsolatedChecksFailed, TemporalHarness, TemporalMarker
+    from .history import (
+        ActivityRecord,
+        ChildRecord,
+        History,
+        HistoryFileError,
+        SignalRecord,
+        TimerRecord,
+        load_history_file,
+        save_history_file,
+    )
+    from .mocks import (
+        ActivityClockLease,
+        ActivityEnv,
+        ActivityMock,
+        CannotFake,
+        DelayedCall,
+        DelayedCallError,
+        Mock,
+        MockCall,
+        WorkflowMock,
+        fake_value,
+    )
+    from .replay import (
         ReplayFailed,
         ReplayResult,
         load_workflow_specs,
@@ -42,70 +57,84 @@ if TYPE_CHECKING:
         replay_files,
         replay_histories,
     )
-    from ._servers import ServerConfig, find_binary
-    # saga feature
-    from ._saga import SagaAssertionError, SagaCheck
-    from ._saga_analysis import SagaAnalysis, StepRun
-    from ._saga_failures import SagaFailure, saga_failure_points
-    from ._saga_idempotency import Rerun
-    # mocks feature
-    from ._activity_env import ActivityEnv
-    from ._callbacks import DelayedCall, DelayedCallError
-    from ._clock import ActivityClockLease
-    from ._fakes import CannotFake, fake_value
-    from ._mock_objects import ActivityMock, Mock, MockCall, WorkflowMock
+    from .saga import (
+        Rerun,
+        SagaAnalysis,
+        SagaAssertionError,
+        SagaCheck,
+        SagaFailure,
+        StepRun,
+        saga_failure_points,
+    )
+    from .servers import ServerConfig, find_binary
 
+#: Public name -> the module (or subpackage) that defines it.
 _EXPORTS = {
-    "ActivityRecord": "._history",
-    "ChildRecord": "._history",
-    "HarnessUsageError": "._errors",
-    "History": "._history",
-    "ServerBinaryNotFound": "._errors",
-    "ServerConfig": "._servers",
-    "SignalRecord": "._history",
-    "TemporalAgentsError": "._errors",
-    "TemporalAgentsWarning": "._errors",
-    "TemporalConfigError": "._errors",
-    "TemporalHarness": "._harness",
-    "TemporalMarker": "._options",
-    "TimerRecord": "._history",
-    "WorkflowTimeoutError": "._errors",
-    "find_binary": "._servers",
-    # saga feature
-    "Rerun": "._saga_idempotency",
-    "SagaAnalysis": "._saga_analysis",
-    "SagaAssertionError": "._saga",
-    "SagaCheck": "._saga",
-    "SagaFailure": "._saga_failures",
-    "StepRun": "._saga_analysis",
-    "saga_failure_points": "._saga_failures",
-    # replay feature
-    "HistoryFileError": "._history_files",
-    "ReplayFailed": "._replayer",
-    "ReplayResult": "._replayer",
-    "load_history_file": "._history_files",
-    "load_workflow_specs": "._replayer",
-    "load_workflows": "._replayer",
-    "replay_files": "._replayer",
-    "replay_histories": "._replayer",
-    "save_history_file": "._history_files",
-    # faults feature
-    "AttemptRecord": "._attempts",
-    "Fault": ".faults",
-    "FaultPlan": ".faults",
-    "FaultWarning": ".faults",
-    "IsolatedChecksFailed": "._isolation",
-    # mocks feature
-    "ActivityClockLease": "._clock",
-    "ActivityEnv": "._activity_env",
-    "ActivityMock": "._mock_objects",
-    "CannotFake": "._fakes",
-    "DelayedCall": "._callbacks",
-    "DelayedCallError": "._callbacks",
-    "Mock": "._mock_objects",
-    "MockCall": "._mock_objects",
-    "WorkflowMock": "._mock_objects",
-    "fake_value": "._fakes",
+    **dict.fromkeys(
+        [
+            "HarnessUsageError",
+            "ServerBinaryNotFound",
+            "TemporalAgentsError",
+            "TemporalAgentsWarning",
+            "TemporalConfigError",
+            "WorkflowTimeoutError",
+        ],
+        "._errors",
+    ),
+    **dict.fromkeys(["AttemptRecord", "Fault", "FaultPlan", "FaultWarning"], ".faults"),
+    **dict.fromkeys(["IsolatedChecksFailed", "TemporalHarness", "TemporalMarker"], ".harness"),
+    **dict.fromkeys(
+        [
+            "ActivityRecord",
+            "ChildRecord",
+            "History",
+            "HistoryFileError",
+            "SignalRecord",
+            "TimerRecord",
+            "load_history_file",
+            "save_history_file",
+        ],
+        ".history",
+    ),
+    **dict.fromkeys(
+        [
+            "ActivityClockLease",
+            "ActivityEnv",
+            "ActivityMock",
+            "CannotFake",
+            "DelayedCall",
+            "DelayedCallError",
+            "Mock",
+            "MockCall",
+            "WorkflowMock",
+            "fake_value",
+        ],
+        ".mocks",
+    ),
+    **dict.fromkeys(
+        [
+            "ReplayFailed",
+            "ReplayResult",
+            "load_workflow_specs",
+            "load_workflows",
+            "replay_files",
+            "replay_histories",
+        ],
+        ".replay",
+    ),
+    **dict.fromkeys(
+        [
+            "Rerun",
+            "SagaAnalysis",
+            "SagaAssertionError",
+            "SagaCheck",
+            "SagaFailure",
+            "StepRun",
+            "saga_failure_points",
+        ],
+        ".saga",
+    ),
+    **dict.fromkeys(["ServerConfig", "find_binary"], ".servers"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._harness import TemporalHarness
+    from .harness import TemporalHarness
 
 
 class Feature:

@@ -14,10 +14,9 @@ import pytest
 import pytest_asyncio
 
 if TYPE_CHECKING:
-    from ._activity_env import ActivityEnv
-    from ._harness import TemporalHarness
-    from ._options import ReplaySettings, Settings, TemporalMarker
-    from ._servers import ServerPool
+    from .harness import ReplaySettings, Settings, TemporalHarness, TemporalMarker
+    from .mocks import ActivityEnv
+    from .servers import ServerPool
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 POOL_KEY = pytest.StashKey["ServerPool"]()
@@ -29,7 +28,7 @@ REPORT_TIMEOUT_SECONDS = 30.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from ._options import OPTIONS
+    from .harness import OPTIONS
 
     group = parser.getgroup("temporal", "Temporal workflow testing (pytest-temporal-agents)")
     for spec in OPTIONS:
@@ -52,8 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     from ._errors import TemporalConfigError
-    from ._options import MARKER_SIGNATURE, resolve_replay_settings, resolve_settings
-    from ._servers import ServerPool
+    from .harness import MARKER_SIGNATURE, resolve_replay_settings, resolve_settings
+    from .servers import ServerPool
 
     config.addinivalue_line(
         "markers",
@@ -71,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except TemporalConfigError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[POOL_KEY] = ServerPool()
-    from ._sandbox import exempt_from_assertion_rewriting
+    from .harness import exempt_from_assertion_rewriting
 
     exempt_from_assertion_rewriting(getattr(config.pluginmanager, "rewrite_hook", None))
 
@@ -89,9 +88,8 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     Workers it started stop and workflows still running are terminated at teardown.
     """
     from ._errors import ServerBinaryNotFound, TemporalConfigError
-    from ._harness import TemporalHarness
-    from ._options import apply_marker, merge_markers
-    from ._servers import TIME_SKIPPING
+    from .harness import TemporalHarness, apply_marker, merge_markers
+    from .servers import TIME_SKIPPING
 
     problem: str | None = None
     try:
@@ -136,7 +134,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
 
 # -- replay feature: teardown replay, recording, history files as test items -----------------
 def _configure_replay(harness: TemporalHarness, request: pytest.FixtureRequest, marker: TemporalMarker) -> None:
-    from ._history_files import history_dir_name
+    from .history import history_dir_name
 
     replay = request.config.stash[REPLAY_KEY]
     harness.replay_check = replay.check if marker.replay_check is None else marker.replay_check
@@ -156,7 +154,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Ite
     # An item straight from the hook (no File collector above it): its id is the file's path.
     if file_path.suffix != ".json" or not parent.config.getini("temporal_replay_paths"):
         return None
-    from ._items import collect_history
+    from .replay import collect_history
 
     return collect_history(file_path, parent)
 
@@ -166,7 +164,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Ite
 def activity_env() -> Iterator[ActivityEnv]:
     """An :class:`ActivityEnv`: run one activity without a server, recording heartbeats,
     with cancellation, worker shutdown and ``activity.info()`` under the test's control."""
-    from ._activity_env import ActivityEnv
+    from .mocks import ActivityEnv
 
     env = ActivityEnv()
     try:
@@ -190,7 +188,7 @@ def pytest_runtest_makereport(
 
 
 def _workflow_sections(harness: TemporalHarness) -> list[tuple[str, str]]:
-    from ._servers import run_in_fresh_loop
+    from .servers import run_in_fresh_loop
 
     try:
         return run_in_fresh_loop(harness.report_sections, timeout=REPORT_TIMEOUT_SECONDS)
@@ -207,7 +205,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 # -- faults feature: @given tests may take `temporal` (each example opens temporal.isolated()) --
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    from ._hypothesis_support import relax_for_temporal
+    from .harness import relax_for_temporal
 
     for item in items:
         relax_for_temporal(item)

@@ -25,7 +25,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ._errors import HarnessUsageError
-from ._names import activity_name
+from ._sdk import activity_name
 from .faults import (
     PHRASES,
     Fault,
@@ -148,7 +148,7 @@ __all__ = ["FAST_KINDS", "fault_plans"]
 # -- saga failures (issue 7) ------------------------------------------------------------------
 # Each forward step of a saga failed for good by each kind of fault; the logic lives beside
 # the saga assertions (_saga_failures, _saga_strategies), this section only publishes it.
-from ._saga_strategies import saga_failures
+from .saga import saga_failures
 
 __all__ += ["saga_failures"]
 # -- end of saga failures -----------------------------------------------------------------------

@@ -204,7 +204,7 @@ def _quiet_runtime() -> Runtime:
     """One runtime per process whose SDK core logs only errors (a console tool, not a log)."""
     global _runtime
     if _runtime is None:
-        from pytest_temporal_agents._servers import quiet_runtime
+        from pytest_temporal_agents.servers import quiet_runtime
 
         _runtime = quiet_runtime()
     return _runtime
@@ -321,8 +321,8 @@ def _in_own_session(binary: Path, state: StateDir) -> Path:
 async def _start_embedded(
     state: StateDir, namespace: str, port: int | None, ui_port: int | None
 ) -> tuple[WorkflowEnvironment, str]:
-    from pytest_temporal_agents._errors import ServerBinaryNotFound
-    from pytest_temporal_agents._servers import find_binary
+    from pytest_temporal_agents import ServerBinaryNotFound
+    from pytest_temporal_agents.servers import find_binary
 
     try:
         binary = find_binary("local")
@@ -367,7 +367,7 @@ async def _finish_even_if_cancelled(
         return await asyncio.shield(starting)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            from pytest_temporal_agents._servers import stop_environment
+            from pytest_temporal_agents.servers import stop_environment
 
             await stop_environment(await starting)
         raise
@@ -435,7 +435,7 @@ async def _embedded(
         yield Cluster(env.client, target, namespace, embedded_ui, "embedded", state)
     finally:
         _remove_server_record(state)
-        from pytest_temporal_agents._servers import stop_environment
+        from pytest_temporal_agents.servers import stop_environment
 
         # Includes the pause that temporalio 1.35's core needs before the process may exit.
         await stop_environment(env)

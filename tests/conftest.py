@@ -5,5 +5,16 @@
 # summary (about a second per nested run when re-imported every time).
 import hypothesis  # noqa: F401
 import hypothesis.statistics  # noqa: F401
+import pytest
+
+from pytester_support import WORKFLOWS
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory in asyncio auto mode with ``workflows.py`` importable."""
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(workflows=WORKFLOWS)
+    return pytester

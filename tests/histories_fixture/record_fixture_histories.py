@@ -1,4 +1,4 @@
-"""Re-record ``histories/`` from ``tests/plugin/replay_fixture_workflows.py`` (only when
+"""Re-record ``histories/`` from ``tests/support/replay_fixture_workflows.py`` (only when
 ``Pricer`` itself changes on purpose)::
 
     python -m pytest tests/histories_fixture/record_fixture_histories.py -p no:randomly \
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from replay_fixture_workflows import ACTIVITIES, V1, Pricer
 

@@ -20,7 +20,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents._settle import task_in_flight
+from pytest_temporal_agents.servers._settle import task_in_flight
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import RuleBasedReasoner
 from reference_workflows.models import (

@@ -1,0 +1,38 @@
+"""The ``temporal`` fixture's object: :class:`TemporalHarness`, a facade over the features,
+with the per-test lifecycle (workers, run, settle, teardown checks, close) and the settings
+that options, ini values and the marker resolve to."""
+
+from ._harness import DEFAULT_TIMEOUT, TemporalHarness
+from ._isolation import IsolatedChecksFailed, isolated_scope
+from ._options import (
+    MARKER_SIGNATURE,
+    OPTIONS,
+    ReplaySettings,
+    Settings,
+    TemporalMarker,
+    apply_marker,
+    merge_markers,
+    resolve_replay_settings,
+    resolve_settings,
+)
+from ._pytest_support import exempt_from_assertion_rewriting, relax_for_temporal
+from ._workers import _WorkerRecord
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MARKER_SIGNATURE",
+    "OPTIONS",
+    "IsolatedChecksFailed",
+    "ReplaySettings",
+    "Settings",
+    "TemporalHarness",
+    "TemporalMarker",
+    "_WorkerRecord",
+    "apply_marker",
+    "exempt_from_assertion_rewriting",
+    "isolated_scope",
+    "merge_markers",
+    "relax_for_temporal",
+    "resolve_replay_settings",
+    "resolve_settings",
+]

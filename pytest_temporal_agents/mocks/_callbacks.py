@@ -1,0 +1,257 @@
+"""Harness feature: signals and queries delivered at a point of workflow time.
+
+Go's test suite has ``RegisterDelayedCallback``: run this when the workflow's clock reaches
+T. On a real server the test cannot hook the workflow's clock, but another workflow can:
+a small helper workflow (``_workflows.DelayedCallbackWorkflow``) sleeps ``after`` and then
+signals the target, or runs an activity that queries it. Under time skipping the server
+fires timers in time order, so the signal lands exactly at that point of the target's
+timeline; while the query activity runs the server does not skip time, so the answer is
+the target's state at that instant. On servers without time skipping the same thing
+happens in real time.
+
+The helpers run on a worker of their own (a task queue of their own), started on first
+use, and are started through the environment's client, not the test's, so they stay out
+of the test's started workflows (reports, replay checks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import temporalio.activity
+import temporalio.workflow
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import RawValue
+from temporalio.service import RPCError
+
+from .._errors import HarnessUsageError, TemporalAgentsError
+from .._feature import Feature
+from .._sdk import query_definition, signal_name
+from ..servers import TERMINATION_SETTLE, settle
+from ._workflows import CALLBACK_WORKFLOW, QUERY_ACTIVITY, DelayedCallbackWorkflow, pack, unpack
+
+BAD_AFTER = """\
+temporal.{method}(..., after={after!r}) needs a datetime.timedelta >= 0 of workflow time,
+such as after=timedelta(hours=2), counted from now (the server's current time)."""
+
+
+class DelayedCallError(TemporalAgentsError, AssertionError):
+    """A delayed signal could not be delivered, or a delayed query failed."""
+
+
+class DelayedCall:
+    """A signal or query scheduled in workflow time by ``signal_after`` / ``query_after``.
+
+    Attributes:
+        kind: ``"signal"`` or ``"query"``.
+        name: the signal or query name.
+        workflow_id: the target workflow.
+        after: the delay, in workflow time, from when it was scheduled.
+    """
+
+    def __init__(
+        self,
+        harness: Any,
+        kind: str,
+        name: str,
+        workflow_id: str,
+        after: timedelta,
+        helper: WorkflowHandle[Any, Any],
+        result_type: type | None,
+    ) -> None:
+        self._harness = harness
+        self.kind, self.name, self.workflow_id, self.after = kind, name, workflow_id, after
+        self._helper = helper
+        self._result_type = result_type
+        self._observed = False
+
+    def __repr__(self) -> str:
+        return f"<DelayedCall {self.describe()}>"
+
+    def describe(self) -> str:
+        return f"{self.kind}_after({self.name!r}, after={self.after}) to {self.workflow_id!r}"
+
+    async def result(self, *, timeout: timedelta | None = None) -> Any:
+        """Wait until it happened; the query's answer (None for a signal).
+
+        Under time skipping, waiting skips time up to the delivery point.
+
+        Raises:
+            DelayedCallError: the signal could not be delivered (the workflow had already
+                finished, say) or the query failed.
+        """
+        self._observed = True
+        try:
+            raw = await self._harness.result(self._helper, timeout=timeout)
+        except WorkflowFailureError as err:
+            raise DelayedCallError(f"{self.describe()} failed: {_cause(err)}") from None
+        if self.kind == "signal":
+            return None
+        converter = self._harness.client.data_converter.payload_converter
+        return converter.from_payload(raw.payload, self._result_type)
+
+    async def cancel(self) -> None:
+        """Call it off if it has not happened yet."""
+        self._observed = True
+        await self._stop()
+
+    async def _stop(self) -> bool:
+        """Terminate the helper if it still waits; whether it did."""
+        try:
+            if (await self._helper.describe()).status != WorkflowExecutionStatus.RUNNING:
+                return False
+            # Terminating it with a task or activity in flight would leak a time-skipping
+            # lock in the Java test server (see the harness's ``close``).
+            await settle(self._helper, TERMINATION_SETTLE, activities=True)
+            await self._helper.terminate(reason="pytest-temporal-agents: delayed call called off")
+        except RPCError:  # it finished meanwhile
+            return False
+        return True
+
+    async def _teardown(self) -> str | None:
+        """Stop it if pending; a failure nobody awaited is a problem line."""
+        if await self._stop() or self._observed:
+            return None
+        try:
+            await self._helper.result()
+        except WorkflowFailureError as err:
+            return f"- {self.describe()} failed and nothing awaited it: {_cause(err)}"
+        return None
+
+
+def _cause(err: WorkflowFailureError) -> str:
+    cause = err.cause
+    return str(getattr(cause, "message", None) or cause or err)
+
+
+class CallbacksFeature(Feature):
+    """The harness methods of this feature."""
+
+    def _init_features(self) -> None:
+        super()._init_features()
+        harness = self._harness
+        self._callback_queue = f"{harness.task_queue}-callbacks"
+        self._delayed_calls: list[DelayedCall] = []
+        self._callback_worker_lock = asyncio.Lock()
+        harness._teardown_checks.append(self._delayed_call_problems)
+
+    async def signal_after(
+        self,
+        handle: WorkflowHandle[Any, Any] | str,
+        signal: Callable[..., Any] | str,
+        *args: Any,
+        after: timedelta,
+    ) -> DelayedCall:
+        """Send a signal when ``after`` of workflow time has passed (Go's RegisterDelayedCallback).
+
+        Args:
+            handle: the target workflow's handle (or id).
+            signal: the ``@workflow.signal`` method or the signal's name.
+            *args: the signal's arguments.
+            after: workflow time from now; under time skipping it lands exactly there.
+
+        Returns:
+            A :class:`DelayedCall`; ``await call.result()`` waits until delivered.
+        """
+        name = signal_name(signal)
+        return await self._schedule("signal_after", "signal", handle, name, args, after, None)
+
+    async def query_after(
+        self,
+        handle: WorkflowHandle[Any, Any] | str,
+        query: Callable[..., Any] | str,
+        *args: Any,
+        after: timedelta,
+        result_type: type | None = None,
+    ) -> DelayedCall:
+        """Query the workflow when ``after`` of workflow time has passed.
+
+        Args:
+            handle: the target workflow's handle (or id).
+            query: the ``@workflow.query`` method or the query's name.
+            *args: the query's arguments.
+            after: workflow time from now.
+            result_type: for a query given by name, the type to decode the answer as
+                (a method's return annotation is used otherwise).
+
+        Returns:
+            A :class:`DelayedCall`; ``await call.result()`` is the answer at that time.
+        """
+        if callable(query):
+            defn = query_definition(query)
+            if defn is None or not defn.name:
+                raise HarnessUsageError(f"{query!r} is not a @workflow.query method; pass it or its name.")
+            name, result_type = defn.name, result_type or defn.ret_type
+        else:
+            name = query
+        return await self._schedule("query_after", "query", handle, name, args, after, result_type)
+
+    async def _schedule(
+        self,
+        method: str,
+        kind: str,
+        handle: WorkflowHandle[Any, Any] | str,
+        name: str,
+        args: tuple[Any, ...],
+        after: timedelta,
+        result_type: type | None,
+    ) -> DelayedCall:
+        if not isinstance(after, timedelta) or after < timedelta(0):
+            raise HarnessUsageError(BAD_AFTER.format(method=method, after=after))
+        harness = self._harness
+        target = handle if isinstance(handle, str) else handle.id
+        await self._ensure_callback_worker()
+        blob = pack(harness.client.data_converter.payload_converter.to_payloads(list(args)))
+        # The environment's client: helpers are not the test's workflows.
+        helper = await harness.env.client.start_workflow(
+            CALLBACK_WORKFLOW,
+            args=[target, kind, name, after.total_seconds(), blob],
+            id=harness.new_workflow_id(f"{kind}-after"),
+            task_queue=self._callback_queue,
+            result_type=RawValue,
+        )
+        call = DelayedCall(harness, kind, name, target, after, helper, result_type)
+        self._delayed_calls.append(call)
+        return call
+
+    async def _ensure_callback_worker(self) -> None:
+        from temporalio.worker import Worker
+
+        from ..harness import _WorkerRecord
+
+        harness = self._harness
+        async with self._callback_worker_lock:
+            if any(record.task_queue == self._callback_queue for record in harness._workers):
+                return
+            client = harness.env.client
+
+            @temporalio.activity.defn(name=QUERY_ACTIVITY)
+            async def delayed_query(target_id: str, name: str, blob: bytes) -> RawValue:
+                args = [RawValue(payload) for payload in unpack(blob)]
+                result: RawValue = await client.get_workflow_handle(target_id).query(
+                    name, args=args, result_type=RawValue
+                )
+                return result
+
+            worker = Worker(
+                client,
+                task_queue=self._callback_queue,
+                workflows=[DelayedCallbackWorkflow],
+                activities=[delayed_query],
+            )
+            await worker.__aenter__()
+            # A background worker of the harness: close() stops it with the others.
+            harness._workers.append(
+                _WorkerRecord(worker, self._callback_queue, [DelayedCallbackWorkflow], [delayed_query], True)
+            )
+
+    async def _delayed_call_problems(self) -> list[str]:
+        problems = []
+        for call in self._delayed_calls:
+            problem = await call._teardown()
+            if problem:
+                problems.append(problem)
+        return problems

@@ -1,0 +1,34 @@
+"""Determinism checks: replay histories against the current workflow code and explain a
+divergence (which event, what the history has, what the code now does).
+
+Used at a test's teardown (every workflow it ran), for saved history files collected as
+test items, and by ``python -m pytest_temporal_agents replay``.
+"""
+
+from ._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main, replay_command
+from ._engine import (
+    ReplayFailed,
+    ReplayResult,
+    load_workflow_specs,
+    load_workflows,
+    replay_files,
+    replay_histories,
+)
+from ._feature import ReplayFeature
+from ._items import collect_history
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "ReplayFailed",
+    "ReplayFeature",
+    "ReplayResult",
+    "collect_history",
+    "load_workflow_specs",
+    "load_workflows",
+    "main",
+    "replay_command",
+    "replay_files",
+    "replay_histories",
+]

@@ -1,0 +1,272 @@
+"""Harness feature: replay checks at teardown, history recording, explicit replays.
+
+At teardown every workflow the test ran (the ones it started, their continued-as-new runs
+and their child workflows) is replayed from its real history against the workflow classes
+the test registered, in a fresh interpreter when possible (see :mod:`._replay_process`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.workflow import NondeterminismError
+
+from .._errors import HarnessUsageError, TemporalAgentsWarning
+from .._feature import Feature
+from .._sdk import workflow_name
+from ..history import (
+    RECORDED_NAME,
+    History,
+    HistoryFileError,
+    load_history_file,
+    recorded_file_name,
+    save_history_file,
+)
+from ._engine import INVALID, ReplayResult, replay_histories
+from ._nondeterminism import parse_sdk_failure
+from ._report import Report, nondeterminism_report, sandbox_report
+
+#: A workflow that continues as new forever must not make teardown fetch forever.
+MAX_RUNS_PER_WORKFLOW = 50
+
+NO_WORKFLOWS = """\
+temporal.replay() has no workflow classes to replay against: this test registered none.
+Pass workflows=[MyWorkflow, ...]."""
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """A workflow run the test caused, with its history."""
+
+    label: str
+    history: History
+
+
+class ReplayFeature(Feature):
+    """Replay checks and recording; the plugin sets the three attributes per test.
+
+    Attributes:
+        replay_check: replay every workflow the test ran at teardown (default True).
+        record_histories_to: directory to write this test's histories into, or None.
+        test_failed: the test body failed; teardown problems then stay one line each.
+    """
+
+    replay_check: bool
+    record_histories_to: Path | None
+    test_failed: bool
+
+    def _init_features(self) -> None:
+        super()._init_features()
+        self.replay_check = True
+        self.record_histories_to = None
+        self.test_failed = False
+        self._ran_cache: list[_Ran] | None = None
+        harness = self._harness
+        harness._teardown_checks.append(self._record_histories_check)
+        harness._teardown_checks.append(self._replay_check)
+        harness._worker_option_hooks.append(self._fail_fast_on_nondeterminism)
+
+    def _fail_fast_on_nondeterminism(self, options: dict[str, Any]) -> dict[str, Any]:
+        # By default a sandbox violation or a nondeterminism error fails the workflow *task*,
+        # which the server retries every 10 s: the workflow hangs and the test waits for its
+        # timeout. Failing the workflow instead ends the test at once, with the SDK's message.
+        if self.replay_check:
+            types = list(options.get("workflow_failure_exception_types", ()))
+            if not any(issubclass(NondeterminismError, t) for t in types):
+                options["workflow_failure_exception_types"] = [*types, NondeterminismError]
+        return options
+
+    def _prepare_replay_check(self) -> None:
+        """Called by the plugin once the test's settings are known."""
+        if self.replay_check:
+            from ._process import warm_up
+
+            warm_up()
+
+    # -- public -----------------------------------------------------------------------------------
+    async def save_history(self, handle: WorkflowHandle[Any, Any] | str, path: str | os.PathLike[str]) -> Path:
+        """Save a workflow's history as JSON, for replay tests and CI.
+
+        Args:
+            handle: the workflow's handle, or its workflow id.
+            path: the file to write (directories are created).
+
+        Returns:
+            The path written.
+        """
+        return save_history_file(await self._harness.history(handle), Path(path))
+
+    async def replay(
+        self,
+        source: WorkflowHandle[Any, Any] | str | History | os.PathLike[str],
+        *,
+        workflows: list[type] | None = None,
+    ) -> ReplayResult:
+        """Replay one history against workflow classes now, and say whether it still fits.
+
+        Args:
+            source: a workflow handle or id (its history is fetched from the server), a
+                :class:`History`, or the path of a history JSON file.
+            workflows: the classes to replay against; default: the ones this test registered.
+
+        Returns:
+            The result: ``result.ok``, and ``result.report`` explaining a failure.
+            ``result.raise_for_status()`` fails the test with that report.
+
+        Raises:
+            HarnessUsageError: there are no workflow classes to replay against.
+        """
+        classes = list(workflows) if workflows is not None else self._harness.registered_workflows
+        if not classes:
+            raise HarnessUsageError(NO_WORKFLOWS)
+        same_code = False
+        if isinstance(source, History):
+            label, history = f"workflow {source.workflow_id!r}", source
+        elif isinstance(source, os.PathLike):
+            label = os.fspath(source)
+            try:
+                history = load_history_file(source)
+            except HistoryFileError as err:
+                return ReplayResult(source=label, workflow_type="?", status=INVALID, headline=str(err).splitlines()[0], report=str(err))
+        else:
+            history = await self._harness.history(source)
+            label, same_code = f"workflow {history.workflow_id!r}", True
+        [result] = await replay_histories(
+            [(label, history)], classes, data_converter=self._harness.client.data_converter, compare_inputs=same_code
+        )
+        return result
+
+    # -- teardown ----------------------------------------------------------------------------------
+    async def _ran_histories(self) -> list[_Ran]:
+        """Histories of every run the test caused, fetched once for all teardown checks."""
+        if self._ran_cache is not None:
+            return self._ran_cache
+        registered = {workflow_name(cls) for cls in self._harness.registered_workflows}
+        ran: list[_Ran] = []
+        seen: set[str] = set()
+        pending = [(f"workflow {s.workflow_id!r}", s.workflow_id, s.run_id) for s in self._harness._started.values()]
+        while pending:
+            label, workflow_id, run_id = pending.pop(0)
+            for run in range(MAX_RUNS_PER_WORKFLOW):
+                try:
+                    history = await self._harness.history(workflow_id, run_id=run_id)
+                except Exception as err:  # noqa: BLE001 - the checks go on without this one
+                    warnings.warn(
+                        f"pytest-temporal-agents: could not fetch the history of {label} for the "
+                        f"replay check: {err}",
+                        TemporalAgentsWarning,
+                        stacklevel=2,
+                    )
+                    break
+                events = history.events
+                key = history.raw.run_id or f"{workflow_id}/{run_id}"
+                if not events or key in seen:
+                    break
+                seen.add(key)
+                ran.append(_Ran(label if run == 0 else f"{label} (run {run + 1})", history))
+                pending.extend(_children(events, registered))
+                last = events[-1]
+                if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
+                    break
+                run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        self._ran_cache = ran
+        return ran
+
+    async def _record_histories_check(self) -> list[str]:
+        directory = self.record_histories_to
+        if directory is None or self.test_failed:
+            return []
+        # Only workflows of user code: a mocked child's stand-in or the harness's own helper
+        # workflows would be histories no user workflow class can replay in CI.
+        own = {workflow_name(cls) for cls in self._harness.registered_workflows if not _is_ours(cls)}
+        ran = [item for item in await self._ran_histories() if item.history.workflow_type in own]
+        if not ran:
+            return []
+        try:
+            # Re-recording replaces the test's whole set: a workflow it no longer runs must
+            # not leave a stale history behind for CI to replay.
+            if directory.is_dir():
+                for old in directory.glob("*.json"):
+                    if RECORDED_NAME.match(old.name):
+                        old.unlink()
+            counts: Counter[str] = Counter()
+            for item in ran:
+                counts[item.history.workflow_type] += 1
+                name = recorded_file_name(item.history.workflow_type, counts[item.history.workflow_type])
+                save_history_file(item.history, directory / name)
+        except OSError as err:
+            return [f"- could not record the histories into {str(directory)!r}: {err}"]
+        return []
+
+    async def _replay_check(self) -> list[str]:
+        if not self.replay_check:
+            return []
+        ran = await self._ran_histories()
+        classes = self._harness.registered_workflows
+        known = {workflow_name(cls) for cls in classes}
+        problems: list[str] = []
+        replayable: list[tuple[str, History]] = []
+        for item in ran:
+            report = _task_failure_report(item)
+            if report is not None:
+                problems.append(self._problem(item.label, item.history.workflow_type, report.headline, report.text))
+            elif item.history.workflow_type in known:
+                replayable.append((item.label, item.history))
+        if replayable:
+            from ._process import replay_for_teardown
+
+            results = await replay_for_teardown(replayable, classes, data_converter=self._harness.client.data_converter)
+            problems.extend(
+                self._problem(r.source, r.workflow_type, r.headline, r.report) for r in results if not r.ok
+            )
+        return problems
+
+    def _problem(self, label: str, workflow_type: str, headline: str, text: str) -> str:
+        lines = text.splitlines() or [f"{label} ({workflow_type}) does not replay: {headline}"]
+        if self.test_failed:  # keep the test's own failure in front: its title line only
+            return f"- {lines[0]}"
+        return "\n".join([f"- {lines[0]}", *(f"  {line}".rstrip() for line in lines[1:])])
+
+
+def _is_ours(cls: type) -> bool:
+    return cls.__module__.split(".")[0] == __name__.split(".")[0]
+
+
+def _children(events: Any, registered: set[str]) -> list[tuple[str, str, str | None]]:
+    found = []
+    for event in events:
+        if event.HasField("child_workflow_execution_started_event_attributes"):
+            attrs = event.child_workflow_execution_started_event_attributes
+            if attrs.workflow_type.name in registered:
+                execution = attrs.workflow_execution
+                found.append((f"child workflow {execution.workflow_id!r}", execution.workflow_id, execution.run_id))
+    return found
+
+
+def _task_failure_report(item: _Ran) -> Report | None:
+    """A workflow task that failed for determinism's sake while the workflow really ran."""
+    events = item.history.events
+    report = sandbox_report(item.label, item.history.workflow_type, events)
+    if report is not None:
+        return report
+    for event in events:
+        failure = None
+        if event.HasField("workflow_task_failed_event_attributes"):
+            failure = event.workflow_task_failed_event_attributes.failure
+        elif event.HasField("workflow_execution_failed_event_attributes"):
+            failure = event.workflow_execution_failed_event_attributes.failure
+        if failure is not None and ("TMPRL1100" in failure.message or "Nondeterminism" in failure.message):
+            return nondeterminism_report(
+                label=item.label,
+                workflow_type=item.history.workflow_type,
+                events=events,
+                failure=parse_sdk_failure(failure.message),
+                divergence=None,
+            )
+    return None

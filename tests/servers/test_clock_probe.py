@@ -1,0 +1,86 @@
+"""A test that breaks the time-skipping server's clock is named, and the next test gets a fresh one."""
+
+from __future__ import annotations
+
+import asyncio
+from textwrap import dedent
+
+import pytest
+from temporalio.worker import Worker
+
+from pytest_temporal_agents import ServerConfig, TemporalAgentsWarning
+from pytest_temporal_agents.servers._clock_probe import time_still_skips
+from pytest_temporal_agents._sdk import sandboxed_runner
+from pytest_temporal_agents.servers._pool import ServerPool
+from sample_workflows import HangingActivityWorkflow, hang_forever
+
+
+async def _leak_a_time_skipping_lock(pool: ServerPool, config: ServerConfig) -> None:
+    """Terminate a workflow while its activity runs: the Java test server keeps a lock."""
+    env = await pool.get(config)
+    async with Worker(
+        env.client,
+        task_queue="leaky",
+        workflows=[HangingActivityWorkflow],
+        activities=[hang_forever],
+        workflow_runner=sandboxed_runner(),
+    ):
+        handle = await env.client.start_workflow(HangingActivityWorkflow.run, id="leaky", task_queue="leaky")
+        for _ in range(200):
+            if (await handle.describe()).raw_description.pending_activities:
+                break
+            await asyncio.sleep(0.01)
+        await handle.terminate()
+
+
+async def test_a_broken_clock_is_found_and_the_server_replaced() -> None:
+    pool, config = ServerPool(), ServerConfig()
+    try:
+        env = await pool.get(config)
+        assert await pool.check_clock(config, after="test_fine")
+        assert await pool.get(config) is env
+        await _leak_a_time_skipping_lock(pool, config)
+        with pytest.warns(TemporalAgentsWarning, match="after test_leaky, the time-skipping server no longer skips"):
+            assert not await pool.check_clock(config, after="test_leaky")
+        fresh = await pool.get(config)
+        assert fresh is not env
+        assert await time_still_skips(fresh.client)
+    finally:
+        pool.shutdown()
+
+
+def test_the_warning_names_the_test_and_later_tests_still_skip_time(pytester: pytest.Pytester) -> None:
+    from pytester_support import WORKFLOWS
+
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(workflows=WORKFLOWS)
+    pytester.makepyfile(
+        test_leak=dedent(
+            """
+            import asyncio
+            from datetime import timedelta
+            from temporalio import workflow
+            from workflows import Hangs, hang_forever
+
+            @workflow.defn
+            class Sleeper:
+                @workflow.run
+                async def run(self) -> str:
+                    await workflow.sleep(timedelta(days=7))
+                    return "woke"
+
+            async def test_leaky(temporal):
+                async with temporal.worker(workflows=[Hangs], activities=[hang_forever]):
+                    handle = await temporal.start(Hangs.run)
+                    while not (await handle.describe()).raw_description.pending_activities:
+                        await asyncio.sleep(0.01)
+                    await handle.terminate()  # with the activity in flight: a leaked lock
+
+            async def test_later(temporal):
+                assert await temporal.run(Sleeper.run, timeout=timedelta(seconds=10)) == "woke"
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*after test_leak.py::test_leaky, the time-skipping server no longer skips time*"])
