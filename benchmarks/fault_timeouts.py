@@ -32,8 +32,8 @@ from temporalio.worker import Worker
 # The sandbox re-imports this module (it defines the workflow); the harness is no workflow code.
 with workflow.unsafe.imports_passed_through():
     from pytest_temporal_agents import TemporalHarness, find_binary
-    from pytest_temporal_agents.servers._pool import quiet_runtime, stop_environment
-    from pytest_temporal_agents.faults._declare import start_to_close_timeout
+    from pytest_temporal_agents.servers import quiet_runtime, stop_environment
+    from pytest_temporal_agents.faults import start_to_close_timeout
 
 CONFIGURED = 180.0
 

@@ -31,7 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from pytest_temporal_agents import TemporalHarness, find_binary
-from pytest_temporal_agents.servers._pool import quiet_runtime, stop_environment
+from pytest_temporal_agents.servers import quiet_runtime, stop_environment
 
 sys.path.insert(0, str(Path(__file__).parent))
 from overhead_workflows import TwoStepWorkflow, decide, fetch_price  # noqa: E402

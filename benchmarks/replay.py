@@ -33,8 +33,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from pytest_temporal_agents import find_binary, replay_files, save_history_file
-from pytest_temporal_agents.history._model import History
-from pytest_temporal_agents.servers._pool import quiet_runtime, stop_environment
+from pytest_temporal_agents import History
+from pytest_temporal_agents.servers import quiet_runtime, stop_environment
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "GOOG", "AMZN"]
 

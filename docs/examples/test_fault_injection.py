@@ -11,7 +11,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, TimeoutError, TimeoutType
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents.faults._declare import (
+from pytest_temporal_agents.faults import (
     EVERY_ATTEMPT,
     cancellation,
     error_of_type,

@@ -6,7 +6,7 @@ from hypothesis import given
 from trip_saga import Bookings, BookTrip, Trip
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents.faults._declare import non_retryable_error, retryable_error
+from pytest_temporal_agents.faults import non_retryable_error, retryable_error
 from pytest_temporal_agents.strategies import saga_failures
 
 SAGA = {

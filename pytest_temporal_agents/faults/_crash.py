@@ -38,13 +38,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError
 from ._state import CRASH_TASK_TIMEOUT  # noqa: F401 - documented here, used by the feature
 from ._wrappers import WORKER_CRASHED
 
 if TYPE_CHECKING:
-    from ..harness import TemporalHarness, _WorkerRecord
-    from ._declare import WorkerCrash
+    from ._types import WorkerCrash
 
 RESTARTED = " (restarted after crash {n})"
 
@@ -62,16 +62,15 @@ def crash_options(options: dict[str, Any]) -> dict[str, Any]:
     return {**options, _USER_CACHE: 0}
 
 
-def worker_identity(harness: TemporalHarness, task_queue: str) -> str:
+def worker_identity(ctx: TestContext, task_queue: str) -> str:
     """Identity of the worker polling ``task_queue`` now (the client's, unless set)."""
-    for record in reversed(harness._workers):
-        if record.task_queue == task_queue:
-            return str(record.worker.config().get("identity") or harness.client.identity)
-    return harness.client.identity
+    for record in reversed(ctx.polling(task_queue)):
+        return str(record.worker.config().get("identity") or ctx.client.identity)
+    return ctx.client.identity
 
 
 async def crash_and_restart(
-    harness: TemporalHarness,
+    ctx: TestContext,
     task_queue: str,
     fault: WorkerCrash,
     count: int,
@@ -93,24 +92,22 @@ async def crash_and_restart(
     the test's (its ``async with`` exits as usual); the replacement belongs to the harness
     and stops at teardown, like the workers that ``run()`` and ``start()`` start.
     """
-    from ..harness import _WorkerRecord
-
-    polling = [r for r in harness._workers if r.task_queue == task_queue and not getattr(r, "crashed", False)]
+    polling = [r for r in ctx.polling(task_queue) if not r.crashed]
     if not polling:
         raise HarnessUsageError(NO_WORKER.format(fault=fault, queue=task_queue))
     old = polling[-1]
     config: dict[str, Any] = dict(old.worker.config())
-    old_identity = str(config.get("identity") or harness.client.identity)
-    old.crashed = True  # type: ignore[attr-defined]
+    old_identity = str(config.get("identity") or ctx.client.identity)
+    old.crashed = True
     # The attempt that fired the crash completes asynchronously; at shutdown the SDK still
     # tries to cancel it and warns that it cannot find it. Expected here, so not shown.
     warnings.filterwarnings("ignore", message="Cannot find activity to cancel", category=UserWarning)
     if old.background:
-        harness._workers.remove(old)
+        ctx.workers.remove(old)
         await old.worker.__aexit__(None, None, None)
     else:
         await old.worker.shutdown()
-    await fail_orphaned_attempts(harness, old_identity, began)
+    await fail_orphaned_attempts(ctx, old_identity, began)
     executor = _fresh_executor(old, config)
     config["identity"] = old_identity.split(" (restarted")[0] + RESTARTED.format(n=count)
     if cache is None:
@@ -123,8 +120,8 @@ async def crash_and_restart(
         executor = old.executor  # the harness's own pool moves to the new worker
     worker = Worker(**config)
     await worker.__aenter__()
-    harness._workers.append(_WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
-    await report(harness.client)
+    ctx.workers.append(WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
+    await report(ctx.client)
 
 
 ORPHANED = """\
@@ -134,7 +131,7 @@ it on the new worker"""
 
 
 async def fail_orphaned_attempts(
-    harness: TemporalHarness,
+    ctx: TestContext,
     identity: str,
     began: Callable[[str, str, int], bool] = lambda workflow_id, activity_id, attempt: False,
 ) -> list[str]:
@@ -151,7 +148,7 @@ async def fail_orphaned_attempts(
 
     async def sweep(workflow_id: str, run_id: str | None) -> None:
         try:
-            handle = harness.client.get_workflow_handle(workflow_id, run_id=run_id)
+            handle = ctx.client.get_workflow_handle(workflow_id, run_id=run_id)
             description = (await handle.describe()).raw_description
         except RPCError:
             return  # not found (an isolated() harness's workflow, say): nothing of ours
@@ -167,7 +164,7 @@ async def fail_orphaned_attempts(
             error = ApplicationError(
                 ORPHANED.format(identity=identity, activity=name, attempt=pending.attempt), type=WORKER_CRASHED
             )
-            activity = harness.client.get_async_activity_handle(
+            activity = ctx.client.get_async_activity_handle(
                 workflow_id=workflow_id,
                 run_id=description.workflow_execution_info.execution.run_id or None,
                 activity_id=pending.activity_id,
@@ -179,11 +176,11 @@ async def fail_orphaned_attempts(
             failed.append(f"{name} attempt {pending.attempt}")
         await asyncio.gather(*children)
 
-    await asyncio.gather(*(sweep(workflow_id, None) for workflow_id in harness.started_workflows))
+    await asyncio.gather(*(sweep(workflow_id, None) for workflow_id in ctx.started_ids))
     return failed
 
 
-def _fresh_executor(old: _WorkerRecord, config: dict[str, Any]) -> concurrent.futures.ThreadPoolExecutor | None:
+def _fresh_executor(old: WorkerRecord, config: dict[str, Any]) -> concurrent.futures.ThreadPoolExecutor | None:
     """A new thread pool when the old worker's belongs to the user's ``async with`` block,
     which shuts it down on exit while the replacement still needs one."""
     executor = old.executor

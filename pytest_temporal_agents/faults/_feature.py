@@ -14,11 +14,10 @@ import difflib
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
+from .._context import TestContext
 from .._errors import HarnessUsageError
-from .._feature import Feature
 from .._sdk import activity_name
 from ._attempts import UNCHECKED, AttemptHistory, AttemptRecord, check_attempts
 from ._interceptors import FaultInterceptor
@@ -28,7 +27,6 @@ from ._types import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, WorkerCrash, 
 if TYPE_CHECKING:
     from temporalio.client import StartWorkflowInput, WorkflowHandle
 
-    from ..harness import TemporalHarness
     from ..history import History
 
 UNREGISTERED = """\
@@ -61,14 +59,15 @@ Open a fresh harness per example instead:
 PENDING_LIMIT_SECONDS = 15.0
 
 
-class FaultsFeature(Feature):
-    """The harness methods of this feature: inject faults, inspect and assert attempts."""
+class FaultsFeature:
+    """Fault injection: the harness's ``inject`` / ``attempts`` / ``assert_attempts``; at
+    the worker (:meth:`wrap_activities`, :meth:`worker_options`), at each start
+    (:meth:`adjust_start`), in histories (:meth:`enrich_history`) and at teardown
+    (:meth:`problems`)."""
 
-    def _init_features(self) -> None:
-        super()._init_features()
-        harness = self._harness
+    def __init__(self, ctx: TestContext) -> None:
+        self._ctx = ctx
         state = self._fault_state = FaultState()
-        self._isolated = False
         self._crash_count = 0
         self._warned: set[str] = set()
         self._drawn: set[Fault] = set()  # faults from drawn plans: not warned about if never called
@@ -76,11 +75,6 @@ class FaultsFeature(Feature):
         state.cancel_workflow = self._cancel_workflow
         state.crash_worker = self._crash_worker
         state.worker_identity = self._worker_identity
-        harness._activity_wrappers.append(self._wrap_for_faults)
-        harness._worker_option_hooks.append(self._fault_worker_options)
-        harness._history_hooks.append(self._history_with_attempts)
-        harness._start_workflow_hooks.append(self._fault_start_options)
-        harness._teardown_checks.append(self._fault_problems)
 
     # -- declaring --------------------------------------------------------------------------
     def inject(self, *faults: Fault | FaultPlan | Sequence[Fault]) -> FaultPlan:
@@ -96,13 +90,13 @@ class FaultsFeature(Feature):
             HarnessUsageError: not a fault; a crash injected after a worker started; the
                 test's own harness used inside a hypothesis example (use :meth:`isolated`).
         """
-        if not self._isolated and _in_hypothesis_example():
+        if not self._ctx.isolated and _in_hypothesis_example():
             raise HarnessUsageError(USE_ISOLATED)
         added = list(flatten_faults(faults))
-        harness = self._harness
+        workers = self._ctx.workers
         for fault in added:
-            if isinstance(fault, WorkerCrash) and harness._workers:
-                queues = ", ".join(sorted({repr(r.task_queue) for r in harness._workers}))
+            if isinstance(fault, WorkerCrash) and workers:
+                queues = ", ".join(sorted({repr(r.task_queue) for r in workers}))
                 raise HarnessUsageError(CRASH_TOO_LATE.format(fault=fault, queues=queues))
         self._fault_state.faults.extend(added)
         for item in faults:
@@ -177,37 +171,13 @@ class FaultsFeature(Feature):
             where=where,
         )
 
-    def isolated(
-        self, label: str = "example", *, replay_check: bool | None = None
-    ) -> AbstractAsyncContextManager[TemporalHarness]:
-        """A fresh harness for one hypothesis example (or any sub-scenario of a test).
-
-        It has its own task queue, workflow ids, mocks and faults, shares the session's
-        server, and at the end of the ``async with`` runs the same checks as the fixture's
-        teardown (expectations, replay, fault warnings) and stops its workers::
-
-            @given(plan=fault_plans(activities=[fetch_market_data]))
-            async def test_survives(temporal, plan):
-                async with temporal.isolated() as t:
-                    t.inject(plan)
-                    assert await t.run(MyWorkflow.run, "AAPL", activities=[...])
-
-        Args:
-            label: part of the task queue and workflow ids, to tell scopes apart.
-            replay_check: replay the scope's workflows at its end (default: as the test's
-                harness does). A replay costs about a third of a small example's time.
-        """
-        from ..harness import isolated_scope
-
-        return isolated_scope(self._harness, label, replay_check=replay_check)
-
     # -- wiring -----------------------------------------------------------------------------
-    def _wrap_for_faults(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    def wrap_activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
         from ._wrappers import wrap_activities
 
         return wrap_activities(activities, self._fault_state)
 
-    def _fault_worker_options(self, options: dict[str, Any]) -> dict[str, Any]:
+    def worker_options(self, options: dict[str, Any]) -> dict[str, Any]:
         from ._crash import crash_options
 
         try:
@@ -223,21 +193,21 @@ class FaultsFeature(Feature):
             options = crash_options(options)
         return options
 
-    def _fault_start_options(self, input: StartWorkflowInput) -> None:
+    def adjust_start(self, input: StartWorkflowInput) -> None:
         if input.task_timeout is None and self._fault_state.has_crashes():
             input.task_timeout = CRASH_TASK_TIMEOUT
 
-    def _history_with_attempts(self, history: History) -> History:
+    def enrich_history(self, history: History) -> History:
         return AttemptHistory(history, self._fault_state.log)
 
     def _worker_identity(self, task_queue: str) -> str:
         from ._crash import worker_identity
 
-        return worker_identity(self._harness, task_queue)
+        return worker_identity(self._ctx, task_queue)
 
     async def _cancel_workflow(self, workflow_id: str, run_id: str | None) -> None:
         try:
-            await self._harness.client.get_workflow_handle(workflow_id, run_id=run_id).cancel()
+            await self._ctx.client.get_workflow_handle(workflow_id, run_id=run_id).cancel()
         except Exception as err:  # noqa: BLE001 - reported at teardown
             self._fault_state.problem(f"cancellation fault: could not cancel workflow {workflow_id!r}: {err!r}")
 
@@ -250,7 +220,7 @@ class FaultsFeature(Feature):
         try:
             cache = 0 if self._fault_state.crashes_pending() else self._user_cache
             await crash_and_restart(
-                self._harness, task_queue, fault, self._crash_count, report, cache=cache, began=self._attempt_began
+                self._ctx, task_queue, fault, self._crash_count, report, cache=cache, began=self._attempt_began
             )
         except Exception as err:  # noqa: BLE001 - reported at teardown
             self._fault_state.problem(f"{fault!r}: the crash failed: {err!r}")
@@ -265,7 +235,7 @@ class FaultsFeature(Feature):
         )
 
     # -- teardown -----------------------------------------------------------------------------
-    async def _fault_problems(self) -> list[str]:
+    async def problems(self) -> list[str]:
         """Wait for crashes in progress, warn about faults that cannot fire, list problems."""
         state = self._fault_state
         pending = [asyncio.wrap_future(p) if not asyncio.isfuture(p) else p for p in state.take_pending()]

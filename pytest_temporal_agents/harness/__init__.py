@@ -2,9 +2,10 @@
 with the per-test lifecycle (workers, run, settle, teardown checks, close) and the settings
 that options, ini values and the marker resolve to."""
 
-from ._harness import DEFAULT_TIMEOUT, TemporalHarness
-from ._isolation import IsolatedChecksFailed, isolated_scope
+from ._harness import TemporalHarness
+from ._isolation import IsolatedChecksFailed
 from ._options import (
+    DEFAULT_TIMEOUT,
     MARKER_SIGNATURE,
     OPTIONS,
     ReplaySettings,
@@ -16,7 +17,6 @@ from ._options import (
     resolve_settings,
 )
 from ._pytest_support import exempt_from_assertion_rewriting, relax_for_temporal
-from ._workers import _WorkerRecord
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -27,10 +27,8 @@ __all__ = [
     "Settings",
     "TemporalHarness",
     "TemporalMarker",
-    "_WorkerRecord",
     "apply_marker",
     "exempt_from_assertion_rewriting",
-    "isolated_scope",
     "merge_markers",
     "relax_for_temporal",
     "resolve_replay_settings",

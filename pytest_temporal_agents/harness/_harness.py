@@ -1,18 +1,23 @@
-"""The per-test object behind the ``temporal`` fixture."""
+"""The per-test object behind the ``temporal`` fixture: a facade over the features.
+
+:class:`TemporalHarness` owns the test's :class:`~pytest_temporal_agents._context.TestContext`,
+its :class:`~._lifecycle.Lifecycle` (the features, in the order they act) and its
+:class:`~._workers.Workers`. Each public method either runs a workflow (``start``, ``run``,
+``result``, ``history``) or hands the call to one feature object; the table of delegations
+below says which.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import re
+import functools
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import (
     Client,
     Interceptor,
@@ -24,39 +29,46 @@ from temporalio.client import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from .._errors import TemporalAgentsWarning, WorkflowTimeoutError
+from .._context import StartedWorkflow, TestContext, slug
+from .._errors import TemporalAgentsWarning
 from ..faults import FaultsFeature
-from ..history import History, format_offset
-from ..mocks import MockingFeature
+from ..history import History
+from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
 from ..replay import ReplayFeature
 from ..saga import SagaFeature
 from ..servers import TERMINATION_SETTLE, settle, settle_before_query
-from ._workers import WorkersFeature
-
-DEFAULT_TIMEOUT = timedelta(seconds=30)
+from ._isolation import INHERITED, IsolatedChecksFailed, attach_timelines, scopes
+from ._lifecycle import Lifecycle
+from ._options import DEFAULT_TIMEOUT
+from ._timeouts import wait_for_result, with_timeout
+from ._workers import Workers
 
 _NO_ARG: Any = object()
 
-WORKFLOW_TIMEOUT = """\
-Workflow {workflow_id!r} ({workflow_type}) did not finish within {timeout} of wall time.
-It is terminated when the test ends, so that the session can go on. Raise the limit with --temporal-timeout,
-the ini option temporal_timeout or @pytest.mark.temporal(timeout=...) if it is just slow.
-{pending}
-Timeline:
-{timeline}"""
-
-def _slug(text: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return slug[-limit:].lstrip("-") or "test"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-@dataclass
-class _Started:
-    """A workflow this test started, whichever way it was started."""
+def _delegate(feature: str, method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+    """A harness method that calls ``method`` on the lifecycle's ``feature`` object."""
 
-    workflow_id: str
-    run_id: str | None
-    workflow_type: str
+    def forward(self: TemporalHarness, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(getattr(self._lifecycle, feature), *args, **kwargs)
+
+    functools.update_wrapper(forward, method)
+    return forward
+
+
+def _feature_attribute(feature: str, name: str, doc: str) -> Any:
+    """A read-write harness attribute kept by the lifecycle's ``feature`` object."""
+
+    def get(self: TemporalHarness) -> Any:
+        return getattr(getattr(self._lifecycle, feature), name)
+
+    def set_(self: TemporalHarness, value: Any) -> None:
+        setattr(getattr(self._lifecycle, feature), name, value)
+
+    return property(get, set_, doc=doc)
 
 
 class _RecordingInterceptor(Interceptor):
@@ -76,8 +88,7 @@ class _RecordingOutbound(OutboundInterceptor):
         self._harness = harness
 
     async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
-        for adjust in self._harness._start_workflow_hooks:
-            adjust(input)
+        self._harness._lifecycle.adjust_start(input)
         handle = await super().start_workflow(input)
         return self._harness._track(handle, input.workflow)
 
@@ -88,7 +99,7 @@ class _RecordingOutbound(OutboundInterceptor):
         return await super().query_workflow(input)
 
 
-class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeature, SagaFeature):
+class TemporalHarness:
     """Everything a test needs to run Temporal workflows against the session's server.
 
     Each test gets its own task queue and workflow-id prefix, so tests never see each
@@ -103,45 +114,52 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
         test_id: str = "test",
         timeout: timedelta = DEFAULT_TIMEOUT,
     ) -> None:
-        self.env = env
         unique = uuid.uuid4().hex[:8]
-        slug = _slug(test_id)
-        self.task_queue = f"pta-{slug}-{unique}"
-        self.id_prefix = f"{slug}-{unique}"
-        self.timeout = timeout
+        test_slug = slug(test_id)
         config = env.client.config()
         # Outermost, so it sees the handle the test gets (the time-skipping layer wraps it).
         config["interceptors"] = [_RecordingInterceptor(self), *config["interceptors"]]
-        self.client: Client = Client(**config)
-        self._ids = itertools.count(1)
-        self._started: dict[str, _Started] = {}
+        self._ctx = TestContext(
+            env,
+            client=Client(**config),
+            task_queue=f"pta-{test_slug}-{unique}",
+            id_prefix=f"{test_slug}-{unique}",
+            timeout=timeout,
+        )
+        self._ctx.history = self.history
+        self._ctx.result = self.result
+        self._lifecycle = Lifecycle(self._ctx)
+        self._workers = Workers(self._ctx, self._lifecycle)
+        self._ctx.ensure_worker = self._workers.ensure_worker
+        self._ctx.worker = self._workers.worker
         self._closed = False
-        #: Extension points for the feature modules (mocks, faults, replay checks):
-        #: each transformer may replace the activity list of every worker this harness builds;
-        #: each teardown check returns problems ("- item" lines) that fail the test.
-        self._activity_transformers: list[
-            Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]
-        ] = []
-        #: Applied after every transformer, so they wrap what will really run: faults
-        #: wrap mocked and real activities alike.
-        self._activity_wrappers: list[
-            Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]
-        ] = []
-        self._workflow_transformers: list[Callable[[list[type]], list[type]]] = []
-        self._teardown_checks: list[Callable[[], Awaitable[list[str]]]] = []
-        #: Each adjusts the keyword options of every Worker this harness builds (faults add
-        #: their workflow interceptor, and turn off the workflow cache for worker crashes).
-        self._worker_option_hooks: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
-        #: Each may return a richer History for temporal.history() (faults add the
-        #: attempts their wrappers saw: the server keeps only each activity's last one).
-        self._history_hooks: list[Callable[[History], History]] = []
-        #: Each may adjust every workflow start through this harness's client (faults give
-        #: workflows in crash tests a short workflow task timeout).
-        self._start_workflow_hooks: list[Callable[[StartWorkflowInput], None]] = []
-        self._registered_workflows: dict[str, type] = {}
-        self._init_features()
 
-    # -- time ------------------------------------------------------------------------------
+    # -- the test's context --------------------------------------------------------------------
+    @property
+    def env(self) -> WorkflowEnvironment:
+        """The session's :class:`temporalio.testing.WorkflowEnvironment`."""
+        return self._ctx.env
+
+    @property
+    def client(self) -> Client:
+        """A client of the environment that records every workflow this test starts."""
+        return self._ctx.client
+
+    @property
+    def task_queue(self) -> str:
+        """This test's own task queue."""
+        return self._ctx.task_queue
+
+    @property
+    def id_prefix(self) -> str:
+        """The prefix of every workflow id this test makes up."""
+        return self._ctx.id_prefix
+
+    @property
+    def timeout(self) -> timedelta:
+        """The wall-clock limit for a workflow's result in this test."""
+        return self._ctx.timeout
+
     @property
     def supports_time_skipping(self) -> bool:
         return self.env.supports_time_skipping
@@ -154,23 +172,138 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
         """Sleep in server time: skipped at once under time skipping, real time otherwise."""
         await self.env.sleep(duration)
 
-    # -- ids ---------------------------------------------------------------------------------
     def new_workflow_id(self, hint: str = "wf") -> str:
         """A workflow id unique to this test: ``<test>-<uuid8>-<hint>-<n>``."""
-        return f"{self.id_prefix}-{_slug(hint, 30)}-{next(self._ids)}"
+        return self._ctx.new_workflow_id(hint)
 
-    # -- workflows ------------------------------------------------------------------------
+    @property
+    def registered_workflows(self) -> list[type]:
+        """Every workflow class a worker of this test registered (for replay checks)."""
+        return list(self._ctx.registered_workflows.values())
+
+    @property
+    def started_workflows(self) -> list[str]:
+        """Ids of every workflow this test started through its client."""
+        return list(self._ctx.started_ids)
+
+    # -- the features, one object each (see _lifecycle.py) --------------------------------------
+    mock_activity = _delegate("mocks", MocksFeature.mock_activity)
+    mock_child_workflow = _delegate("mocks", MocksFeature.mock_child_workflow)
+    mock = _delegate("mocks", MocksFeature.mock)
+    assert_call_order = _delegate("mocks", MocksFeature.assert_call_order)
+    assert_expectations = _delegate("mocks", MocksFeature.assert_expectations)
+    seed = _feature_attribute(
+        "mocks",
+        "seed",
+        "Seed of values faked for mocks without a behaviour; derived from the test's id, so the "
+        "same test fakes the same values on every run. Assign to change it (it applies to calls "
+        "made afterwards).",
+    )
+    signal_after = _delegate("callbacks", CallbacksFeature.signal_after)
+    query_after = _delegate("callbacks", CallbacksFeature.query_after)
+    freeze_activity_clock = _delegate("clock", ActivityClockFeature.freeze_activity_clock)
+    inject = _delegate("faults", FaultsFeature.inject)
+    attempts = _delegate("faults", FaultsFeature.attempts)
+    assert_attempts = _delegate("faults", FaultsFeature.assert_attempts)
+    saga = _delegate("saga", SagaFeature.saga)
+    save_history = _delegate("replay", ReplayFeature.save_history)
+    _prepare_replay_check = _delegate("replay", ReplayFeature.prepare_replay_check)
+    replay = _delegate("replay", ReplayFeature.replay)
+    replay_check = _feature_attribute(
+        "replay", "replay_check", "Replay every workflow the test ran at teardown (default True)."
+    )
+    record_histories_to = _feature_attribute(
+        "replay", "record_histories_to", "Directory to write this test's histories into, or None."
+    )
+    test_failed = _feature_attribute(
+        "replay", "test_failed", "The test body failed; teardown problems then stay one line each."
+    )
+
+    @property
+    def mock_calls(self) -> list[Any]:
+        """Every call to a mock of this test, in the order they happened."""
+        return self._lifecycle.mocks.mock_calls
+
+    @property
+    def injected_faults(self) -> Any:
+        """Every fault injected in this test, in order (a ``FaultPlan``)."""
+        return self._lifecycle.faults.injected_faults
+
+    def isolated(
+        self, label: str = "example", *, replay_check: bool | None = None
+    ) -> AbstractAsyncContextManager[TemporalHarness]:
+        """A fresh harness for one hypothesis example (or any sub-scenario of a test).
+
+        It has its own task queue, workflow ids, mocks and faults, shares the session's
+        server, and at the end of the ``async with`` runs the same checks as the fixture's
+        teardown (expectations, replay, fault warnings) and stops its workers::
+
+            @given(plan=fault_plans(activities=[fetch_market_data]))
+            async def test_survives(temporal, plan):
+                async with temporal.isolated() as t:
+                    t.inject(plan)
+                    assert await t.run(MyWorkflow.run, "AAPL", activities=[...])
+
+        Args:
+            label: part of the task queue and workflow ids, to tell scopes apart.
+            replay_check: replay the scope's workflows at its end (default: as the test's
+                harness does). A replay costs about a third of a small example's time.
+        """
+        return self._isolated_scope(label, replay_check)
+
+    @asynccontextmanager
+    async def _isolated_scope(self, label: str, replay_check: bool | None) -> AsyncIterator[TemporalHarness]:
+        base = self.id_prefix.rsplit("-", 1)[0]
+        child = type(self)(self.env, test_id=f"{base}-{label}-{next(scopes)}", timeout=self.timeout)
+        child._ctx.isolated = True
+        for name in INHERITED:
+            setattr(child, name, getattr(self, name))
+        if replay_check is not None:
+            child.replay_check = replay_check
+        child.record_histories_to = None  # histories are recorded per test, not per example
+        try:
+            yield child
+        except BaseException as err:
+            child.test_failed = True
+            await attach_timelines(err, child._ctx)
+            await child.close()
+            raise
+        try:
+            problems = await child.verify()
+        finally:
+            await child.close()
+        if problems:
+            raise IsolatedChecksFailed("\n".join(problems))
+
+    # -- workers and workflows ----------------------------------------------------------------
+    def worker(
+        self,
+        *,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        task_queue: str | None = None,
+        **worker_options: Any,
+    ) -> AbstractAsyncContextManager[Any]:
+        """Run a worker for the duration of an ``async with`` block.
+
+        Args:
+            workflows: workflow classes to register.
+            activities: activity callables to register (sync ones get a thread pool).
+            task_queue: defaults to the queue where ``start()`` starts workflows: this
+                test's task queue (or a later one of its own, see ``start()``).
+            **worker_options: passed to :class:`temporalio.worker.Worker`.
+
+        Yields:
+            The running SDK worker.
+        """
+        return self._workers.worker(
+            workflows=workflows, activities=activities, task_queue=task_queue, **worker_options
+        )
+
     def _track(self, handle: WorkflowHandle[Any, Any], workflow_type: str) -> WorkflowHandle[Any, Any]:
         """Remember a started workflow; return its handle with the no-hang timeout armed."""
-        self._started[handle.id] = _Started(handle.id, handle.result_run_id, workflow_type)
-        if isinstance(handle, _TimedResult):
-            return handle
-        # Same state in a subclass of the handle's own class: the time-skipping
-        # client's handle class is what unlocks time skipping while awaiting results.
-        timed: Any = object.__new__(_timed_class(type(handle)))
-        timed.__dict__.update(handle.__dict__)
-        timed._harness = self
-        return timed  # type: ignore[no-any-return]
+        self._ctx.started[handle.id] = StartedWorkflow(handle.id, handle.result_run_id, workflow_type)
+        return with_timeout(handle, self.result)
 
     async def start(
         self,
@@ -202,8 +335,13 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
         Raises:
             HarnessUsageError: the worker cannot be built from what was given.
         """
-        queue = await self._ensure_worker(
-            "start", workflow, task_queue or self._start_queue, workflows, activities, may_move=task_queue is None
+        queue = await self._workers.ensure_worker(
+            "start",
+            workflow,
+            task_queue or self._workers.start_queue,
+            workflows,
+            activities,
+            may_move=task_queue is None,
         )
         name = workflow if isinstance(workflow, str) else getattr(workflow, "__qualname__", "wf")
         positional = [] if arg is _NO_ARG else [arg]
@@ -251,53 +389,7 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
             timeout: wall-clock limit; defaults to the test's timeout.
             **result_options: passed to :meth:`temporalio.client.WorkflowHandle.result`.
         """
-        limit = timeout or self.timeout
-        try:
-            untimed = getattr(handle, "_untimed_result", handle.result)
-            return await asyncio.wait_for(untimed(**result_options), timeout=limit.total_seconds())
-        except asyncio.TimeoutError:
-            # Not terminated here: an activity may be in flight, and only the teardown's
-            # order (see close) keeps the shared time-skipping server's clock working.
-            raise WorkflowTimeoutError(await self._stuck_report(handle, limit)) from None
-
-    async def _stuck_report(self, handle: WorkflowHandle[Any, Any], limit: timedelta) -> str:
-        lines: list[str] = []
-        workflow_type = self._started.get(handle.id, _Started(handle.id, None, "?")).workflow_type
-        try:
-            described = await handle.describe()
-            raw = described.raw_description
-            if raw.pending_activities:
-                lines.append("Pending activities:")
-                for act in raw.pending_activities:
-                    failure = f", last failure: {act.last_failure.message}" if act.last_failure.message else ""
-                    lines.append(
-                        f"  - {act.activity_type.name} (id {act.activity_id}): attempt {act.attempt}, "
-                        f"state {_enum_tail(act.state)}{failure}"
-                    )
-            if raw.pending_children:
-                lines.append("Pending child workflows:")
-                lines.extend(
-                    f"  - {c.workflow_type_name} (id {c.workflow_id})" for c in raw.pending_children
-                )
-            history = await self.history(handle)
-            timers = [t for t in history.timers() if t.status == "started"]
-            if timers:
-                lines.append("Pending timers:")
-                lines.extend(
-                    f"  - timer {t.timer_id} for {format_offset(t.duration).lstrip('+')}" for t in timers
-                )
-            if not lines:
-                lines.append("Nothing pending: it is waiting for a signal, an update or a condition.")
-            timeline = history.timeline()
-        except Exception as err:  # noqa: BLE001 - diagnosis must not hide the timeout
-            timeline = f"  (could not fetch the history: {err})"
-        return WORKFLOW_TIMEOUT.format(
-            workflow_id=handle.id,
-            workflow_type=workflow_type,
-            timeout=_human(limit),
-            pending="\n".join(lines),
-            timeline=timeline,
-        )
+        return await wait_for_result(self._ctx, handle, timeout, **result_options)
 
     async def history(self, handle: WorkflowHandle[Any, Any] | str, run_id: str | None = None) -> History:
         """The workflow's real event history from the server.
@@ -308,26 +400,13 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
         """
         if isinstance(handle, str):
             handle = self.client.get_workflow_handle(handle, run_id=run_id)
-        history = History(await handle.fetch_history())
-        for enrich in self._history_hooks:
-            history = enrich(history)
-        return history
-
-    @property
-    def registered_workflows(self) -> list[type]:
-        """Every workflow class a worker of this test registered (for replay checks)."""
-        return list(self._registered_workflows.values())
-
-    @property
-    def started_workflows(self) -> list[str]:
-        """Ids of every workflow this test started through its client."""
-        return list(self._started)
+        return self._lifecycle.enrich_history(History(await handle.fetch_history()))
 
     # -- teardown and reports -----------------------------------------------------------------
     async def report_sections(self) -> list[tuple[str, str]]:
         """One ``(title, text)`` per workflow the test started: id, status, timeline."""
         sections = []
-        for started in self._started.values():
+        for started in self._ctx.started.values():
             title = f"temporal workflow {started.workflow_id}"
             try:
                 history = await self.history(started.workflow_id)
@@ -339,6 +418,10 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
                 text = f"(history unavailable: {err})"
             sections.append((title, text))
         return sections
+
+    async def verify(self) -> list[str]:
+        """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks)."""
+        return await self._lifecycle.teardown_problems()
 
     async def close(self) -> None:
         """Stop every worker this test started and terminate its workflows still running.
@@ -354,7 +437,7 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
             return
         self._closed = True
         running = []
-        for started in self._started.values():
+        for started in self._ctx.started.values():
             handle = self.client.get_workflow_handle(started.workflow_id)
             try:
                 if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
@@ -363,9 +446,9 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
                 pass
         await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
         errors = []
-        for record in [w for w in self._workers if w.background]:
+        for record in [w for w in self._ctx.workers if w.background]:
             try:
-                await asyncio.wait_for(self._stop_worker(record), timeout=10)
+                await asyncio.wait_for(self._workers.stop(record), timeout=10)
             except Exception as err:  # noqa: BLE001
                 errors.append(err)
         for handle in running:
@@ -379,43 +462,6 @@ class TemporalHarness(WorkersFeature, MockingFeature, FaultsFeature, ReplayFeatu
                 TemporalAgentsWarning,
                 stacklevel=2,
             )
-
-    async def verify(self) -> list[str]:
-        """Run the teardown checks (expectations, replay); return their problems."""
-        problems: list[str] = []
-        for check in self._teardown_checks:
-            problems.extend(await check())
-        return problems
-
-
-class _TimedResult:
-    """Mixin for workflow handles: ``result()`` applies the test's no-hang timeout."""
-
-    _harness: TemporalHarness
-
-    async def result(self, **kwargs: Any) -> Any:
-        return await self._harness.result(self, **kwargs)  # type: ignore[arg-type]
-
-    async def _untimed_result(self, **kwargs: Any) -> Any:
-        return await super().result(**kwargs)  # type: ignore[misc]
-
-
-_TIMED_CLASSES: dict[type, type] = {}
-
-
-def _timed_class(cls: type) -> type:
-    if cls not in _TIMED_CLASSES:
-        _TIMED_CLASSES[cls] = type(f"Timed{cls.__name__.lstrip('_')}", (_TimedResult, cls), {})
-    return _TIMED_CLASSES[cls]
-
-
-def _enum_tail(value: Any) -> str:
-    return PendingActivityState.Name(value).removeprefix("PENDING_ACTIVITY_STATE_")
-
-
-def _human(delta: timedelta) -> str:
-    seconds = delta.total_seconds()
-    return f"{seconds:g} s"
 
 
 __all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]

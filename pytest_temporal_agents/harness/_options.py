@@ -14,7 +14,9 @@ from typing import Any
 
 from .._errors import TemporalConfigError
 from ..servers import TIME_SKIPPING, ServerConfig, validate_env
-from ._harness import DEFAULT_TIMEOUT
+
+#: A workflow's result waits at most this long (wall time) unless configured.
+DEFAULT_TIMEOUT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)

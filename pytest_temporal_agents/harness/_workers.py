@@ -1,9 +1,9 @@
-"""The harness's workers: built with the features' transformers, started on demand, stopped
-at teardown; a mixin of :class:`TemporalHarness` like the feature modules.
+"""The harness's workers: built through the lifecycle (mocks, saga, faults, replay options),
+started on demand, stopped at teardown.
 
 ``temporal.worker(...)`` runs one for an ``async with`` block. ``start()`` and ``run()``
 start a background worker when none serves the queue, and a new one with the union of
-registrations when a later call needs more (see :meth:`WorkersFeature._ensure_worker`).
+registrations when a later call needs more (see :meth:`Workers.ensure_worker`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
+from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError
-from .._feature import Feature
 from .._sdk import activity_name, sandboxed_runner, workflow_class_of, workflow_name
 
 if TYPE_CHECKING:
-    from ._harness import _Started
+    from ._lifecycle import Lifecycle
 
 NO_WORKFLOW_CLASS = """\
 temporal.{method}() needs to know which workflow classes the worker should run.
@@ -43,40 +43,20 @@ Give both the same scope in your pytest configuration, for example:
 or mark the test with @pytest.mark.asyncio(loop_scope=...) matching the fixture's."""
 
 
-@dataclass
-class _WorkerRecord:
-    worker: Worker
-    task_queue: str
-    workflows: list[type]
-    activities: list[Callable[..., Any]]
-    background: bool
-    executor: concurrent.futures.ThreadPoolExecutor | None = None
+class Workers:
+    """Building, starting and stopping the workers of one test (kept in ``ctx.workers``)."""
 
-
-class WorkersFeature(Feature):
-    """Building, starting and stopping the workers of one test."""
-
-    # Set by TemporalHarness.__init__ (the features' extension points) and _init_features.
-    client: Client
-    task_queue: str
-    _started: dict[str, _Started]
-    _registered_workflows: dict[str, type]
-    _activity_transformers: list[Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]]
-    _activity_wrappers: list[Callable[[list[Callable[..., Any]]], list[Callable[..., Any]]]]
-    _workflow_transformers: list[Callable[[list[type]], list[type]]]
-    _worker_option_hooks: list[Callable[[dict[str, Any]], dict[str, Any]]]
-
-    def _init_features(self) -> None:
-        self._workers: list[_WorkerRecord] = []
+    def __init__(self, ctx: TestContext, lifecycle: Lifecycle) -> None:
+        self._ctx = ctx
+        self._lifecycle = lifecycle
         #: Where start() and run() start workflows unless told: this test's task queue, or
         #: a later one of its own when a new worker could not replace the old (_move_needed).
-        self._start_queue = self.task_queue
+        self.start_queue = ctx.task_queue
         self._queues = itertools.count(2)
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (a script): nothing to compare with
             self._loop = None
-        super()._init_features()
 
     def _check_loop(self) -> None:
         """Workers run in the loop that will stop them at teardown: the fixture's."""
@@ -94,19 +74,16 @@ class WorkersFeature(Feature):
         task_queue: str,
         background: bool,
         options: dict[str, Any],
-    ) -> _WorkerRecord:
+    ) -> WorkerRecord:
         self._check_loop()
         # The record keeps what was asked for: later calls compare against it, and the
         # transformed lists (mocks, fault wrappers) are new objects every time.
         requested_workflows, requested_activities = list(workflows), list(activities)
-        for transform_activities in [*self._activity_transformers, *self._activity_wrappers]:
-            activities = transform_activities(list(activities))
-        for transform_workflows in self._workflow_transformers:
-            workflows = transform_workflows(list(workflows))
-        for adjust_options in self._worker_option_hooks:
-            options = adjust_options(dict(options))
+        activities = self._lifecycle.activities(list(activities))
+        workflows = self._lifecycle.workflows(list(workflows))
+        options = self._lifecycle.worker_options(dict(options))
         for cls in workflows:
-            self._registered_workflows.setdefault(workflow_name(cls), cls)
+            self._ctx.registered_workflows.setdefault(workflow_name(cls), cls)
         options.setdefault("workflow_runner", sandboxed_runner())
         executor = None
         needs_threads = any(
@@ -121,13 +98,13 @@ class WorkersFeature(Feature):
             )
             options = {**options, "activity_executor": executor}
         worker = Worker(
-            self.client,
+            self._ctx.client,
             task_queue=task_queue,
             workflows=list(workflows),
             activities=list(activities),
             **options,
         )
-        return _WorkerRecord(
+        return WorkerRecord(
             worker, task_queue, requested_workflows, requested_activities, background, executor
         )
 
@@ -153,21 +130,19 @@ class WorkersFeature(Feature):
             The running SDK worker.
         """
         record = self._build_worker(
-            workflows, activities, task_queue or self._start_queue, False, worker_options
+            workflows, activities, task_queue or self.start_queue, False, worker_options
         )
-        self._workers.append(record)
+        self._ctx.workers.append(record)
         try:
             async with record.worker:
                 yield record.worker
         finally:
-            self._workers.remove(record)
+            if record in self._ctx.workers:
+                self._ctx.workers.remove(record)
             if record.executor is not None:
                 record.executor.shutdown(wait=False, cancel_futures=True)
 
-    def _polling(self, task_queue: str) -> list[_WorkerRecord]:
-        return [w for w in self._workers if w.task_queue == task_queue]
-
-    async def _ensure_worker(
+    async def ensure_worker(
         self,
         method: str,
         workflow: Any,
@@ -180,7 +155,7 @@ class WorkersFeature(Feature):
         """Make sure a worker polls a task queue with what this call needs registered;
         return that queue: ``task_queue``, or with ``may_move`` a new one of this test's
         (see :meth:`_move_needed`)."""
-        polling = self._polling(task_queue)
+        polling = self._ctx.polling(task_queue)
         if any(not w.background for w in polling):
             if workflows is None and activities is None:
                 return task_queue
@@ -208,17 +183,17 @@ class WorkersFeature(Feature):
         ):
             return task_queue
         if current is not None and may_move and await self._move_needed(task_queue):
-            task_queue = f"{self.task_queue}-{next(self._queues)}"
-            self._start_queue = task_queue
+            task_queue = f"{self._ctx.task_queue}-{next(self._queues)}"
+            self.start_queue = task_queue
         elif current is not None:
             # The SDK allows one worker per task queue and client: stop the old one first.
             # Workflows it was running resume on the new worker from their histories.
-            await self._stop_worker(current)
+            await self.stop(current)
         record = self._build_worker(
             list(merged_workflows.values()), list(merged_activities.values()), task_queue, True, {}
         )
         await record.worker.__aenter__()
-        self._workers.append(record)
+        self._ctx.workers.append(record)
         return task_queue
 
     async def _move_needed(self, task_queue: str) -> bool:
@@ -231,9 +206,9 @@ class WorkersFeature(Feature):
         new queue of this test, later starts go there, and the old worker keeps serving its
         workflows until teardown.
         """
-        for started in list(self._started.values()):
+        for started in list(self._ctx.started.values()):
             try:
-                described = await self.client.get_workflow_handle(started.workflow_id).describe()
+                described = await self._ctx.client.get_workflow_handle(started.workflow_id).describe()
             except Exception:  # noqa: BLE001 - gone or unreadable: nothing to strand
                 continue
             queue = described.raw_description.execution_config.task_queue.name
@@ -241,8 +216,9 @@ class WorkersFeature(Feature):
                 return True
         return False
 
-    async def _stop_worker(self, record: _WorkerRecord) -> None:
-        self._workers.remove(record)
+    async def stop(self, record: WorkerRecord) -> None:
+        """Stop a worker and forget it."""
+        self._ctx.workers.remove(record)
         try:
             await record.worker.__aexit__(None, None, None)
         finally:

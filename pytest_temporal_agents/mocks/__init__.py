@@ -6,7 +6,7 @@ from ._activity_env import ActivityEnv
 from ._callbacks import CallbacksFeature, DelayedCall, DelayedCallError
 from ._clock import ActivityClockFeature, ActivityClockLease
 from ._fakes import CannotFake, fake_value
-from ._feature import MockingFeature
+from ._feature import MocksFeature
 from ._objects import ActivityMock, Mock, MockCall, WorkflowMock
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "DelayedCallError",
     "Mock",
     "MockCall",
-    "MockingFeature",
+    "MocksFeature",
     "WorkflowMock",
     "fake_value",
 ]

@@ -27,8 +27,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 from temporalio.common import RawValue
 from temporalio.service import RPCError
 
+from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError, TemporalAgentsError
-from .._feature import Feature
 from .._sdk import query_definition, signal_name
 from ..servers import TERMINATION_SETTLE, settle
 from ._workflows import CALLBACK_WORKFLOW, QUERY_ACTIVITY, DelayedCallbackWorkflow, pack, unpack
@@ -54,7 +54,7 @@ class DelayedCall:
 
     def __init__(
         self,
-        harness: Any,
+        ctx: TestContext,
         kind: str,
         name: str,
         workflow_id: str,
@@ -62,10 +62,10 @@ class DelayedCall:
         helper: WorkflowHandle[Any, Any],
         result_type: type | None,
     ) -> None:
-        self._harness = harness
+        self._ctx = ctx
         self.kind, self.name, self.workflow_id, self.after = kind, name, workflow_id, after
         self._helper = helper
-        self._result_type = result_type
+        self._result_type: Any = result_type
         self._observed = False
 
     def __repr__(self) -> str:
@@ -85,12 +85,12 @@ class DelayedCall:
         """
         self._observed = True
         try:
-            raw = await self._harness.result(self._helper, timeout=timeout)
+            raw = await self._ctx.result(self._helper, timeout=timeout)
         except WorkflowFailureError as err:
             raise DelayedCallError(f"{self.describe()} failed: {_cause(err)}") from None
         if self.kind == "signal":
             return None
-        converter = self._harness.client.data_converter.payload_converter
+        converter = self._ctx.client.data_converter.payload_converter
         return converter.from_payload(raw.payload, self._result_type)
 
     async def cancel(self) -> None:
@@ -127,16 +127,15 @@ def _cause(err: WorkflowFailureError) -> str:
     return str(getattr(cause, "message", None) or cause or err)
 
 
-class CallbacksFeature(Feature):
-    """The harness methods of this feature."""
+class CallbacksFeature:
+    """``signal_after`` / ``query_after``: helper workflows on a worker of their own, and
+    at teardown (:meth:`problems`) the calls that failed with nobody awaiting them."""
 
-    def _init_features(self) -> None:
-        super()._init_features()
-        harness = self._harness
-        self._callback_queue = f"{harness.task_queue}-callbacks"
+    def __init__(self, ctx: TestContext) -> None:
+        self._ctx = ctx
+        self._callback_queue = f"{ctx.task_queue}-callbacks"
         self._delayed_calls: list[DelayedCall] = []
         self._callback_worker_lock = asyncio.Lock()
-        harness._teardown_checks.append(self._delayed_call_problems)
 
     async def signal_after(
         self,
@@ -201,32 +200,30 @@ class CallbacksFeature(Feature):
     ) -> DelayedCall:
         if not isinstance(after, timedelta) or after < timedelta(0):
             raise HarnessUsageError(BAD_AFTER.format(method=method, after=after))
-        harness = self._harness
+        ctx = self._ctx
         target = handle if isinstance(handle, str) else handle.id
         await self._ensure_callback_worker()
-        blob = pack(harness.client.data_converter.payload_converter.to_payloads(list(args)))
+        blob = pack(ctx.client.data_converter.payload_converter.to_payloads(list(args)))
         # The environment's client: helpers are not the test's workflows.
-        helper = await harness.env.client.start_workflow(
+        helper = await ctx.env.client.start_workflow(
             CALLBACK_WORKFLOW,
             args=[target, kind, name, after.total_seconds(), blob],
-            id=harness.new_workflow_id(f"{kind}-after"),
+            id=ctx.new_workflow_id(f"{kind}-after"),
             task_queue=self._callback_queue,
             result_type=RawValue,
         )
-        call = DelayedCall(harness, kind, name, target, after, helper, result_type)
+        call = DelayedCall(ctx, kind, name, target, after, helper, result_type)
         self._delayed_calls.append(call)
         return call
 
     async def _ensure_callback_worker(self) -> None:
         from temporalio.worker import Worker
 
-        from ..harness import _WorkerRecord
-
-        harness = self._harness
+        ctx = self._ctx
         async with self._callback_worker_lock:
-            if any(record.task_queue == self._callback_queue for record in harness._workers):
+            if ctx.polling(self._callback_queue):
                 return
-            client = harness.env.client
+            client = ctx.env.client
 
             @temporalio.activity.defn(name=QUERY_ACTIVITY)
             async def delayed_query(target_id: str, name: str, blob: bytes) -> RawValue:
@@ -244,11 +241,13 @@ class CallbacksFeature(Feature):
             )
             await worker.__aenter__()
             # A background worker of the harness: close() stops it with the others.
-            harness._workers.append(
-                _WorkerRecord(worker, self._callback_queue, [DelayedCallbackWorkflow], [delayed_query], True)
+            ctx.workers.append(
+                WorkerRecord(
+                    worker, self._callback_queue, [DelayedCallbackWorkflow], [delayed_query], True, helper=True
+                )
             )
 
-    async def _delayed_call_problems(self) -> list[str]:
+    async def problems(self) -> list[str]:
         problems = []
         for call in self._delayed_calls:
             problem = await call._teardown()

@@ -30,7 +30,6 @@ from typing import Any
 import temporalio.activity
 from typing_extensions import Self
 
-from .._feature import Feature
 from .._sdk import payload_converter_module
 
 
@@ -213,13 +212,12 @@ def _unfreeze_monotonic_clocks(fz: Any, freezer: Any) -> None:
 ACTIVITY_CLOCK = _ActivityClock()
 
 
-class ActivityClockFeature(Feature):
-    """The harness method of this feature."""
+class ActivityClockFeature:
+    """``temporal.freeze_activity_clock()``: a lease on the process's activity clock,
+    released at teardown (:meth:`release`) if the test did not release it."""
 
-    def _init_features(self) -> None:
-        super()._init_features()
+    def __init__(self) -> None:
         self._clock_lease: ActivityClockLease | None = None
-        self._harness._teardown_checks.insert(0, self._release_clock)
 
     def freeze_activity_clock(self, *, tick: bool = False) -> ActivityClockLease:
         """Make activities see the workflow time at which they were scheduled.
@@ -245,7 +243,7 @@ class ActivityClockFeature(Feature):
         weakref.finalize(self, self._clock_lease.release)
         return self._clock_lease
 
-    async def _release_clock(self) -> list[str]:
+    async def release(self) -> list[str]:
         if self._clock_lease is not None:
             self._clock_lease.release()
         return []

@@ -21,6 +21,7 @@ import temporalio.workflow
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
+from .._context import TestContext
 from .._errors import HarnessUsageError
 from .._sdk import (
     activity_definition,
@@ -32,8 +33,6 @@ from .._sdk import (
     workflow_name,
 )
 from ._behaviour import UNSET, Behaviour
-from ._callbacks import CallbacksFeature
-from ._clock import ActivityClockFeature
 from ._fakes import seed_for
 from ._objects import ActivityMock, Mock, MockCall, WorkflowMock, assert_call_order
 from ._workflows import MOCK_CHILD_ACTIVITY, mocked_workflow_class, unpack
@@ -63,12 +62,13 @@ NOT_MOCKED = """\
 {workflows}. Declare it with temporal.mock_activity(...) or temporal.mock_child_workflow(...)."""
 
 
-class MockingFeature(CallbacksFeature, ActivityClockFeature):
-    """The harness methods of this feature (mocks, plus delayed callbacks and the clock)."""
+class MocksFeature:
+    """Activity and child-workflow mocks: the harness's ``mock_*`` methods, applied where
+    workers are built (:meth:`replace_activities`, :meth:`replace_workflows`) and checked
+    at teardown (:meth:`problems`)."""
 
-    def _init_features(self) -> None:
-        super()._init_features()
-        harness = self._harness
+    def __init__(self, ctx: TestContext) -> None:
+        self._ctx = ctx
         self._activity_mocks: dict[str, ActivityMock] = {}
         self._workflow_mocks: dict[str, WorkflowMock] = {}
         self._mock_log: list[MockCall] = []
@@ -79,12 +79,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
         #: Seed of values faked for mocks without a behaviour; derived from the test's id,
         #: so the same test fakes the same values on every run. Assign to change it
         #: (it applies to calls made afterwards).
-        self.seed: int = seed_for(harness.id_prefix.rsplit("-", 1)[0])
-        # First in line: other transformers (faults) then wrap whatever is registered,
-        # mocks included.
-        harness._activity_transformers.insert(0, self._apply_activity_mocks)
-        harness._workflow_transformers.insert(0, self._apply_workflow_mocks)
-        harness._teardown_checks.append(self._mock_problems)
+        self.seed: int = seed_for(ctx.id_prefix.rsplit("-", 1)[0])
 
     # -- declaring --------------------------------------------------------------------------
     def mock_activity(
@@ -134,7 +129,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
             Behaviour(returns, raises, sequence, side_effect, after),
             log=self._mock_log,
             seed=lambda: self.seed,
-            sleep=self._harness.sleep,
+            sleep=self._ctx.env.sleep,
         )
         if not isinstance(activity, str):
             self._bind_activity(mock, activity)
@@ -177,7 +172,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
             Behaviour(returns, raises, sequence, side_effect, after),
             log=self._mock_log,
             seed=lambda: self.seed,
-            sleep=self._harness.sleep,
+            sleep=self._ctx.env.sleep,
         )
         if cls is not None:
             defn = must_workflow_definition(cls)
@@ -229,18 +224,18 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
     def _all_mocks(self) -> list[Mock]:
         return [*self._activity_mocks.values(), *self._workflow_mocks.values()]
 
-    async def _mock_problems(self) -> list[str]:
+    async def problems(self) -> list[str]:
         return [line for mock in self._all_mocks() for line in mock.problems()]
 
     def _refuse_late(self, method: str, name: str) -> None:
-        for record in self._harness._workers:
-            if record.task_queue != self._callback_queue:
+        for record in self._ctx.workers:
+            if not record.helper:
                 raise HarnessUsageError(
                     DECLARED_TOO_LATE.format(method=method, name=name, queue=record.task_queue)
                 )
 
     def _return_check(self, return_type: Any) -> Callable[[Any], None]:
-        converter = self._harness.client.data_converter.payload_converter
+        converter = self._ctx.client.data_converter.payload_converter
 
         def check(value: Any) -> None:
             # A record of another class could decode when its fields happen to fit.
@@ -261,7 +256,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
         mock.bind(signature, defn.arg_types, defn.ret_type, self._return_check(defn.ret_type))
         self._mock_activities[mock.name] = _mirror_activity(mock, signature, defn.arg_types, defn.ret_type)
 
-    def _apply_activity_mocks(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    def replace_activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
         names = [_activity_name_or_none(fn) for fn in activities]
         real = {name: fn for name, fn in zip(names, activities) if name and not _is_mock(fn)}
         self._activities_in_play.update(real)
@@ -283,7 +278,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
             result.append(self._child_call_activity())
         return result
 
-    def _apply_workflow_mocks(self, workflows: list[type]) -> list[type]:
+    def replace_workflows(self, workflows: list[type]) -> list[type]:
         names = [_workflow_name_or_none(cls) for cls in workflows]
         mock_classes = {mocked_workflow_class(name) for name in self._workflow_mocks}
         self._workflows_in_play.update(n for n, c in zip(names, workflows) if n and c not in mock_classes)
@@ -302,7 +297,7 @@ class MockingFeature(CallbacksFeature, ActivityClockFeature):
     def _child_call_activity(self) -> Callable[..., Any]:
         if self._child_activity is not None:
             return self._child_activity
-        converter = self._harness.client.data_converter.payload_converter
+        converter = self._ctx.client.data_converter.payload_converter
         mocks = self._workflow_mocks
 
         async def mock_child_workflow_call(phase: str, meta: dict[str, Any], blob: bytes) -> Any:

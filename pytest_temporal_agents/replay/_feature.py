@@ -17,8 +17,8 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.workflow import NondeterminismError
 
+from .._context import TestContext
 from .._errors import HarnessUsageError, TemporalAgentsWarning
-from .._feature import Feature
 from .._sdk import workflow_name
 from ..history import (
     RECORDED_NAME,
@@ -48,8 +48,10 @@ class _Ran:
     history: History
 
 
-class ReplayFeature(Feature):
-    """Replay checks and recording; the plugin sets the three attributes per test.
+class ReplayFeature:
+    """Replay checks and recording; the plugin sets the three attributes per test (through
+    the harness). Hooks: :meth:`worker_options`, and at teardown :meth:`record_histories`
+    then :meth:`check_replay`.
 
     Attributes:
         replay_check: replay every workflow the test ran at teardown (default True).
@@ -61,18 +63,14 @@ class ReplayFeature(Feature):
     record_histories_to: Path | None
     test_failed: bool
 
-    def _init_features(self) -> None:
-        super()._init_features()
+    def __init__(self, ctx: TestContext) -> None:
+        self._ctx = ctx
         self.replay_check = True
         self.record_histories_to = None
         self.test_failed = False
         self._ran_cache: list[_Ran] | None = None
-        harness = self._harness
-        harness._teardown_checks.append(self._record_histories_check)
-        harness._teardown_checks.append(self._replay_check)
-        harness._worker_option_hooks.append(self._fail_fast_on_nondeterminism)
 
-    def _fail_fast_on_nondeterminism(self, options: dict[str, Any]) -> dict[str, Any]:
+    def worker_options(self, options: dict[str, Any]) -> dict[str, Any]:
         # By default a sandbox violation or a nondeterminism error fails the workflow *task*,
         # which the server retries every 10 s: the workflow hangs and the test waits for its
         # timeout. Failing the workflow instead ends the test at once, with the SDK's message.
@@ -82,7 +80,7 @@ class ReplayFeature(Feature):
                 options["workflow_failure_exception_types"] = [*types, NondeterminismError]
         return options
 
-    def _prepare_replay_check(self) -> None:
+    def prepare_replay_check(self) -> None:
         """Called by the plugin once the test's settings are known."""
         if self.replay_check:
             from ._process import warm_up
@@ -100,7 +98,7 @@ class ReplayFeature(Feature):
         Returns:
             The path written.
         """
-        return save_history_file(await self._harness.history(handle), Path(path))
+        return save_history_file(await self._ctx.history(handle), Path(path))
 
     async def replay(
         self,
@@ -122,7 +120,7 @@ class ReplayFeature(Feature):
         Raises:
             HarnessUsageError: there are no workflow classes to replay against.
         """
-        classes = list(workflows) if workflows is not None else self._harness.registered_workflows
+        classes = list(workflows) if workflows is not None else list(self._ctx.registered_workflows.values())
         if not classes:
             raise HarnessUsageError(NO_WORKFLOWS)
         same_code = False
@@ -135,10 +133,10 @@ class ReplayFeature(Feature):
             except HistoryFileError as err:
                 return ReplayResult(source=label, workflow_type="?", status=INVALID, headline=str(err).splitlines()[0], report=str(err))
         else:
-            history = await self._harness.history(source)
+            history = await self._ctx.history(source)
             label, same_code = f"workflow {history.workflow_id!r}", True
         [result] = await replay_histories(
-            [(label, history)], classes, data_converter=self._harness.client.data_converter, compare_inputs=same_code
+            [(label, history)], classes, data_converter=self._ctx.client.data_converter, compare_inputs=same_code
         )
         return result
 
@@ -147,15 +145,15 @@ class ReplayFeature(Feature):
         """Histories of every run the test caused, fetched once for all teardown checks."""
         if self._ran_cache is not None:
             return self._ran_cache
-        registered = {workflow_name(cls) for cls in self._harness.registered_workflows}
+        registered = {workflow_name(cls) for cls in list(self._ctx.registered_workflows.values())}
         ran: list[_Ran] = []
         seen: set[str] = set()
-        pending = [(f"workflow {s.workflow_id!r}", s.workflow_id, s.run_id) for s in self._harness._started.values()]
+        pending = [(f"workflow {s.workflow_id!r}", s.workflow_id, s.run_id) for s in self._ctx.started.values()]
         while pending:
             label, workflow_id, run_id = pending.pop(0)
             for run in range(MAX_RUNS_PER_WORKFLOW):
                 try:
-                    history = await self._harness.history(workflow_id, run_id=run_id)
+                    history = await self._ctx.history(workflow_id, run_id=run_id)
                 except Exception as err:  # noqa: BLE001 - the checks go on without this one
                     warnings.warn(
                         f"pytest-temporal-agents: could not fetch the history of {label} for the "
@@ -178,13 +176,13 @@ class ReplayFeature(Feature):
         self._ran_cache = ran
         return ran
 
-    async def _record_histories_check(self) -> list[str]:
+    async def record_histories(self) -> list[str]:
         directory = self.record_histories_to
         if directory is None or self.test_failed:
             return []
         # Only workflows of user code: a mocked child's stand-in or the harness's own helper
         # workflows would be histories no user workflow class can replay in CI.
-        own = {workflow_name(cls) for cls in self._harness.registered_workflows if not _is_ours(cls)}
+        own = {workflow_name(cls) for cls in list(self._ctx.registered_workflows.values()) if not _is_ours(cls)}
         ran = [item for item in await self._ran_histories() if item.history.workflow_type in own]
         if not ran:
             return []
@@ -204,11 +202,11 @@ class ReplayFeature(Feature):
             return [f"- could not record the histories into {str(directory)!r}: {err}"]
         return []
 
-    async def _replay_check(self) -> list[str]:
+    async def check_replay(self) -> list[str]:
         if not self.replay_check:
             return []
         ran = await self._ran_histories()
-        classes = self._harness.registered_workflows
+        classes = list(self._ctx.registered_workflows.values())
         known = {workflow_name(cls) for cls in classes}
         problems: list[str] = []
         replayable: list[tuple[str, History]] = []
@@ -221,7 +219,7 @@ class ReplayFeature(Feature):
         if replayable:
             from ._process import replay_for_teardown
 
-            results = await replay_for_teardown(replayable, classes, data_converter=self._harness.client.data_converter)
+            results = await replay_for_teardown(replayable, classes, data_converter=self._ctx.client.data_converter)
             problems.extend(
                 self._problem(r.source, r.workflow_type, r.headline, r.report) for r in results if not r.ok
             )

@@ -10,27 +10,25 @@ compensations to the forward steps they undo (see ``_saga_analysis``) and fail w
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._errors import TemporalAgentsError
-from .._feature import Feature
 from ._analysis import SagaAnalysis, SagaStep, SagaSteps, analyze
 from ._failures import SagaFailure
+from ._idempotency import StateFunction, call_state_function
 from ._model import parse_executions
 from ._report import describe_workflow, render_saga
 
 if TYPE_CHECKING:
     from temporalio.client import WorkflowHandle
 
-    from ..harness import TemporalHarness
+    from .._context import TestContext
     from ..history import History
     from ._idempotency import Rerun
     from ._model import Execution
 
 #: ``invariant=`` and ``probe=``: a function of no arguments, sync or async.
-StateFunction = Callable[[], Any]
 
 SAGA_FAILED = """\
 {assertion} failed for {workflow}:
@@ -43,15 +41,15 @@ class SagaAssertionError(TemporalAgentsError, AssertionError):
     """A saga assertion found problems: listed one ``- item`` per line, then the saga's table."""
 
 
-class SagaFeature(Feature):
-    """The harness method of this feature: ``temporal.saga(...)``."""
+class SagaFeature:
+    """``temporal.saga(...)``; at the worker (:meth:`remember_activities`) it keeps the
+    activities the test registered, for re-running compensations."""
 
-    def _init_features(self) -> None:
-        super()._init_features()
+    def __init__(self, ctx: TestContext) -> None:
+        self._ctx = ctx
         #: Activities the workers of this test registered, by name, as the worker runs them
         #: without fault wrappers: what assert_idempotent_compensations() re-runs.
-        self._saga_activities: dict[str, Callable[..., Any]] = {}
-        self._harness._activity_wrappers.append(self._remember_activities)
+        self.activities: dict[str, Callable[..., Any]] = {}
 
     def saga(
         self,
@@ -87,12 +85,12 @@ class SagaFeature(Feature):
             HarnessUsageError: the declaration is malformed (the message shows a correct one).
         """
         declaration = SagaSteps(steps, depends_on=depends_on, failed_steps=failed_steps)
-        return SagaCheck(self._harness, handle, declaration, wait=wait)
+        return SagaCheck(self._ctx, handle, declaration, self.activities, wait=wait)
 
-    def _remember_activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    def remember_activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
         from ._idempotency import remember
 
-        remember(activities, self._saga_activities)
+        remember(activities, self.activities)
         return activities
 
 
@@ -101,14 +99,16 @@ class SagaCheck:
 
     def __init__(
         self,
-        harness: TemporalHarness,
+        ctx: TestContext,
         handle: WorkflowHandle[Any, Any] | str,
         steps: SagaSteps,
+        registered: dict[str, Callable[..., Any]] | None = None,
         *,
         wait: bool = True,
     ) -> None:
-        self._harness = harness
-        self._handle = harness.client.get_workflow_handle(handle) if isinstance(handle, str) else handle
+        self._ctx = ctx
+        self._registered = registered if registered is not None else {}
+        self._handle = ctx.client.get_workflow_handle(handle) if isinstance(handle, str) else handle
         self.steps = steps
         self._wait = wait
 
@@ -122,10 +122,10 @@ class SagaCheck:
 
         if self._wait:
             try:
-                await self._harness.result(self._handle)
+                await self._ctx.result(self._handle)
             except WorkflowFailureError:
                 pass  # a failed saga is what most of these checks are about
-        return await self._harness.history(self._handle)
+        return await self._ctx.history(self._handle)
 
     async def analyze(self) -> SagaAnalysis:
         """Forward runs and the compensations matched to them, for checks of your own."""
@@ -220,10 +220,10 @@ class SagaCheck:
         check_repeat(repeat)
         analysis = await self.analyze()
         reruns, problems = await rerun_compensations(
-            self._harness,
+            self._ctx,
             analysis,
             probe,
-            registered=self._harness._saga_activities,
+            registered=self._registered,
             extra=activities,
             repeat=repeat,
         )
@@ -361,14 +361,6 @@ async def invariant_problems(invariant: StateFunction) -> list[str]:
     if outcome is False:
         return [f"the state invariant {getattr(invariant, '__name__', invariant)!s} returned False"]
     return []
-
-
-async def call_state_function(function: StateFunction) -> Any:
-    """Call a probe or invariant, awaiting it if it is async."""
-    value = function()
-    if inspect.isawaitable(value):
-        value = await value
-    return value
 
 
 def _undone_name(analysis: SagaAnalysis, event_id: int) -> str:

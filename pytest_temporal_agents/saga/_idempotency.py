@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import dataclasses
 import difflib
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -23,8 +24,11 @@ from .._sdk import activity_definition, must_activity_definition, workflow_name
 from ._model import ACTIVITY, Execution
 
 if TYPE_CHECKING:
-    from ..harness import TemporalHarness
+    from .._context import TestContext
     from ._analysis import SagaAnalysis
+
+#: A probe or an invariant: a function of no arguments (may be async) that reads the state.
+StateFunction = Callable[[], Any]
 
 #: Activities the harness registers for itself (mocked children...): never re-run.
 INTERNAL_PREFIX = "pytest-temporal-agents:"
@@ -87,7 +91,7 @@ def remember(activities: Sequence[Callable[..., Any]], registry: dict[str, Calla
 
 
 async def rerun_compensations(
-    harness: TemporalHarness,
+    ctx: TestContext,
     analysis: SagaAnalysis,
     probe: Callable[[], Any],
     *,
@@ -96,8 +100,6 @@ async def rerun_compensations(
     repeat: int = 1,
 ) -> tuple[list[Rerun], list[str]]:
     """Re-run every compensation that completed; return the re-runs and the problems."""
-    from ._feature import call_state_function
-
     check_repeat(repeat)
     activities = dict(registered)
     remember(extra, activities)
@@ -112,9 +114,9 @@ async def rerun_compensations(
             rerun.before = _frozen(await call_state_function(probe))
             try:
                 if execution.kind == ACTIVITY:
-                    await _rerun_activity(harness, analysis, execution, activities, rerun)
+                    await _rerun_activity(ctx, analysis, execution, activities, rerun)
                 else:
-                    await _rerun_child(harness, execution, activities, rerun)
+                    await _rerun_child(ctx, execution, activities, rerun)
             except HarnessUsageError:
                 raise
             except Exception as err:  # noqa: BLE001 - a failing re-run is the finding
@@ -140,7 +142,7 @@ def _completed_compensations(analysis: SagaAnalysis) -> list[tuple[str, Executio
 
 
 async def _rerun_activity(
-    harness: TemporalHarness,
+    ctx: TestContext,
     analysis: SagaAnalysis,
     execution: Execution,
     activities: dict[str, Callable[..., Any]],
@@ -161,9 +163,9 @@ async def _rerun_activity(
     defn = must_activity_definition(fn)
     payloads = list(execution.input.payloads) if execution.input is not None else []
     hints = defn.arg_types if defn.arg_types and len(defn.arg_types) == len(payloads) else None
-    converter = harness.client.data_converter
+    converter = ctx.client.data_converter
     rerun.args = tuple(await converter.decode(payloads, hints))
-    env = ActivityEnvironment(client=harness.client)
+    env = ActivityEnvironment(client=ctx.client)
     env.payload_converter = converter.payload_converter
     # The original call, one attempt later: what a duplicate delivery looks like to it.
     env.info = dataclasses.replace(
@@ -171,11 +173,11 @@ async def _rerun_activity(
         activity_id=execution.id,
         activity_type=execution.name,
         attempt=max(execution.attempt, 1) + 1,
-        task_queue=execution.task_queue or harness.task_queue,
+        task_queue=execution.task_queue or ctx.task_queue,
         workflow_id=analysis.workflow_id,
         workflow_type=analysis.workflow_type,
-        namespace=harness.client.namespace,
-        workflow_namespace=harness.client.namespace,
+        namespace=ctx.client.namespace,
+        workflow_namespace=ctx.client.namespace,
     )
     if defn.is_async:
         rerun.result = await env.run(fn, *rerun.args)
@@ -184,7 +186,7 @@ async def _rerun_activity(
 
 
 async def _rerun_child(
-    harness: TemporalHarness,
+    ctx: TestContext,
     execution: Execution,
     activities: dict[str, Callable[..., Any]],
     rerun: Rerun,
@@ -195,33 +197,33 @@ async def _rerun_child(
     # The payloads exactly as the parent sent them; the same workflow id, so that keys the
     # child derives from its id are the same, as on a real duplicate start.
     args = [RawValue(p) for p in payloads]
-    rerun.args = tuple(await harness.client.data_converter.decode(payloads))
-    queue = execution.task_queue or harness.task_queue
-    async with _worker_serving(harness, queue, execution.name, activities):
-        handle = await harness.client.start_workflow(
+    rerun.args = tuple(await ctx.client.data_converter.decode(payloads))
+    queue = execution.task_queue or ctx.task_queue
+    async with _worker_serving(ctx, queue, execution.name, activities):
+        handle = await ctx.client.start_workflow(
             execution.name, args=args, id=execution.id, task_queue=queue
         )
-        rerun.result = await harness.result(handle)
+        rerun.result = await ctx.result(handle)
 
 
 @asynccontextmanager
 async def _worker_serving(
-    harness: TemporalHarness, queue: str, name: str, activities: dict[str, Callable[..., Any]]
+    ctx: TestContext, queue: str, name: str, activities: dict[str, Callable[..., Any]]
 ) -> AsyncIterator[None]:
-    polling = harness._polling(queue)
+    polling = ctx.polling(queue)
     if any(name in {workflow_name(w) for w in p.workflows} for p in polling):
         yield
         return
-    cls = harness._registered_workflows.get(name)
+    cls = ctx.registered_workflows.get(name)
     if cls is None:
-        known = ", ".join(sorted(harness._registered_workflows)) or "none"
+        known = ", ".join(sorted(ctx.registered_workflows)) or "none"
         raise HarnessUsageError(UNKNOWN_WORKFLOW.format(name=name, known=known))
     if polling:
-        await harness._ensure_worker("saga", cls, queue, [cls], None)
+        await ctx.ensure_worker("saga", cls, queue, [cls], None)
         yield
         return
-    async with harness.worker(
-        workflows=harness.registered_workflows, activities=list(activities.values()), task_queue=queue
+    async with ctx.worker(
+        workflows=list(ctx.registered_workflows.values()), activities=list(activities.values()), task_queue=queue
     ):
         yield
 
@@ -283,3 +285,11 @@ def _problem(rerun: Rerun) -> str | None:
             "a compensation delivered twice must change nothing the second time"
         )
     return None
+
+
+async def call_state_function(function: StateFunction) -> Any:
+    """Call a probe or invariant, awaiting it if it is async."""
+    value = function()
+    if inspect.isawaitable(value):
+        value = await value
+    return value

@@ -7,11 +7,10 @@ from textwrap import dedent
 import pytest
 from fault_workflows import StepsWorkflow, step
 from hypothesis import given, settings
+from pytester_support import SUPPORT
 
 from pytest_temporal_agents import FaultPlan, TemporalHarness
 from pytest_temporal_agents.strategies import fault_plans
-
-from pytester_support import SUPPORT
 
 SEEN: list[FaultPlan] = []
 

@@ -17,7 +17,7 @@ from fault_workflows import (
 )
 
 from pytest_temporal_agents import HarnessUsageError, TemporalHarness
-from pytest_temporal_agents.faults._declare import (
+from pytest_temporal_agents.faults import (
     EVERY_ATTEMPT,
     error_of_type,
     non_retryable_error,

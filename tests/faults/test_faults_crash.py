@@ -14,13 +14,12 @@ from fault_workflows import (
     fetch_quote_sync,
     step,
 )
-
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollActivityTaskQueueRequest
 
 from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents.faults import retryable_error, worker_crash
 from pytest_temporal_agents.faults._crash import fail_orphaned_attempts
-from pytest_temporal_agents.faults._declare import retryable_error, worker_crash
 
 RESTARTED = "(restarted after crash"
 
@@ -108,8 +107,8 @@ async def test_an_attempt_the_crashed_worker_took_but_never_began_is_failed_for_
     assert task.attempt == 1 and task.activity_type.name == "fetch_quote"
 
     # Only attempts of the crashed identity are touched.
-    assert await fail_orphaned_attempts(temporal, "another-worker") == []
-    assert await fail_orphaned_attempts(temporal, "dying-worker") == ["fetch_quote attempt 1"]
+    assert await fail_orphaned_attempts(temporal._ctx, "another-worker") == []
+    assert await fail_orphaned_attempts(temporal._ctx, "dying-worker") == ["fetch_quote attempt 1"]
 
     [pending] = (await handle.describe()).raw_description.pending_activities
     assert pending.attempt == 2  # scheduled for a retry, on whichever worker polls next

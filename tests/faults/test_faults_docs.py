@@ -6,8 +6,8 @@ import inspect
 import re
 from pathlib import Path
 
-from pytest_temporal_agents.faults import _declare as faults
-from pytest_temporal_agents.faults._feature import FaultsFeature
+from pytest_temporal_agents import TemporalHarness, faults
+from pytest_temporal_agents.faults import FaultsFeature
 from pytest_temporal_agents.strategies import fault_plans
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def test_the_reference_names_every_phrase_method_and_parameter() -> None:
         FaultsFeature.inject,
         FaultsFeature.attempts,
         FaultsFeature.assert_attempts,
-        FaultsFeature.isolated,
+        TemporalHarness.isolated,
         fault_plans,
     ]
     missing = [

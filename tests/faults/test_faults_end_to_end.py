@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from textwrap import dedent
+from types import SimpleNamespace
 
 import pytest
+from pytester_support import SUPPORT
 
 from pytest_temporal_agents import HarnessUsageError
+from pytest_temporal_agents.faults import worker_crash
 from pytest_temporal_agents.faults._crash import crash_and_restart
-from pytest_temporal_agents.faults._declare import worker_crash
-
-from pytester_support import SUPPORT
 
 WORKFLOWS = (SUPPORT / "fault_workflows.py").read_text()
 
@@ -74,12 +74,12 @@ def test_every_fault_kind_in_a_users_test_file(pytester: pytest.Pytester) -> Non
 
 
 def test_a_crash_on_a_queue_no_worker_polls_says_so() -> None:
-    harness = type("Harness", (), {"_workers": []})()
+    ctx = SimpleNamespace(polling=lambda task_queue: [])  # a test context with no worker
 
     async def report(client: object) -> None: ...
 
     with pytest.raises(HarnessUsageError) as caught:
-        asyncio.run(crash_and_restart(harness, "q", worker_crash(after="a"), 1, report))  # type: ignore[arg-type]
+        asyncio.run(crash_and_restart(ctx, "q", worker_crash(after="a"), 1, report))  # type: ignore[arg-type]
     assert str(caught.value).splitlines() == [
         "worker_crash(after='a') fired on task queue 'q', but no worker of this test polls it any more.",
         "Is the activity running on a worker the harness did not build?",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
-
 from pytester_support import SUPPORT
 
 WORKFLOWS = (SUPPORT / "fault_workflows.py").read_text()

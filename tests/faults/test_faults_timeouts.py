@@ -21,7 +21,7 @@ from temporalio.api.enums.v1 import TimeoutType
 from temporalio.worker import Replayer
 
 from pytest_temporal_agents import FaultWarning, TemporalHarness
-from pytest_temporal_agents.faults._declare import (
+from pytest_temporal_agents.faults import (
     EVERY_ATTEMPT,
     cancellation,
     heartbeat_timeout,

@@ -11,17 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import HarnessUsageError
-from pytest_temporal_agents.faults._attempts import (
-    FAILED,
-    SUCCEEDED,
-    TIMED_OUT,
-    AttemptLog,
-    AttemptRecord,
-    check_attempts,
-)
-from pytest_temporal_agents.faults._state import CANCEL_HEARTBEAT_TIMEOUT, CallOptions, FaultState
-from pytest_temporal_agents.harness._pytest_support import relax_for_temporal
-from pytest_temporal_agents.faults._declare import (
+from pytest_temporal_agents.faults import (
     EVERY_ATTEMPT,
     FaultPlan,
     cancellation,
@@ -33,6 +23,16 @@ from pytest_temporal_agents.faults._declare import (
     start_to_close_timeout,
     worker_crash,
 )
+from pytest_temporal_agents.faults._attempts import (
+    FAILED,
+    SUCCEEDED,
+    TIMED_OUT,
+    AttemptLog,
+    AttemptRecord,
+    check_attempts,
+)
+from pytest_temporal_agents.faults._state import CANCEL_HEARTBEAT_TIMEOUT, CallOptions, FaultState
+from pytest_temporal_agents.harness._pytest_support import relax_for_temporal
 from pytest_temporal_agents.strategies import fault_plans
 
 

@@ -121,7 +121,7 @@ async def _strand_check(temporal: TemporalHarness) -> None:
     # workflow waiting on a signal would run into its execution timeout.)
     GATE["open"] = False
     gated = await temporal.start(GatedWorkflow.run, activities=[wait_for_gate])
-    while not [a for a in temporal._workers if a.background]:
+    while not [a for a in temporal._ctx.workers if a.background]:
         await asyncio.sleep(0.01)
     assert await temporal.run(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting]) == "Hello, b!"
     GATE["open"] = True
@@ -131,14 +131,14 @@ async def _strand_check(temporal: TemporalHarness) -> None:
 async def test_a_run_that_needs_more_does_not_strand_a_workflow_still_running(temporal: TemporalHarness) -> None:
     await _strand_check(temporal)
     # The greeting ran on a new queue of this test, with a worker that serves both.
-    queues = {w.task_queue: {c.__name__ for c in w.workflows} for w in temporal._workers}
+    queues = {w.task_queue: {c.__name__ for c in w.workflows} for w in temporal._ctx.workers}
     assert queues == {
         temporal.task_queue: {"GatedWorkflow"},
         f"{temporal.task_queue}-2": {"GatedWorkflow", "GreetingWorkflow"},
     }
     # Later starts go there, and keep the worker they find.
     assert await temporal.run(GenerationsWorkflow.run, 7, start_signal="stop") == 7
-    assert len(temporal._workers) == 2
+    assert len(temporal._ctx.workers) == 2
 
 
 @pytest.mark.temporal(env="local")
@@ -186,7 +186,7 @@ async def test_a_stuck_workflow_fails_with_a_diagnosis(temporal: TemporalHarness
 async def test_close_stops_workers_and_terminates_running_workflows(temporal: TemporalHarness) -> None:
     handle = await temporal.start(ApprovalWorkflow.run)
     await temporal.close()
-    assert temporal._workers == []
+    assert temporal._ctx.workers == []
     assert (await temporal.history(handle)).status == "terminated"
 
 
@@ -200,7 +200,7 @@ async def test_time_still_skips_after_tests_that_left_workflows_in_flight(tempor
 
 async def test_repeated_starts_with_the_same_registrations_keep_the_worker(temporal: TemporalHarness) -> None:
     first = await temporal.start(GreetingWorkflow.run, Greeting("a"), activities=[compose_greeting])
-    [worker_before] = temporal._workers
+    [worker_before] = temporal._ctx.workers
     second = await temporal.start(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting])
-    assert temporal._workers == [worker_before]
+    assert temporal._ctx.workers == [worker_before]
     assert [await first.result(), await second.result()] == ["Hello, a!", "Hello, b!"]

@@ -47,7 +47,7 @@ async def test_a_signal_that_cannot_be_delivered_fails_its_result(temporal: Temp
     handle = await temporal.start(ApprovalGate.run)
     await temporal.signal_after(handle, "approve", Order("L"), "late", after=timedelta(days=2))
     assert await handle.result() == "expired"  # a day of waiting ends first
-    late = temporal._delayed_calls[0]
+    late = temporal._lifecycle.callbacks._delayed_calls[0]
     with pytest.raises(DelayedCallError, match=r"signal_after\('approve', after=2 days, 0:00:00\) .* failed: "):
         await late.result()
     assert await temporal.verify() == []  # it was awaited: not reported again

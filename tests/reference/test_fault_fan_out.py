@@ -9,11 +9,7 @@ from agent_fixtures import AS_OF
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents.faults._declare import (
-    EVERY_ATTEMPT,
-    non_retryable_error,
-    retryable_error,
-)
+from pytest_temporal_agents.faults import EVERY_ATTEMPT, non_retryable_error, retryable_error
 from reference_workflows.activities import create_services
 from reference_workflows.agents import Agents
 from reference_workflows.market import EXCHANGE_UNAVAILABLE

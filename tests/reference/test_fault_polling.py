@@ -9,11 +9,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents.faults._declare import (
-    EVERY_ATTEMPT,
-    retryable_error,
-    start_to_close_timeout,
-)
+from pytest_temporal_agents.faults import EVERY_ATTEMPT, retryable_error, start_to_close_timeout
 from reference_workflows.activities import create_services
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import OrderStatus

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import FaultPlan, TemporalHarness
-from pytest_temporal_agents.faults._declare import non_retryable_error, retryable_error
+from pytest_temporal_agents.faults import non_retryable_error, retryable_error
 from pytest_temporal_agents.strategies import fault_plans
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import Agents

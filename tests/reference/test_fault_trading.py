@@ -11,7 +11,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
-from pytest_temporal_agents.faults._declare import (
+from pytest_temporal_agents.faults import (
     error_of_type,
     non_retryable_error,
     retryable_error,

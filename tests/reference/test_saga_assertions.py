@@ -23,7 +23,7 @@ from reference_fixtures import (  # noqa: F401 - fixtures
 )
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
-from pytest_temporal_agents.faults._declare import retryable_error
+from pytest_temporal_agents.faults import retryable_error
 from pytest_temporal_agents.strategies import saga_failures
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.broker import PaperBroker

@@ -15,7 +15,7 @@ import pytest
 from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
 
 from pytest_temporal_agents import TemporalHarness, replay_files
-from pytest_temporal_agents.replay._cli import EXIT_FAILED, EXIT_OK, replay_command
+from pytest_temporal_agents.__main__ import EXIT_FAILED, EXIT_OK, replay_command
 from reference_workflows.activities import ReferenceServices
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import AccountSnapshot, ExecutionStatus

@@ -232,7 +232,7 @@ async def test_idempotency_needs_a_compensation_that_ran_and_an_activity_it_can_
     )
     saga = temporal.saga(handle, STEPS)
     await saga.assert_compensated()
-    temporal._saga_activities.pop("cancel_flight")  # as if another worker had served it
+    temporal._lifecycle.saga.activities.pop("cancel_flight")  # as if another worker had served it
     with pytest.raises(HarnessUsageError, match=r"(?s)cannot re-run 'cancel_flight'.*activities=\[cancel_flight\]"):
         await saga.assert_idempotent_compensations(other.snapshot)
     reruns = await saga.assert_idempotent_compensations(other.snapshot, activities=[other.cancel_flight])

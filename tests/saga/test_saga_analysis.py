@@ -410,7 +410,7 @@ def test_difference_names_the_fields_that_changed() -> None:
 
 
 def test_fault_functions_stand_for_their_kind() -> None:
-    from pytest_temporal_agents.faults import _declare as faults
+    from pytest_temporal_agents import faults
 
     [point] = saga_failure_points(["reserve"], [faults.start_to_close_timeout], shortened_to=timedelta(milliseconds=50))
     assert point.kind == "start_to_close_timeout"

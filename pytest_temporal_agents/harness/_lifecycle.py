@@ -1,0 +1,90 @@
+"""The lifecycle of one test: which feature acts at which step, in which order.
+
+Read top to bottom, this is what happens to a test that uses the ``temporal`` fixture:
+
+1. Build a worker (``temporal.run`` / ``start`` / ``worker``): mocks replace activities and
+   child workflows by name, the saga feature remembers the activities, faults wrap what will
+   really run (mocked and real alike); the replay feature makes nondeterminism fail fast and
+   faults add their workflow interceptor to the worker options. (:meth:`Lifecycle.activities`,
+   :meth:`Lifecycle.workflows`, :meth:`Lifecycle.worker_options`)
+2. Start a workflow: faults adjust the start (a short workflow task timeout for crash
+   tests). (:meth:`Lifecycle.adjust_start`)
+3. Read a history: faults add every attempt their wrappers saw; the server keeps only each
+   activity's last one. (:meth:`Lifecycle.enrich_history`)
+4. Teardown checks, in this order: release the activity clock, record histories, replay
+   every workflow the test ran, wait for faults in flight and list theirs, delayed calls
+   nobody awaited, mock expectations. (:meth:`Lifecycle.teardown_problems`)
+5. Close: let workflow tasks in flight finish, stop the workers, terminate what still runs.
+   (``TemporalHarness.close``)
+
+A new feature is an object built in :meth:`Lifecycle.__init__` and a line in each step it
+takes part in. Features get the test's :class:`~pytest_temporal_agents._context.TestContext`
+and never call each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..faults import FaultsFeature
+from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
+from ..replay import ReplayFeature
+from ..saga import SagaFeature
+
+if TYPE_CHECKING:
+    from temporalio.client import StartWorkflowInput
+
+    from .._context import TestContext
+    from ..history import History
+
+
+class Lifecycle:
+    """The features of one test and the order in which they act (see the module docstring)."""
+
+    def __init__(self, ctx: TestContext) -> None:
+        self.mocks = MocksFeature(ctx)
+        self.callbacks = CallbacksFeature(ctx)
+        self.clock = ActivityClockFeature()
+        self.faults = FaultsFeature(ctx)
+        self.saga = SagaFeature(ctx)
+        self.replay = ReplayFeature(ctx)
+
+    # 1. building a worker
+    def activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+        activities = self.mocks.replace_activities(activities)
+        activities = self.saga.remember_activities(activities)
+        return self.faults.wrap_activities(activities)
+
+    def workflows(self, workflows: list[type]) -> list[type]:
+        return self.mocks.replace_workflows(workflows)
+
+    def worker_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        options = self.replay.worker_options(options)
+        return self.faults.worker_options(options)
+
+    # 2. starting a workflow
+    def adjust_start(self, start: StartWorkflowInput) -> None:
+        self.faults.adjust_start(start)
+
+    # 3. reading a history
+    def enrich_history(self, history: History) -> History:
+        return self.faults.enrich_history(history)
+
+    # 4. teardown checks
+    def teardown_checks(self) -> list[Callable[[], Awaitable[list[str]]]]:
+        return [
+            self.clock.release,
+            self.replay.record_histories,
+            self.replay.check_replay,
+            self.faults.problems,
+            self.callbacks.problems,
+            self.mocks.problems,
+        ]
+
+    async def teardown_problems(self) -> list[str]:
+        """Every teardown check's problems, one ``- item`` per entry, in the order above."""
+        problems: list[str] = []
+        for check in self.teardown_checks():
+            problems.extend(await check())
+        return problems
