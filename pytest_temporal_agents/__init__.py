@@ -68,74 +68,23 @@ if TYPE_CHECKING:
     )
     from .servers import ServerConfig, find_binary
 
-#: Public name -> the module (or subpackage) that defines it.
-_EXPORTS = {
-    **dict.fromkeys(
-        [
-            "HarnessUsageError",
-            "ServerBinaryNotFound",
-            "TemporalAgentsError",
-            "TemporalAgentsWarning",
-            "TemporalConfigError",
-            "WorkflowTimeoutError",
-        ],
-        "._errors",
-    ),
-    **dict.fromkeys(["AttemptRecord", "Fault", "FaultPlan", "FaultWarning"], ".faults"),
-    **dict.fromkeys(["IsolatedChecksFailed", "TemporalHarness", "TemporalMarker"], ".harness"),
-    **dict.fromkeys(
-        [
-            "ActivityRecord",
-            "ChildRecord",
-            "History",
-            "HistoryFileError",
-            "SignalRecord",
-            "TimerRecord",
-            "load_history_file",
-            "save_history_file",
-        ],
-        ".history",
-    ),
-    **dict.fromkeys(
-        [
-            "ActivityClockLease",
-            "ActivityEnv",
-            "ActivityMock",
-            "CannotFake",
-            "DelayedCall",
-            "DelayedCallError",
-            "Mock",
-            "MockCall",
-            "WorkflowMock",
-            "fake_value",
-        ],
-        ".mocks",
-    ),
-    **dict.fromkeys(
-        [
-            "ReplayFailed",
-            "ReplayResult",
-            "load_workflow_specs",
-            "load_workflows",
-            "replay_files",
-            "replay_histories",
-        ],
-        ".replay",
-    ),
-    **dict.fromkeys(
-        [
-            "Rerun",
-            "SagaAnalysis",
-            "SagaAssertionError",
-            "SagaCheck",
-            "SagaFailure",
-            "StepRun",
-            "saga_failure_points",
-        ],
-        ".saga",
-    ),
-    **dict.fromkeys(["ServerConfig", "find_binary"], ".servers"),
+#: Public names, by the module (or subpackage) that defines them.
+_EXPORTED_BY = {
+    "._errors": "HarnessUsageError ServerBinaryNotFound TemporalAgentsError TemporalAgentsWarning "
+    "TemporalConfigError WorkflowTimeoutError",
+    ".faults": "AttemptRecord Fault FaultPlan FaultWarning",
+    ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",
+    ".history": "ActivityRecord ChildRecord History HistoryFileError SignalRecord TimerRecord "
+    "load_history_file save_history_file",
+    ".mocks": "ActivityClockLease ActivityEnv ActivityMock CannotFake DelayedCall DelayedCallError "
+    "Mock MockCall WorkflowMock fake_value",
+    ".replay": "ReplayFailed ReplayResult load_workflow_specs load_workflows replay_files "
+    "replay_histories",
+    ".saga": "Rerun SagaAnalysis SagaAssertionError SagaCheck SagaFailure StepRun "
+    "saga_failure_points",
+    ".servers": "ServerConfig find_binary",
 }
+_EXPORTS = {name: module for module, names in _EXPORTED_BY.items() for name in names.split()}
 
 __all__ = sorted(_EXPORTS)
 

@@ -66,30 +66,6 @@ class ResultService(Protocol):
     ) -> Awaitable[Any]: ...
 
 
-class EnsureWorkerService(Protocol):
-    def __call__(
-        self,
-        method: str,
-        workflow: Any,
-        task_queue: str,
-        workflows: Sequence[type] | None,
-        activities: Sequence[Callable[..., Any]] | None,
-        *,
-        may_move: bool = False,
-    ) -> Awaitable[str]: ...
-
-
-class WorkerBlockService(Protocol):
-    def __call__(
-        self,
-        *,
-        workflows: Sequence[type] = (),
-        activities: Sequence[Callable[..., Any]] = (),
-        task_queue: str | None = None,
-        **worker_options: Any,
-    ) -> AbstractAsyncContextManager[Worker]: ...
-
-
 def slug(text: str, limit: int = 40) -> str:
     """``text`` as lower-case letters, digits and dashes, at most ``limit`` long (its tail)."""
     cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
@@ -119,10 +95,11 @@ class TestContext:
     history: HistoryService = field(init=False)
     #: Set by the harness: a workflow's result, failing with a diagnosis instead of hanging.
     result: ResultService = field(init=False)
-    #: Set by the harness: make a worker with these registrations poll a queue; return it.
-    ensure_worker: EnsureWorkerService = field(init=False)
-    #: Set by the harness: a worker for an ``async with`` block (``temporal.worker``).
-    worker: WorkerBlockService = field(init=False)
+    #: Set by the harness: ``await ensure_worker(method, workflow, task_queue, workflows,
+    #: activities)`` makes a worker with those registrations poll the queue; returns the queue.
+    ensure_worker: Callable[..., Awaitable[str]] = field(init=False)
+    #: Set by the harness: ``async with worker(workflows=..., activities=..., task_queue=...)``.
+    worker: Callable[..., AbstractAsyncContextManager[Worker]] = field(init=False)
 
     def new_workflow_id(self, hint: str = "wf") -> str:
         """A workflow id unique to this test: ``<test>-<uuid8>-<hint>-<n>``."""

@@ -288,24 +288,3 @@ PHRASES: Final[dict[str, Callable[..., Fault]]] = {
     "cancellation": cancellation,
     "worker_crash": worker_crash,
 }
-
-__all__ = [
-    "DEFAULT_SHORTENED_TIMEOUT",
-    "EVERY_ATTEMPT",
-    "INJECTED_ERROR_TYPE",
-    "CancellationFault",
-    "ErrorFault",
-    "Fault",
-    "FaultPlan",
-    "FaultWarning",
-    "TimeoutFault",
-    "WorkerCrash",
-    "cancellation",
-    "error_of_type",
-    "heartbeat_timeout",
-    "non_retryable_error",
-    "retryable_error",
-    "schedule_to_close_timeout",
-    "start_to_close_timeout",
-    "worker_crash",
-]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import temporalio.activity
@@ -168,6 +169,32 @@ class _Attempt:
                 )
             )
 
+    @contextmanager
+    def observing(self, cancelled: type[BaseException]) -> Iterator[None]:
+        """Record how the activity's own code ended: failed, cancelled (or interrupted by
+        an injected crash, then failed with ``WorkerCrashed``), or still running."""
+        try:
+            yield
+        except CompleteAsyncError:
+            raise  # the activity completes later, by its task token: still running
+        except cancelled:
+            if self.interrupted_by_crash():
+                error = self.crashed()
+                self.record.finish(FAILED, error, self.elapsed)
+                raise error from None
+            self.record.finish(CANCELLED, "cancelled", self.elapsed)
+            raise
+        except BaseException as err:
+            self.finished(err)
+            self.crash_if_due(None, err)
+            raise
+
+    def succeeded(self, result: Any) -> Any:
+        """Record a successful attempt (and crash the worker if a crash follows it)."""
+        self.finished(None)
+        self.crash_if_due(result, None)
+        return result
+
     def start_timing_out(self, fault: TimeoutFault) -> None:
         scheduled = {
             "START_TO_CLOSE": self.info.start_to_close_timeout,
@@ -247,25 +274,10 @@ class _AsyncAttempt(_Attempt):
         try:
             fault = self.fault
             if fault is None or fault.after_running:
-                try:
+                with self.observing(asyncio.CancelledError):
                     result = await self.fn(*self.args)
-                except CompleteAsyncError:
-                    raise  # the activity completes later, by its task token: still running
-                except asyncio.CancelledError:
-                    if self.interrupted_by_crash():
-                        error = self.crashed()
-                        self.record.finish(FAILED, error, self.elapsed)
-                        raise error from None
-                    self.record.finish(CANCELLED, "cancelled", self.elapsed)
-                    raise
-                except BaseException as err:
-                    self.finished(err)
-                    self.crash_if_due(None, err)
-                    raise
                 if fault is None:
-                    self.finished(None)
-                    self.crash_if_due(result, None)
-                    return result
+                    return self.succeeded(result)
             return await self._apply(fault)
         finally:
             if beats is not None:
@@ -310,25 +322,10 @@ class _SyncAttempt(_Attempt):
         try:
             fault = self.fault
             if fault is None or fault.after_running:
-                try:
+                with self.observing(temporalio.exceptions.CancelledError):
                     result = self.fn(*self.args)
-                except CompleteAsyncError:
-                    raise  # the activity completes later, by its task token: still running
-                except temporalio.exceptions.CancelledError:
-                    if self.interrupted_by_crash():
-                        error = self.crashed()
-                        self.record.finish(FAILED, error, self.elapsed)
-                        raise error from None
-                    self.record.finish(CANCELLED, "cancelled", self.elapsed)
-                    raise
-                except BaseException as err:
-                    self.finished(err)
-                    self.crash_if_due(None, err)
-                    raise
                 if fault is None:
-                    self.finished(None)
-                    self.crash_if_due(result, None)
-                    return result
+                    return self.succeeded(result)
             return self._apply(fault)
         finally:
             stop.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import operator
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -50,13 +51,21 @@ R = TypeVar("R")
 
 
 def _delegate(feature: str, method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
-    """A harness method that calls ``method`` on the lifecycle's ``feature`` object."""
+    """A harness method that calls ``method`` on the lifecycle's ``feature`` object (or on
+    the harness's own ``_workers``)."""
+
+    owner = operator.attrgetter(feature if feature.startswith("_") else f"_lifecycle.{feature}")
 
     def forward(self: TemporalHarness, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return method(getattr(self._lifecycle, feature), *args, **kwargs)
+        return method(owner(self), *args, **kwargs)
 
     functools.update_wrapper(forward, method)
     return forward
+
+
+def _context_attribute(name: str, doc: str) -> Any:
+    """A read-only harness attribute kept by the test's context."""
+    return property(lambda self: getattr(self._ctx, name), doc=doc)
 
 
 def _feature_attribute(feature: str, name: str, doc: str) -> Any:
@@ -135,30 +144,15 @@ class TemporalHarness:
         self._closed = False
 
     # -- the test's context --------------------------------------------------------------------
-    @property
-    def env(self) -> WorkflowEnvironment:
-        """The session's :class:`temporalio.testing.WorkflowEnvironment`."""
-        return self._ctx.env
-
-    @property
-    def client(self) -> Client:
-        """A client of the environment that records every workflow this test starts."""
-        return self._ctx.client
-
-    @property
-    def task_queue(self) -> str:
-        """This test's own task queue."""
-        return self._ctx.task_queue
-
-    @property
-    def id_prefix(self) -> str:
-        """The prefix of every workflow id this test makes up."""
-        return self._ctx.id_prefix
-
-    @property
-    def timeout(self) -> timedelta:
-        """The wall-clock limit for a workflow's result in this test."""
-        return self._ctx.timeout
+    env: WorkflowEnvironment = _context_attribute("env", "The session's :class:`WorkflowEnvironment`.")
+    client: Client = _context_attribute(
+        "client", "A client of the environment that records every workflow this test starts."
+    )
+    task_queue: str = _context_attribute("task_queue", "This test's own task queue.")
+    id_prefix: str = _context_attribute("id_prefix", "The prefix of every workflow id this test makes up.")
+    timeout: timedelta = _context_attribute(
+        "timeout", "The wall-clock limit for a workflow's result in this test."
+    )
 
     @property
     def supports_time_skipping(self) -> bool:
@@ -276,29 +270,7 @@ class TemporalHarness:
             raise IsolatedChecksFailed("\n".join(problems))
 
     # -- workers and workflows ----------------------------------------------------------------
-    def worker(
-        self,
-        *,
-        workflows: Sequence[type] = (),
-        activities: Sequence[Callable[..., Any]] = (),
-        task_queue: str | None = None,
-        **worker_options: Any,
-    ) -> AbstractAsyncContextManager[Any]:
-        """Run a worker for the duration of an ``async with`` block.
-
-        Args:
-            workflows: workflow classes to register.
-            activities: activity callables to register (sync ones get a thread pool).
-            task_queue: defaults to the queue where ``start()`` starts workflows: this
-                test's task queue (or a later one of its own, see ``start()``).
-            **worker_options: passed to :class:`temporalio.worker.Worker`.
-
-        Yields:
-            The running SDK worker.
-        """
-        return self._workers.worker(
-            workflows=workflows, activities=activities, task_queue=task_queue, **worker_options
-        )
+    worker = _delegate("_workers", Workers.worker)
 
     def _track(self, handle: WorkflowHandle[Any, Any], workflow_type: str) -> WorkflowHandle[Any, Any]:
         """Remember a started workflow; return its handle with the no-hang timeout armed."""

@@ -111,6 +111,7 @@ class Workers:
     @asynccontextmanager
     async def worker(
         self,
+        /,
         *,
         workflows: Sequence[type] = (),
         activities: Sequence[Callable[..., Any]] = (),
