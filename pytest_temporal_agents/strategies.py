@@ -1,4 +1,4 @@
-"""Hypothesis strategies for Temporal tests: fault plans (and, later, saga failures).
+"""Hypothesis strategies for Temporal tests: fault plans and saga failure points.
 
 ``fault_plans(...)`` draws a :class:`~pytest_temporal_agents.faults.FaultPlan`: up to
 ``max_faults`` faults of the given kinds on the given activities. Hypothesis shrinks a
@@ -19,7 +19,8 @@ function-scoped-fixture health check and without a deadline; see docs/how-to/fau
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ from .faults import (
     start_to_close_timeout,
     worker_crash,
 )
+from .saga import DEFAULT_KINDS, FaultKind, SagaFailure, saga_failure_points
 
 #: Kinds drawn by default: the ones that cost no real time. Timeouts and cancellations
 #: wait out a shortened timeout (about 0.25 s each), so ask for them explicitly.
@@ -142,13 +144,48 @@ def _kind_strategy(
     return st.builds(lambda after: worker_crash(after=after), activity)
 
 
-__all__ = ["FAST_KINDS", "fault_plans"]
+# -- saga failures: each forward step of a saga failed for good by each kind of fault ---------
+def saga_failures(
+    forward_steps: Sequence[Any],
+    *,
+    kinds: Iterable[FaultKind] = DEFAULT_KINDS,
+    after_running: Iterable[bool] = (False,),
+    shortened_to: timedelta | float | None = None,
+) -> st.SearchStrategy[SagaFailure]:
+    """A strategy of saga failure points: each forward step failed for good by each kind.
+
+    The points are few and hypothesis draws each once before it stops (it notices when it
+    has tried every value), so a ``@given`` test explores every failure point, and a failing
+    one is reported as, say, ``SagaFailure(at='place_order', kind='retryable_error')``::
+
+        @given(failure=saga_failures(forward_steps=[reserve, place, confirm]))
+        async def test_every_failure_is_undone(temporal, failure):
+            async with temporal.isolated() as t:
+                t.inject(failure.fault)
+                handle = await t.start(...)
+                await t.saga(handle, STEPS).assert_compensated(through=failure, invariant=...)
+
+    Args:
+        forward_steps: the saga's forward steps in the order the workflow runs them.
+        kinds: fault kinds (names, or functions of ``pytest_temporal_agents.faults``) that
+            fail a step for good: non-retryable kinds on its first attempt, retryable ones on
+            every attempt (so the activity's retry policy must have a ``maximum_attempts``).
+            Or functions of a step's registered name that return a fault. Default:
+            ``non_retryable_error``, ``retryable_error``, ``start_to_close_timeout``.
+        after_running: ``(False, True)`` also explores faults that strike after the step's
+            effect happened, its result lost: the failure sagas most often leak on.
+        shortened_to: the timeout injected timeouts shorten the call to (seconds or a
+            timedelta); each failed attempt waits this long in real time.
+
+    Returns:
+        A strategy of :class:`~pytest_temporal_agents.SagaFailure`.
+
+    Raises:
+        HarnessUsageError: no steps, or a kind that cannot fail a step for good.
+    """
+    timeout = timedelta(seconds=shortened_to) if isinstance(shortened_to, (int, float)) else shortened_to
+    points = saga_failure_points(forward_steps, kinds, after_running=after_running, shortened_to=timeout)
+    return st.sampled_from(points)
 
 
-# -- saga failures (issue 7) ------------------------------------------------------------------
-# Each forward step of a saga failed for good by each kind of fault; the logic lives beside
-# the saga assertions (_saga_failures, _saga_strategies), this section only publishes it.
-from .saga import saga_failures
-
-__all__ += ["saga_failures"]
-# -- end of saga failures -----------------------------------------------------------------------
+__all__ = ["FAST_KINDS", "fault_plans", "saga_failures"]

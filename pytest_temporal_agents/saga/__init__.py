@@ -2,12 +2,13 @@
 in what order, whether compensations are idempotent, and where a saga can be made to fail."""
 
 from ._analysis import SagaAnalysis, StepRun
-from ._failures import SagaFailure, saga_failure_points
+from ._failures import DEFAULT_KINDS, FaultKind, SagaFailure, saga_failure_points
 from ._feature import SagaAssertionError, SagaCheck, SagaFeature
 from ._idempotency import Rerun
-from ._strategies import saga_failures
 
 __all__ = [
+    "DEFAULT_KINDS",
+    "FaultKind",
     "Rerun",
     "SagaAnalysis",
     "SagaAssertionError",
@@ -16,5 +17,4 @@ __all__ = [
     "SagaFeature",
     "StepRun",
     "saga_failure_points",
-    "saga_failures",
 ]
