@@ -87,7 +87,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
 
     Workers it started stop and workflows still running are terminated at teardown.
     """
-    from ._errors import ServerBinaryNotFound, TemporalConfigError
+    from ._errors import HarnessUsageError, ServerBinaryNotFound, TemporalConfigError
     from .harness import TemporalHarness, apply_marker, merge_markers
     from .servers import TIME_SKIPPING
 
@@ -110,7 +110,14 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         problem = str(err)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
-    harness = TemporalHarness(env, test_id=request.node.nodeid, timeout=settings.timeout)
+    try:
+        harness = TemporalHarness(
+            env, test_id=request.node.nodeid, timeout=settings.timeout, plugins=marker.plugins
+        )
+    except HarnessUsageError as err:  # a marker plugin that is not one
+        problem = f"@pytest.mark.temporal(plugins=...): {err}"
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     request.node.stash[HARNESS_KEY] = harness
     # -- mocks feature: the marker's activity clock (released by the harness at teardown)
     if marker.freeze_activity_clock:

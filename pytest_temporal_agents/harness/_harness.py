@@ -19,6 +19,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import temporalio.client
+import temporalio.worker
 from temporalio.client import (
     Client,
     Interceptor,
@@ -31,7 +33,7 @@ from temporalio.client import (
 from temporalio.testing import WorkflowEnvironment
 
 from .._context import StartedWorkflow, TestContext, slug
-from .._errors import TemporalAgentsWarning
+from .._errors import HarnessUsageError, TemporalAgentsWarning
 from ..faults import FaultsFeature
 from ..history import History
 from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
@@ -45,6 +47,16 @@ from ._timeouts import wait_for_result, with_timeout
 from ._workers import Workers
 
 _NO_ARG: Any = object()
+
+NOT_A_PLUGIN = """\
+temporal.use_plugins({plugin!r}): that is not a temporalio plugin. Pass instances of
+temporalio.plugin.SimplePlugin, temporalio.client.Plugin or temporalio.worker.Plugin
+(for example OpenAIAgentsPlugin(...) from temporalio.contrib.openai_agents)."""
+
+PLUGINS_TOO_LATE = """\
+temporal.use_plugins({plugins!r}) came after a worker or workflow of this test started, which
+keeps the configuration it started with. Declare plugins first: call use_plugins() before
+temporal.run(), temporal.start() or temporal.worker(), or use @pytest.mark.temporal(plugins=[...])."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -122,15 +134,14 @@ class TemporalHarness:
         *,
         test_id: str = "test",
         timeout: timedelta = DEFAULT_TIMEOUT,
+        plugins: Sequence[Any] = (),
     ) -> None:
         unique = uuid.uuid4().hex[:8]
         test_slug = slug(test_id)
-        config = env.client.config()
-        # Outermost, so it sees the handle the test gets (the time-skipping layer wraps it).
-        config["interceptors"] = [_RecordingInterceptor(self), *config["interceptors"]]
+        self._plugins: list[Any] = []
         self._ctx = TestContext(
             env,
-            client=Client(**config),
+            client=self._recording_client(env),
             task_queue=f"pta-{test_slug}-{unique}",
             id_prefix=f"{test_slug}-{unique}",
             timeout=timeout,
@@ -142,6 +153,37 @@ class TemporalHarness:
         self._ctx.ensure_worker = self._workers.ensure_worker
         self._ctx.worker = self._workers.worker
         self._closed = False
+        if plugins:
+            self.use_plugins(*plugins)
+
+    def _recording_client(self, env: WorkflowEnvironment) -> Client:
+        """A client of ``env`` with this test's plugins that records what it starts."""
+        config = env.client.config()
+        # Outermost, so it sees the handle the test gets (the time-skipping layer wraps it).
+        config["interceptors"] = [_RecordingInterceptor(self), *config["interceptors"]]
+        config["plugins"] = list(self._plugins)
+        return Client(**config)
+
+    def use_plugins(self, *plugins: Any) -> None:
+        """Run this test's client, workers and teardown replay with temporalio plugins.
+
+        Any ``temporalio.plugin.SimplePlugin``, client plugin or worker plugin (for example
+        temporalio's ``OpenAIAgentsPlugin`` or pydantic-ai's): the client is rebuilt with
+        them, every worker the harness builds gets them through the client, and the replay
+        at teardown (and ``temporal.replay``) replays with the same plugins, converter,
+        interceptors and workflow runner. Also ``@pytest.mark.temporal(plugins=[...])``.
+
+        Raises:
+            HarnessUsageError: not a plugin, or a worker or workflow of this test already
+                started (it would keep the configuration it started with).
+        """
+        for plugin in plugins:
+            if not isinstance(plugin, (temporalio.client.Plugin, temporalio.worker.Plugin)):
+                raise HarnessUsageError(NOT_A_PLUGIN.format(plugin=plugin))
+        if self._ctx.workers or self._ctx.started:
+            raise HarnessUsageError(PLUGINS_TOO_LATE.format(plugins=list(plugins)))
+        self._plugins.extend(plugins)
+        self._ctx.client = self._recording_client(self._ctx.env)
 
     # -- the test's context --------------------------------------------------------------------
     env: WorkflowEnvironment = _context_attribute("env", "The session's :class:`WorkflowEnvironment`.")
@@ -248,7 +290,9 @@ class TemporalHarness:
     @asynccontextmanager
     async def _isolated_scope(self, label: str, replay_check: bool | None) -> AsyncIterator[TemporalHarness]:
         base = self.id_prefix.rsplit("-", 1)[0]
-        child = type(self)(self.env, test_id=f"{base}-{label}-{next(scopes)}", timeout=self.timeout)
+        child = type(self)(
+            self.env, test_id=f"{base}-{label}-{next(scopes)}", timeout=self.timeout, plugins=self._plugins
+        )
         child._ctx.isolated = True
         for name in INHERITED:
             setattr(child, name, getattr(self, name))

@@ -7,7 +7,7 @@ for each source and turns :class:`TemporalConfigError` into ``pytest.UsageError`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
@@ -194,6 +194,8 @@ class TemporalMarker:
             were scheduled at (``temporal.freeze_activity_clock()`` for the whole test).
         replay_check: replay this test's workflows at teardown (default: the session's
             --temporal-replay-check, itself true by default).
+        plugins: temporalio plugins for the test's client, workers and teardown replay
+            (``temporal.use_plugins(...)``).
     """
 
     env: str | None = None
@@ -201,11 +203,12 @@ class TemporalMarker:
     time_skipping: bool = False
     freeze_activity_clock: bool = False
     replay_check: bool | None = None  # replay feature: None = the session's setting
+    plugins: Sequence[Any] = ()
 
 
 MARKER_SIGNATURE = (
     "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False, "
-    "replay_check=None)"
+    "replay_check=None, plugins=())"
 )
 
 BAD_MARKER = """\

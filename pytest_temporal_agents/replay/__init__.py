@@ -7,6 +7,7 @@ test items, and by ``python -m pytest_temporal_agents replay``.
 
 from ._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main, replay_command
 from ._engine import (
+    ReplayConfig,
     ReplayFailed,
     ReplayResult,
     load_workflow_specs,
@@ -21,6 +22,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILED",
     "EXIT_OK",
+    "ReplayConfig",
     "ReplayFailed",
     "ReplayFeature",
     "ReplayResult",

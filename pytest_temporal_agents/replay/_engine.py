@@ -13,20 +13,22 @@ import asyncio
 import concurrent.futures
 import importlib
 from collections.abc import AsyncIterator, Container, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
 
 from .._errors import TemporalAgentsError, TemporalConfigError
 from .._sdk import sandboxed_runner, workflow_name
 from ..history import History, HistoryFileError, check_events, find_history_files, load_history_file
 from ._nondeterminism import (
     CommandRecorder,
+    Scheduled,
     find_divergence,
     parse_sdk_failure,
     scheduled_in_history,
@@ -163,6 +165,28 @@ def load_workflow_specs(specs: str, source: str = "--workflows") -> list[type]:
 
 # -- replaying --------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """How the workers that wrote the histories were configured, so that a replay runs the
+    same code the same way: their data converter, their (worker) plugins, their workflow
+    interceptors, and their workflow runner (default: the harness's sandbox)."""
+
+    data_converter: DataConverter | None = None
+    plugins: Sequence[Any] = ()
+    interceptors: Sequence[Any] = ()
+    workflow_runner: WorkflowRunner | None = None
+
+    @property
+    def is_default(self) -> bool:
+        """Nothing beyond the defaults: another interpreter can replay with it too."""
+        return (
+            self.data_converter in (None, DataConverter.default)
+            and not self.plugins
+            and not self.interceptors
+            and self.workflow_runner is None
+        )
+
 _RUNTIME: Runtime | None = None
 _EXECUTOR: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -184,22 +208,23 @@ def _shared() -> tuple[Runtime, concurrent.futures.ThreadPoolExecutor]:
 _RUNNER = sandboxed_runner()
 
 
-def _replayer(workflows: Sequence[type], data_converter: DataConverter | None, recorder: CommandRecorder | None) -> Replayer:
+def _replayer(workflows: Sequence[type], config: ReplayConfig, recorder: CommandRecorder | None) -> Replayer:
     runtime, executor = _shared()
     return Replayer(
         workflows=list(workflows),
-        workflow_runner=_RUNNER,
+        workflow_runner=config.workflow_runner or _RUNNER,
         runtime=runtime,
         workflow_task_executor=executor,
-        data_converter=data_converter or DataConverter.default,
-        interceptors=[recorder] if recorder is not None else [],
+        data_converter=config.data_converter or DataConverter.default,
+        interceptors=[*config.interceptors, *([recorder] if recorder is not None else [])],
+        plugins=list(config.plugins),
     )
 
 
 async def _replay_batch(
     histories: Sequence[History],
     workflows: Sequence[type],
-    data_converter: DataConverter | None,
+    config: ReplayConfig,
     recorder: CommandRecorder | None,
 ) -> list[tuple[BaseException | None, list[Any]]]:
     """Replay in one SDK replayer; per history, its failure and the commands recorded."""
@@ -209,7 +234,7 @@ async def _replay_batch(
         for history in histories:
             yield history.raw
 
-    async with _replayer(workflows, data_converter, recorder).workflow_replay_iterator(feed()) as results:
+    async with _replayer(workflows, config, recorder).workflow_replay_iterator(feed()) as results:
         async for result in results:
             commands = recorder.commands.pop(result.history.run_id, []) if recorder is not None else []
             outcomes.append((result.replay_failure, commands))
@@ -224,6 +249,7 @@ async def replay_histories(
     compare_inputs: bool = False,
     process_dependent: Container[str] = (),
     timeout: float = REPLAY_TIMEOUT_SECONDS,
+    config: ReplayConfig | None = None,
 ) -> list[ReplayResult]:
     """Replay each history against ``workflows``; one result each, in order.
 
@@ -237,7 +263,12 @@ async def replay_histories(
         process_dependent: sources already known to replay in another process; their
             failures are reported as depending on the process (hash seed).
         timeout: seconds before a hung replay is given up.
+        config: the workers' plugins, interceptors and workflow runner (and converter,
+            which ``data_converter`` overrides), when they had more than the defaults.
     """
+    config = config or ReplayConfig()
+    if data_converter is not None:
+        config = replace(config, data_converter=data_converter)
     known = {workflow_name(cls): cls for cls in workflows}
     results: list[ReplayResult | None] = []
     runnable: list[tuple[int, str, History]] = []
@@ -260,7 +291,7 @@ async def replay_histories(
     if runnable:
         try:
             outcomes = await asyncio.wait_for(
-                _replay_batch([h for _, _, h in runnable], list(known.values()), data_converter, recorder), timeout
+                _replay_batch([h for _, _, h in runnable], list(known.values()), config, recorder), timeout
             )
         except Exception:  # noqa: BLE001 - one bad history must not cost the others their results
             outcomes = []
@@ -268,9 +299,9 @@ async def replay_histories(
             if index < len(outcomes):
                 failure, commands = outcomes[index]
             else:  # the batch broke before this one: alone, each gets its own verdict
-                failure, commands = await _replay_alone(history, known, data_converter, recorder, timeout)
+                failure, commands = await _replay_alone(history, known, config, recorder, timeout)
             results[slot] = await _verdict(
-                source, history, known, data_converter, failure, commands,
+                source, history, known, config, failure, commands,
                 recorded=recorder is not None, compare_inputs=compare_inputs,
                 process_dependent=source in process_dependent,
             )  # fmt: skip
@@ -280,12 +311,12 @@ async def replay_histories(
 async def _replay_alone(
     history: History,
     known: dict[str, type],
-    data_converter: DataConverter | None,
+    config: ReplayConfig,
     recorder: CommandRecorder | None,
     timeout: float,
 ) -> tuple[BaseException | None, list[Any]]:
     try:
-        outcome = await asyncio.wait_for(_replay_batch([history], list(known.values()), data_converter, recorder), timeout)
+        outcome = await asyncio.wait_for(_replay_batch([history], list(known.values()), config, recorder), timeout)
     except Exception as err:  # noqa: BLE001
         return RuntimeError(f"the replay did not finish: {type(err).__name__}: {err}"), []
     return outcome[0] if outcome else (RuntimeError("the replay gave no result"), [])
@@ -295,7 +326,7 @@ async def _verdict(
     source: str,
     history: History,
     known: dict[str, type],
-    data_converter: DataConverter | None,
+    config: ReplayConfig,
     failure_error: BaseException | None,
     commands: list[Any],
     *,
@@ -306,7 +337,7 @@ async def _verdict(
     events = history.events
     cls = known[history.workflow_type]
     base: dict[str, Any] = {"source": source, "workflow_type": history.workflow_type, "events": len(events)}
-    scheduled = scheduled_in_history(events)
+    scheduled = await _decoded(scheduled_in_history(events), config)
     if failure_error is None:
         drift = find_divergence(commands, scheduled, replay_failed=False, compare_inputs=compare_inputs)
         if drift is None or drift.what != "input":
@@ -322,7 +353,7 @@ async def _verdict(
         return ReplayResult(status=ERROR, headline=report.headline, report=report.text, sdk_message=failure.original, **base)
     if not recorded:  # the fast path replays without recording: replay this one again to see
         diagnosis = CommandRecorder(encode_inputs=True)
-        _, commands = await _replay_alone(history, known, data_converter, diagnosis, REPLAY_TIMEOUT_SECONDS)
+        _, commands = await _replay_alone(history, known, config, diagnosis, REPLAY_TIMEOUT_SECONDS)
     divergence = find_divergence(commands, scheduled, replay_failed=True)
     report = nondeterminism_report(
         label=source, workflow_type=history.workflow_type, events=events, failure=failure,
@@ -332,6 +363,17 @@ async def _verdict(
         status=NONDETERMINISTIC, headline=report.headline, report=report.text,
         event_id=report.event_id, sdk_message=failure.original, **base,
     )  # fmt: skip
+
+
+async def _decoded(scheduled: list[Scheduled], config: ReplayConfig) -> list[Scheduled]:
+    """The scheduled inputs as the workflow code sees them: a payload codec (a plugin's
+    encryption or compression) undone, so they compare with what the code passes now."""
+    codec = config.data_converter.payload_codec if config.data_converter is not None else None
+    if codec is None:
+        return scheduled
+    return [
+        replace(s, input=Payloads(payloads=await codec.decode(list(s.input.payloads)))) for s in scheduled
+    ]
 
 
 def _invalid(source: str, problem: str, history: History | None = None) -> ReplayResult:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import temporalio.worker
 from temporalio.client import WorkflowHandle
 from temporalio.workflow import NondeterminismError
 
@@ -28,7 +29,7 @@ from ..history import (
     recorded_file_name,
     save_history_file,
 )
-from ._engine import INVALID, ReplayResult, replay_histories
+from ._engine import INVALID, ReplayConfig, ReplayResult, replay_histories
 from ._nondeterminism import parse_sdk_failure
 from ._report import Report, nondeterminism_report, sandbox_report
 
@@ -69,8 +70,13 @@ class ReplayFeature:
         self.record_histories_to = None
         self.test_failed = False
         self._ran_cache: list[_Ran] | None = None
+        #: What the test's workers were given beyond the defaults (see replay_config).
+        self._worker_setup: dict[str, Any] = {}
 
     def worker_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self._worker_setup.update(
+            {key: options[key] for key in ("plugins", "interceptors", "workflow_runner") if key in options}
+        )
         # By default a sandbox violation or a nondeterminism error fails the workflow *task*,
         # which the server retries every 10 s: the workflow hangs and the test waits for its
         # timeout. Failing the workflow instead ends the test at once, with the SDK's message.
@@ -79,6 +85,24 @@ class ReplayFeature:
             if not any(issubclass(NondeterminismError, t) for t in types):
                 options["workflow_failure_exception_types"] = [*types, NondeterminismError]
         return options
+
+    def replay_config(self) -> ReplayConfig:
+        """The configuration the test's workers ran with: the client's converter and the
+        worker plugins it carries, and the plugins, workflow interceptors and runner the
+        workers were given (the harness's own interceptors excepted)."""
+        client_config = self._ctx.client.config(active_config=True)
+        setup = self._worker_setup
+        return ReplayConfig(
+            data_converter=client_config["data_converter"],
+            plugins=[
+                *(p for p in client_config["plugins"] if isinstance(p, temporalio.worker.Plugin)),
+                *setup.get("plugins", ()),
+            ],
+            interceptors=[
+                i for i in setup.get("interceptors", ()) if isinstance(i, temporalio.worker.Interceptor)
+            ],
+            workflow_runner=setup.get("workflow_runner"),
+        )
 
     def prepare_replay_check(self) -> None:
         """Called by the plugin once the test's settings are known."""
@@ -136,7 +160,7 @@ class ReplayFeature:
             history = await self._ctx.history(source)
             label, same_code = f"workflow {history.workflow_id!r}", True
         [result] = await replay_histories(
-            [(label, history)], classes, data_converter=self._ctx.client.data_converter, compare_inputs=same_code
+            [(label, history)], classes, config=self.replay_config(), compare_inputs=same_code
         )
         return result
 
@@ -219,7 +243,7 @@ class ReplayFeature:
         if replayable:
             from ._process import replay_for_teardown
 
-            results = await replay_for_teardown(replayable, classes, data_converter=self._ctx.client.data_converter)
+            results = await replay_for_teardown(replayable, classes, config=self.replay_config())
             problems.extend(
                 self._problem(r.source, r.workflow_type, r.headline, r.report) for r in results if not r.ok
             )

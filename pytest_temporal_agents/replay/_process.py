@@ -32,11 +32,10 @@ from typing import IO, Any
 
 from temporalio.api.history.v1 import History as HistoryProto
 from temporalio.client import WorkflowHistory
-from temporalio.converter import DataConverter
 
 from .._sdk import workflow_name
 from ..history import History
-from ._engine import NONDETERMINISTIC, ReplayResult, replay_histories
+from ._engine import NONDETERMINISTIC, ReplayConfig, ReplayResult, replay_histories
 
 #: Seconds a request to the helper may take before it is killed and we replay here.
 REQUEST_TIMEOUT_SECONDS = 120.0
@@ -184,15 +183,18 @@ async def replay_for_teardown(
     histories: Sequence[tuple[str, History]],
     workflows: Sequence[type],
     *,
-    data_converter: DataConverter | None = None,
+    config: ReplayConfig | None = None,
 ) -> list[ReplayResult]:
     """Replay the test's histories: in the helper interpreter when possible, else here.
 
-    Inputs are compared too: the code is the code that wrote these histories.
+    Inputs are compared too: the code is the code that wrote these histories. Workers with
+    more than the default configuration (plugins, interceptors, a converter or runner of
+    their own) are replayed here, with the same objects: another interpreter has none of them.
     """
+    config = config or ReplayConfig()
     refs = {workflow_name(cls): portable_ref(cls) for cls in workflows}
     portable = [ref for ref in refs.values() if ref is not None]
-    fresh_ok = _HELPER.usable and portable and (data_converter is None or data_converter == DataConverter.default)
+    fresh_ok = _HELPER.usable and portable and config.is_default
     fresh = [i for i, (_, h) in enumerate(histories) if fresh_ok and refs.get(h.workflow_type) is not None]
     results: dict[int, ReplayResult] = {}
     if fresh:
@@ -202,14 +204,14 @@ async def replay_for_teardown(
     here = [i for i in range(len(histories)) if i not in results]
     if here:
         replayed = await replay_histories(
-            [histories[i] for i in here], workflows, data_converter=data_converter, compare_inputs=True
+            [histories[i] for i in here], workflows, config=config, compare_inputs=True
         )
         results.update(zip(here, replayed))
     # Nondeterministic there: does it replay here? Then it depends on the process.
     suspects = [i for i in results if i not in here and results[i].status == NONDETERMINISTIC]
     if suspects:
         again = await replay_histories(
-            [histories[i] for i in suspects], workflows, data_converter=data_converter, compare_inputs=True
+            [histories[i] for i in suspects], workflows, config=config, compare_inputs=True
         )
         dependent = [i for i, result in zip(suspects, again) if result.ok]
         if dependent:

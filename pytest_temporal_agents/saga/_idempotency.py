@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import inspect
 import dataclasses
 import difflib
+import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
