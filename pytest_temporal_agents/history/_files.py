@@ -17,7 +17,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
 from .._errors import TemporalAgentsError
-from ._model import History, event_name
+from ._model import History
+from ._text import event_name
 
 NOT_A_HISTORY = """\
 {source} is not a Temporal history: {problem}.
