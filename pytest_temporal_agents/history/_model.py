@@ -1,4 +1,4 @@
-"""Real event histories: load, save, query, and render as a readable timeline."""
+"""Real event histories: identity, queries, a text timeline, and JSON that keeps the identity."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ from ._parse import (
 )
 from ._text import failure_type, summarize_failure, summarize_payloads
 from ._timeline import render_timeline
+
+#: Keys beside ``events`` in a saved history. The SDK's reader (``WorkflowHistory.from_json``,
+#: and so its Replayer) ignores keys it does not know; ``temporal workflow show --output json``
+#: writes none of them.
+WORKFLOW_ID_KEY = "workflowId"
+RUN_ID_KEY = "runId"
+WORKFLOW_TYPE_KEY = "workflowType"
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,20 @@ class History:
 
     Wraps the SDK's :class:`temporalio.client.WorkflowHistory`; ``raw`` gives it back
     for the SDK's own replayer.
+
+    Args:
+        raw: the SDK's history (workflow id and events).
+        run_id: the run's id, if known besides the events (a saved history keeps it).
+        workflow_type: the workflow type, for events that do not start with
+            WorkflowExecutionStarted (a truncated file).
     """
 
-    def __init__(self, raw: WorkflowHistory) -> None:
+    def __init__(
+        self, raw: WorkflowHistory, *, run_id: str | None = None, workflow_type: str | None = None
+    ) -> None:
         self.raw = raw
+        self._run_id = run_id
+        self._workflow_type = workflow_type
         self._parsed: ParsedEvents | None = None
 
     @property
@@ -96,7 +113,9 @@ class History:
 
     @property
     def run_id(self) -> str:
-        """The id of the run the events started ("" if they do not start it)."""
+        """The run's id: the one saved with the history, else the run the events started."""
+        if self._run_id:
+            return self._run_id
         started = self.parsed.started
         return started.original_execution_run_id if started is not None else ""
 
@@ -106,8 +125,11 @@ class History:
 
     @property
     def workflow_type(self) -> str:
+        return self._known_type() or "<unknown>"
+
+    def _known_type(self) -> str | None:
         started = self.parsed.started
-        return started.workflow_type.name if started is not None else "<unknown>"
+        return started.workflow_type.name if started is not None else self._workflow_type
 
     @property
     def status(self) -> str:
@@ -167,21 +189,69 @@ class History:
         )
 
     # -- persistence ----------------------------------------------------------------------
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON ``temporal workflow show --output json`` writes, with the identity beside it.
+
+        ``workflowId``, ``runId`` and ``workflowType`` sit next to ``events``: a replay needs
+        the real workflow id whenever the workflow derives commands from it (child workflow
+        ids, say), and the SDK's reader ignores keys it does not know.
+        """
+        identity = {
+            WORKFLOW_ID_KEY: self.workflow_id,
+            RUN_ID_KEY: self.run_id,
+            WORKFLOW_TYPE_KEY: self._known_type(),
+        }
+        return {**{k: v for k, v in identity.items() if v}, **self.raw.to_json_dict()}
+
     def to_json(self) -> str:
-        return self.raw.to_json()
+        """:meth:`to_json_dict` as text: what :meth:`save` writes."""
+        return json.dumps(self.to_json_dict(), indent=2)
 
     def save(self, path: str | Path) -> Path:
-        """Write the history as JSON (the format ``temporal workflow show -o json`` writes)."""
+        """Write the history as JSON, creating directories as needed.
+
+        The format is the one ``temporal workflow show --output json`` writes, plus the
+        workflow id, run id and workflow type (see :meth:`to_json_dict`), so that
+        :meth:`load` gives back the same identity.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.raw.to_json_dict(), indent=2) + "\n")
+        target.write_text(self.to_json() + "\n", encoding="utf-8")
         return target
 
     @classmethod
-    def from_json(cls, workflow_id: str, data: str | dict[str, Any]) -> History:
-        return cls(WorkflowHistory.from_json(workflow_id, data))
+    def from_json(
+        cls, workflow_id: str | None, data: str | dict[str, Any], *, default_id: str = ""
+    ) -> History:
+        """A history from its JSON: what :meth:`save` or ``temporal workflow show`` wrote.
+
+        Args:
+            workflow_id: the workflow's id; None for the one the JSON keeps, else ``default_id``.
+            data: the JSON, as text or parsed.
+
+        Raises:
+            ValueError: the JSON is not a history (from the SDK's reader).
+        """
+        parsed = json.loads(data) if isinstance(data, str) else data
+        saved = parsed if isinstance(parsed, dict) else {}
+        workflow_id = workflow_id or _text_value(saved, WORKFLOW_ID_KEY) or default_id
+        return cls(
+            WorkflowHistory.from_json(workflow_id, parsed),
+            run_id=_text_value(saved, RUN_ID_KEY),
+            workflow_type=_text_value(saved, WORKFLOW_TYPE_KEY),
+        )
 
     @classmethod
     def load(cls, path: str | Path, workflow_id: str | None = None) -> History:
+        """Read a history JSON file.
+
+        The workflow id is ``workflow_id``, else the one the file keeps (:meth:`save` writes
+        it), else the file's name without ``.json``, as for ``temporal workflow show`` output.
+        """
         path = Path(path)
-        return cls.from_json(workflow_id or path.stem, path.read_text())
+        return cls.from_json(workflow_id, path.read_text(encoding="utf-8"), default_id=path.stem)
+
+
+def _text_value(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
