@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
 
 from .._errors import TemporalAgentsError
-from ._model import History, event_name
+from ._model import History
+from ._text import event_name
 
 NOT_A_HISTORY = """\
 {source} is not a Temporal history: {problem}.
@@ -82,9 +82,8 @@ def load_history_file(path: str | os.PathLike[str]) -> History:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem='no "events" list'))
-    workflow_id = data.get("workflowId")
     try:
-        history = History(WorkflowHistory.from_json(workflow_id if isinstance(workflow_id, str) else path.stem, data))
+        history = History.from_json(None, data, default_id=path.stem)
     except Exception as err:  # noqa: BLE001 - protobuf's parse errors have many types
         raise HistoryFileError(NOT_A_HISTORY.format(source=path, problem=str(err).splitlines()[0])) from None
     problem = check_events(history)
@@ -94,17 +93,8 @@ def load_history_file(path: str | os.PathLike[str]) -> History:
 
 
 def save_history_file(history: History, path: str | Path) -> Path:
-    """Write a history as JSON, with its workflow id, creating directories as needed.
-
-    The format is the one ``temporal workflow show --output json`` writes, plus a top-level
-    ``"workflowId"`` (the SDK's reader ignores it): a replay needs the real id whenever the
-    workflow derives commands from it, such as child workflow ids.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = {"workflowId": history.workflow_id, **history.raw.to_json_dict()}
-    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return target
+    """Write a history as JSON with its workflow id, run id and type (:meth:`History.save`)."""
+    return history.save(path)
 
 
 def find_history_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -1,117 +1,38 @@
-"""Real event histories: load, save, query, and render as a readable timeline."""
+"""Real event histories: identity, queries, a text timeline, and JSON that keeps the identity."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
-#: Workflow-task bookkeeping events: hidden from timelines unless asked for.
-_WORKFLOW_TASK_NOISE = frozenset(
-    {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    }
+from ._parse import (
+    COMPLETED,
+    FAILED,
+    TIMED_OUT,
+    Call,
+    MarkerRecord,
+    ParsedEvents,
+    SignalRecord,
+    TimerRecord,
+    UpdateRecord,
+    parse_events,
 )
+from ._text import failure_type, summarize_failure, summarize_payloads
+from ._timeline import render_timeline
 
-_CLOSING_STATUS = {
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "completed",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "failed",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "timed_out",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "canceled",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "terminated",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continued_as_new",
-}
-
-
-def event_name(event: HistoryEvent) -> str:
-    """``EVENT_TYPE_ACTIVITY_TASK_SCHEDULED`` -> ``ActivityTaskScheduled``."""
-    raw = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
-    return "".join(part.capitalize() for part in raw.split("_"))
-
-
-def summarize_payloads(payloads: Payloads | None, limit: int = 80) -> str:
-    """A short, human-readable rendering of payloads (JSON shown as JSON)."""
-    if payloads is None or not payloads.payloads:
-        return ""
-    parts = []
-    for payload in payloads.payloads:
-        encoding = payload.metadata.get("encoding", b"").decode(errors="replace")
-        if encoding == "binary/null":
-            parts.append("None")
-        elif encoding.startswith("json"):
-            parts.append(payload.data.decode(errors="replace"))
-        else:
-            parts.append(f"<{encoding or 'unknown'} {len(payload.data)} bytes>")
-    text = ", ".join(parts)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def summarize_failure(failure: Failure) -> str:
-    """``message [type]`` for a failure and each of its causes, joined by ``<-``."""
-    parts = []
-    current: Failure | None = failure
-    while current is not None and (current.message or current.ByteSize()):
-        label = ""
-        if current.HasField("application_failure_info"):
-            info = current.application_failure_info
-            label = info.type or "ApplicationError"
-            if info.non_retryable:
-                label += ", non-retryable"
-        elif current.HasField("timeout_failure_info"):
-            label = TimeoutType.Name(current.timeout_failure_info.timeout_type).removeprefix(
-                "TIMEOUT_TYPE_"
-            )
-        elif current.HasField("canceled_failure_info"):
-            label = "canceled"
-        elif current.HasField("terminated_failure_info"):
-            label = "terminated"
-        elif current.HasField("activity_failure_info"):
-            label = "activity " + current.activity_failure_info.activity_type.name
-        elif current.HasField("child_workflow_execution_failure_info"):
-            label = "child " + current.child_workflow_execution_failure_info.workflow_type.name
-        parts.append(f"{current.message} [{label}]" if label else current.message)
-        current = current.cause if current.HasField("cause") else None
-    return " <- ".join(parts)
-
-
-def _failure_type(failure: Failure) -> str | None:
-    """The most specific failure type: application type or timeout type, searching causes."""
-    current: Failure | None = failure
-    while current is not None:
-        if current.HasField("application_failure_info"):
-            return current.application_failure_info.type or "ApplicationError"
-        if current.HasField("timeout_failure_info"):
-            return TimeoutType.Name(current.timeout_failure_info.timeout_type)
-        current = current.cause if current.HasField("cause") else None
-    return None
-
-
-def format_offset(delta: timedelta) -> str:
-    """``+0.012s``, ``+42s``, ``+3m05s``, ``+2h00m``, ``+30d00h``: short and sortable by eye."""
-    seconds = delta.total_seconds()
-    if seconds < 10:
-        return f"+{seconds:.3f}s"
-    if seconds < 60:
-        return f"+{seconds:.0f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"+{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"+{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"+{days}d{hours:02d}h"
+#: Keys beside ``events`` in a saved history. The SDK's reader (``WorkflowHistory.from_json``,
+#: and so its Replayer) ignores keys it does not know; ``temporal workflow show --output json``
+#: writes none of them.
+WORKFLOW_ID_KEY = "workflowId"
+RUN_ID_KEY = "runId"
+WORKFLOW_TYPE_KEY = "workflowType"
 
 
 @dataclass(frozen=True)
@@ -128,21 +49,21 @@ class ActivityRecord:
     failure: str | None = None
     failure_type: str | None = None
 
-
-@dataclass(frozen=True)
-class TimerRecord:
-    timer_id: str
-    duration: timedelta
-    status: str  # started | fired | canceled
-    started_event_id: int
-
-
-@dataclass(frozen=True)
-class SignalRecord:
-    name: str
-    input: str
-    event_id: int
-    time: datetime
+    @classmethod
+    def of(cls, call: Call) -> ActivityRecord:
+        failed = call.status in (FAILED, TIMED_OUT)
+        failure = call.failure if call.failure is not None else Failure()
+        return cls(
+            name=call.name,
+            activity_id=call.id,
+            scheduled_event_id=call.scheduled_event_id,
+            status=call.status,
+            attempt=call.attempt,
+            input=summarize_payloads(call.input),
+            result=summarize_payloads(call.result) if call.status == COMPLETED else None,
+            failure=summarize_failure(failure) if failed else None,
+            failure_type=failure_type(failure) if failed else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,16 +73,38 @@ class ChildRecord:
     status: str  # initiated | started | completed | failed | canceled | timed_out | terminated
     initiated_event_id: int
 
+    @classmethod
+    def of(cls, call: Call) -> ChildRecord:
+        return cls(call.name, call.id, call.status, call.scheduled_event_id)
+
 
 class History:
     """A workflow's real event history with queries and a text timeline.
 
     Wraps the SDK's :class:`temporalio.client.WorkflowHistory`; ``raw`` gives it back
     for the SDK's own replayer.
+
+    Args:
+        raw: the SDK's history (workflow id and events).
+        run_id: the run's id, if known besides the events (a saved history keeps it).
+        workflow_type: the workflow type, for events that do not start with
+            WorkflowExecutionStarted (a truncated file).
     """
 
-    def __init__(self, raw: WorkflowHistory) -> None:
+    def __init__(
+        self, raw: WorkflowHistory, *, run_id: str | None = None, workflow_type: str | None = None
+    ) -> None:
         self.raw = raw
+        self._run_id = run_id
+        self._workflow_type = workflow_type
+        self._parsed: ParsedEvents | None = None
+
+    @property
+    def parsed(self) -> ParsedEvents:
+        """The events read once: calls paired with their starts and closes, timers, ..."""
+        if self._parsed is None:
+            self._parsed = parse_events(self.events)
+        return self._parsed
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -169,151 +112,60 @@ class History:
         return self.raw.workflow_id
 
     @property
+    def run_id(self) -> str:
+        """The run's id: the one saved with the history, else the run the events started."""
+        if self._run_id:
+            return self._run_id
+        started = self.parsed.started
+        return started.original_execution_run_id if started is not None else ""
+
+    @property
     def events(self) -> Sequence[HistoryEvent]:
         return self.raw.events
 
     @property
     def workflow_type(self) -> str:
-        for event in self.events:
-            if event.HasField("workflow_execution_started_event_attributes"):
-                return event.workflow_execution_started_event_attributes.workflow_type.name
-        return "<unknown>"
+        return self._known_type() or "<unknown>"
+
+    def _known_type(self) -> str | None:
+        started = self.parsed.started
+        return started.workflow_type.name if started is not None else self._workflow_type
 
     @property
     def status(self) -> str:
         """``running`` or how the run closed (completed, failed, terminated, ...)."""
-        if self.events:
-            return _CLOSING_STATUS.get(self.events[-1].event_type, "running")
-        return "running"
+        return self.parsed.status
 
     # -- queries -------------------------------------------------------------------
     def activities(self, name: str | None = None) -> list[ActivityRecord]:
         """Every scheduled activity (optionally only those named ``name``), in order."""
-        records: dict[int, dict[str, Any]] = {}
-        for event in self.events:
-            if event.HasField("activity_task_scheduled_event_attributes"):
-                attrs = event.activity_task_scheduled_event_attributes
-                records[event.event_id] = dict(
-                    name=attrs.activity_type.name,
-                    activity_id=attrs.activity_id,
-                    scheduled_event_id=event.event_id,
-                    status="scheduled",
-                    attempt=0,
-                    input=summarize_payloads(attrs.input),
-                )
-            elif event.HasField("activity_task_started_event_attributes"):
-                started = event.activity_task_started_event_attributes
-                record = records.get(started.scheduled_event_id)
-                if record is not None:
-                    record.update(status="started", attempt=started.attempt)
-            else:
-                self._apply_activity_outcome(event, records)
-        found = [ActivityRecord(**r) for r in records.values()]
-        return [r for r in found if name is None or r.name == name]
-
-    @staticmethod
-    def _apply_activity_outcome(event: HistoryEvent, records: dict[int, dict[str, Any]]) -> None:
-        if event.HasField("activity_task_completed_event_attributes"):
-            done = event.activity_task_completed_event_attributes
-            if done.scheduled_event_id in records:
-                records[done.scheduled_event_id].update(
-                    status="completed", result=summarize_payloads(done.result)
-                )
-        elif event.HasField("activity_task_failed_event_attributes"):
-            failed = event.activity_task_failed_event_attributes
-            if failed.scheduled_event_id in records:
-                records[failed.scheduled_event_id].update(
-                    status="failed",
-                    failure=summarize_failure(failed.failure),
-                    failure_type=_failure_type(failed.failure),
-                )
-        elif event.HasField("activity_task_timed_out_event_attributes"):
-            timed_out = event.activity_task_timed_out_event_attributes
-            if timed_out.scheduled_event_id in records:
-                records[timed_out.scheduled_event_id].update(
-                    status="timed_out",
-                    failure=summarize_failure(timed_out.failure),
-                    failure_type=_failure_type(timed_out.failure),
-                )
-        elif event.HasField("activity_task_canceled_event_attributes"):
-            canceled = event.activity_task_canceled_event_attributes
-            if canceled.scheduled_event_id in records:
-                records[canceled.scheduled_event_id].update(status="canceled")
+        return [ActivityRecord.of(c) for c in self.parsed.activities if name is None or c.name == name]
 
     def activity_names(self) -> list[str]:
         """Names of scheduled activities in schedule order (repeats kept)."""
-        return [record.name for record in self.activities()]
+        return [call.name for call in self.parsed.activities]
 
     def timers(self) -> list[TimerRecord]:
-        found: dict[str, dict[str, Any]] = {}
-        for event in self.events:
-            if event.HasField("timer_started_event_attributes"):
-                attrs = event.timer_started_event_attributes
-                found[attrs.timer_id] = dict(
-                    timer_id=attrs.timer_id,
-                    duration=attrs.start_to_fire_timeout.ToTimedelta(),
-                    status="started",
-                    started_event_id=event.event_id,
-                )
-            elif event.HasField("timer_fired_event_attributes"):
-                timer_id = event.timer_fired_event_attributes.timer_id
-                if timer_id in found:
-                    found[timer_id]["status"] = "fired"
-            elif event.HasField("timer_canceled_event_attributes"):
-                timer_id = event.timer_canceled_event_attributes.timer_id
-                if timer_id in found:
-                    found[timer_id]["status"] = "canceled"
-        return [TimerRecord(**t) for t in found.values()]
+        return list(self.parsed.timers)
 
     def signals(self, name: str | None = None) -> list[SignalRecord]:
-        return [
-            SignalRecord(
-                name=attrs.signal_name,
-                input=summarize_payloads(attrs.input),
-                event_id=event.event_id,
-                time=event.event_time.ToDatetime(),
-            )
-            for event in self.events
-            if event.HasField("workflow_execution_signaled_event_attributes")
-            for attrs in [event.workflow_execution_signaled_event_attributes]
-            if name is None or attrs.signal_name == name
-        ]
+        return [s for s in self.parsed.signals if name is None or s.name == name]
+
+    def updates(self, name: str | None = None) -> list[UpdateRecord]:
+        """Every update the workflow accepted or rejected (optionally only ``name``), in order."""
+        return [u for u in self.parsed.updates if name is None or u.name == name]
+
+    def markers(self, name: str | None = None) -> list[MarkerRecord]:
+        """Every marker (``core_patch`` for workflow.patched, ...), in order."""
+        return [m for m in self.parsed.markers if name is None or m.name == name]
 
     def children(self) -> list[ChildRecord]:
-        found: dict[int, dict[str, Any]] = {}
-        outcome_fields = {
-            "child_workflow_execution_started_event_attributes": "started",
-            "child_workflow_execution_completed_event_attributes": "completed",
-            "child_workflow_execution_failed_event_attributes": "failed",
-            "child_workflow_execution_canceled_event_attributes": "canceled",
-            "child_workflow_execution_timed_out_event_attributes": "timed_out",
-            "child_workflow_execution_terminated_event_attributes": "terminated",
-            "start_child_workflow_execution_failed_event_attributes": "start_failed",
-        }
-        for event in self.events:
-            if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-                attrs = event.start_child_workflow_execution_initiated_event_attributes
-                found[event.event_id] = dict(
-                    workflow_type=attrs.workflow_type.name,
-                    workflow_id=attrs.workflow_id,
-                    status="initiated",
-                    initiated_event_id=event.event_id,
-                )
-                continue
-            for field_name, status in outcome_fields.items():
-                if event.HasField(field_name):  # type: ignore[arg-type]
-                    initiated = getattr(event, field_name).initiated_event_id
-                    if initiated in found:
-                        found[initiated]["status"] = status
-                    break
-        return [ChildRecord(**c) for c in found.values()]
+        return [ChildRecord.of(call) for call in self.parsed.children]
 
     def failure(self) -> str | None:
         """The failure that closed the workflow, if it failed."""
-        for event in reversed(self.events):
-            if event.HasField("workflow_execution_failed_event_attributes"):
-                return summarize_failure(event.workflow_execution_failed_event_attributes.failure)
-        return None
+        failure = self.parsed.workflow_failure
+        return summarize_failure(failure) if failure is not None else None
 
     # -- rendering ------------------------------------------------------------------
     def timeline(self, *, workflow_tasks: bool = False, max_events: int | None = 200) -> str:
@@ -323,7 +175,12 @@ class History:
             workflow_tasks: include workflow-task scheduled/started/completed bookkeeping.
             max_events: show at most this many events (first and last halves), or all if None.
         """
-        return render_timeline(self.events, workflow_tasks=workflow_tasks, max_events=max_events)
+        return render_timeline(
+            self.events,
+            workflow_tasks=workflow_tasks,
+            max_events=max_events,
+            names=self.parsed.activity_names(),
+        )
 
     def __str__(self) -> str:
         return (
@@ -332,120 +189,69 @@ class History:
         )
 
     # -- persistence ----------------------------------------------------------------------
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON ``temporal workflow show --output json`` writes, with the identity beside it.
+
+        ``workflowId``, ``runId`` and ``workflowType`` sit next to ``events``: a replay needs
+        the real workflow id whenever the workflow derives commands from it (child workflow
+        ids, say), and the SDK's reader ignores keys it does not know.
+        """
+        identity = {
+            WORKFLOW_ID_KEY: self.workflow_id,
+            RUN_ID_KEY: self.run_id,
+            WORKFLOW_TYPE_KEY: self._known_type(),
+        }
+        return {**{k: v for k, v in identity.items() if v}, **self.raw.to_json_dict()}
+
     def to_json(self) -> str:
-        return self.raw.to_json()
+        """:meth:`to_json_dict` as text: what :meth:`save` writes."""
+        return json.dumps(self.to_json_dict(), indent=2)
 
     def save(self, path: str | Path) -> Path:
-        """Write the history as JSON (the format ``temporal workflow show -o json`` writes)."""
+        """Write the history as JSON, creating directories as needed.
+
+        The format is the one ``temporal workflow show --output json`` writes, plus the
+        workflow id, run id and workflow type (see :meth:`to_json_dict`), so that
+        :meth:`load` gives back the same identity.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.raw.to_json_dict(), indent=2) + "\n")
+        target.write_text(self.to_json() + "\n", encoding="utf-8")
         return target
 
     @classmethod
-    def from_json(cls, workflow_id: str, data: str | dict[str, Any]) -> History:
-        return cls(WorkflowHistory.from_json(workflow_id, data))
+    def from_json(
+        cls, workflow_id: str | None, data: str | dict[str, Any], *, default_id: str = ""
+    ) -> History:
+        """A history from its JSON: what :meth:`save` or ``temporal workflow show`` wrote.
+
+        Args:
+            workflow_id: the workflow's id; None for the one the JSON keeps, else ``default_id``.
+            data: the JSON, as text or parsed.
+
+        Raises:
+            ValueError: the JSON is not a history (from the SDK's reader).
+        """
+        parsed = json.loads(data) if isinstance(data, str) else data
+        saved = parsed if isinstance(parsed, dict) else {}
+        workflow_id = workflow_id or _text_value(saved, WORKFLOW_ID_KEY) or default_id
+        return cls(
+            WorkflowHistory.from_json(workflow_id, parsed),
+            run_id=_text_value(saved, RUN_ID_KEY),
+            workflow_type=_text_value(saved, WORKFLOW_TYPE_KEY),
+        )
 
     @classmethod
     def load(cls, path: str | Path, workflow_id: str | None = None) -> History:
+        """Read a history JSON file.
+
+        The workflow id is ``workflow_id``, else the one the file keeps (:meth:`save` writes
+        it), else the file's name without ``.json``, as for ``temporal workflow show`` output.
+        """
         path = Path(path)
-        return cls.from_json(workflow_id or path.stem, path.read_text())
+        return cls.from_json(workflow_id, path.read_text(encoding="utf-8"), default_id=path.stem)
 
 
-def describe_event(event: HistoryEvent, names: dict[int, str] | None = None) -> str:
-    """The details column of a timeline line: what happened, to what, with what."""
-    names = names if names is not None else {}
-    if event.HasField("workflow_execution_started_event_attributes"):
-        a = event.workflow_execution_started_event_attributes
-        return f"{a.workflow_type.name}({summarize_payloads(a.input)}) on {a.task_queue.name}"
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        a1 = event.activity_task_scheduled_event_attributes
-        return f"{a1.activity_type.name}({summarize_payloads(a1.input)}) id={a1.activity_id}"
-    if event.HasField("activity_task_started_event_attributes"):
-        a2 = event.activity_task_started_event_attributes
-        return f"{names.get(a2.scheduled_event_id, '?')} attempt {a2.attempt}"
-    if event.HasField("activity_task_completed_event_attributes"):
-        a3 = event.activity_task_completed_event_attributes
-        return f"{names.get(a3.scheduled_event_id, '?')} -> {summarize_payloads(a3.result)}"
-    if event.HasField("activity_task_failed_event_attributes"):
-        a4 = event.activity_task_failed_event_attributes
-        return f"{names.get(a4.scheduled_event_id, '?')}: {summarize_failure(a4.failure)}"
-    if event.HasField("activity_task_timed_out_event_attributes"):
-        a5 = event.activity_task_timed_out_event_attributes
-        return f"{names.get(a5.scheduled_event_id, '?')}: {summarize_failure(a5.failure)}"
-    if event.HasField("timer_started_event_attributes"):
-        t = event.timer_started_event_attributes
-        duration = t.start_to_fire_timeout.ToTimedelta()
-        return f"timer {t.timer_id} for {format_offset(duration).lstrip('+')}"
-    if event.HasField("timer_fired_event_attributes"):
-        return f"timer {event.timer_fired_event_attributes.timer_id}"
-    if event.HasField("timer_canceled_event_attributes"):
-        return f"timer {event.timer_canceled_event_attributes.timer_id}"
-    if event.HasField("workflow_execution_signaled_event_attributes"):
-        s = event.workflow_execution_signaled_event_attributes
-        return f"{s.signal_name}({summarize_payloads(s.input)})"
-    if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-        c = event.start_child_workflow_execution_initiated_event_attributes
-        return f"{c.workflow_type.name} id={c.workflow_id}"
-    if event.HasField("child_workflow_execution_completed_event_attributes"):
-        cc = event.child_workflow_execution_completed_event_attributes
-        return f"{cc.workflow_type.name} -> {summarize_payloads(cc.result)}"
-    if event.HasField("child_workflow_execution_failed_event_attributes"):
-        cf = event.child_workflow_execution_failed_event_attributes
-        return f"{cf.workflow_type.name}: {summarize_failure(cf.failure)}"
-    if event.HasField("workflow_execution_completed_event_attributes"):
-        return "-> " + summarize_payloads(event.workflow_execution_completed_event_attributes.result)
-    if event.HasField("workflow_execution_failed_event_attributes"):
-        return summarize_failure(event.workflow_execution_failed_event_attributes.failure)
-    if event.HasField("workflow_execution_terminated_event_attributes"):
-        return event.workflow_execution_terminated_event_attributes.reason
-    if event.HasField("workflow_task_failed_event_attributes"):
-        return summarize_failure(event.workflow_task_failed_event_attributes.failure)
-    if event.HasField("marker_recorded_event_attributes"):
-        m = event.marker_recorded_event_attributes
-        detail = ", ".join(f"{k}={summarize_payloads(v, 40)}" for k, v in m.details.items())
-        return f"{m.marker_name} {detail}".strip()
-    if event.HasField("workflow_execution_continued_as_new_event_attributes"):
-        n = event.workflow_execution_continued_as_new_event_attributes
-        return f"new run {n.new_execution_run_id} ({summarize_payloads(n.input)})"
-    return ""
-
-
-def render_timeline(
-    events: Iterable[HistoryEvent],
-    *,
-    workflow_tasks: bool = False,
-    max_events: int | None = 200,
-    mark: int | None = None,
-) -> str:
-    """Render events one per line; ``mark`` flags one event id with ``>>``."""
-    events = list(events)
-    if not events:
-        return "  (no events)"
-    names: dict[int, str] = {}
-    for event in events:
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            names[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
-    start = events[0].event_time.ToDatetime()
-    shown = [
-        e
-        for e in events
-        if workflow_tasks or e.event_type not in _WORKFLOW_TASK_NOISE or e.event_id == mark
-    ]
-    skipped = 0
-    if max_events is not None and len(shown) > max_events:
-        half = max_events // 2
-        skipped = len(shown) - 2 * half
-        shown = shown[:half] + shown[-half:]
-    width = max(len(event_name(e)) for e in shown)
-    lines = []
-    for index, event in enumerate(shown):
-        if skipped and index == len(shown) // 2:
-            lines.append(f"     ... {skipped} events not shown ...")
-        offset = format_offset(event.event_time.ToDatetime() - start)
-        flag = ">>" if event.event_id == mark else "  "
-        detail = describe_event(event, names)
-        lines.append(
-            f"{flag}{event.event_id:>4}  {offset:>10}  {event_name(event):<{width}}  {detail}".rstrip()
-        )
-    return "\n".join(lines)
+def _text_value(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None

@@ -45,9 +45,7 @@ from .._sdk import (
     core_error_field,
     is_nondeterminism,
 )
-
-ACTIVITY = "activity"
-CHILD = "child workflow"
+from ..history import ACTIVITY, CHILD, parse_events
 
 # -- source lines -----------------------------------------------------------------------------
 
@@ -227,21 +225,10 @@ class Scheduled:
 
 def scheduled_in_history(events: Sequence[HistoryEvent]) -> list[Scheduled]:
     """Every ActivityTaskScheduled and StartChildWorkflowExecutionInitiated, in order."""
-    # Commands follow the WorkflowTaskCompleted of the task that issued them, so the task is
-    # the last one started. (The Java test server leaves WorkflowTaskCompleted's own
-    # started_event_id unset, so that field cannot be relied on.)
-    last_started = 0
-    found = []
-    for event in events:
-        if event.HasField("workflow_task_started_event_attributes"):
-            last_started = event.event_id
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            a = event.activity_task_scheduled_event_attributes
-            found.append(Scheduled(event, ACTIVITY, a.activity_type.name, a.activity_id, last_started, a.input))
-        elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-            c = event.start_child_workflow_execution_initiated_event_attributes
-            found.append(Scheduled(event, CHILD, c.workflow_type.name, c.workflow_id, last_started, c.input))
-    return found
+    return [
+        Scheduled(call.scheduled, call.kind, call.name, call.id, call.task_started, call.input)
+        for call in parse_events(events).calls
+    ]
 
 
 # -- lining them up ---------------------------------------------------------------------------------

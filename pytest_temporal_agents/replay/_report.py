@@ -11,10 +11,18 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from ..history import describe_event, event_name, format_offset, summarize_payloads
+from ..history import (
+    ACTIVITY,
+    CHILD,
+    ParsedEvents,
+    describe_event,
+    event_name,
+    parse_events,
+    render_timeline,
+    summarize_payloads,
+)
 from ._nondeterminism import Divergence, SdkFailure, SourceLine
 from ._source_scan import HASH, SET_ORDER, Finding
 
@@ -77,6 +85,10 @@ SANDBOX = (
 )
 
 
+#: The report's timeline: the start, six events before the one it is about, three after.
+AROUND = (6, 3)
+
+
 @dataclass(frozen=True)
 class Report:
     event_id: int | None
@@ -84,73 +96,14 @@ class Report:
     text: str  # the whole readable report
 
 
-def _find_event(events: Sequence[HistoryEvent], event_id: int | None) -> HistoryEvent | None:
-    if event_id is None or not 0 < event_id <= len(events):
-        return None
-    event = events[event_id - 1]
-    return event if event.event_id == event_id else next((e for e in events if e.event_id == event_id), None)
-
-
-def _by_scheduled_id(events: Sequence[HistoryEvent], failure: SdkFailure) -> HistoryEvent | None:
-    for event in events:
-        if (
-            failure.mismatch == "activity id"
-            and event.HasField("activity_task_scheduled_event_attributes")
-            and event.activity_task_scheduled_event_attributes.activity_id == failure.history_value
-        ):
-            return event
-        if (
-            failure.mismatch == "child workflow id"
-            and event.HasField("start_child_workflow_execution_initiated_event_attributes")
-            and event.start_child_workflow_execution_initiated_event_attributes.workflow_id == failure.history_value
-        ):
-            return event
-        if failure.patch and event.HasField("marker_recorded_event_attributes"):
-            details = event.marker_recorded_event_attributes.details
-            if "patch_data" in details and failure.patch in summarize_payloads(details["patch_data"], 400):
-                return event
-    return None
-
-
-def _names(events: Sequence[HistoryEvent]) -> dict[int, str]:
-    return {
-        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    }
-
-
-def timeline_around(events: Sequence[HistoryEvent], event_id: int | None, before: int = 6, after: int = 3) -> str:
-    """A few events either side of ``event_id`` (marked ``>>``), and the workflow's start.
-
-    Without an event id: the last events. Workflow-task bookkeeping is left out, except
-    the marked event itself.
-    """
-    noise = {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    }
-    shown = [e for e in events if e.event_type not in noise or e.event_id == event_id]
-    if not shown:
-        return "  (no events)"
-    index = next((i for i, e in enumerate(shown) if e.event_id == event_id), len(shown) - 1)
-    low, high = max(1, index - before), min(len(shown), index + after + 1)
-    window = [shown[0], *shown[low:high]]
-    names = _names(events)
-    start = events[0].event_time.ToDatetime()
-    width = max(len(event_name(e)) for e in window)
-    lines = []
-    for event in window:
-        flag = ">>" if event.event_id == event_id else "  "
-        offset = format_offset(event.event_time.ToDatetime() - start)
-        detail = describe_event(event, names)
-        lines.append(f"{flag}{event.event_id:>4}  {offset:>10}  {event_name(event):<{width}}  {detail}".rstrip())
-    if low > 1:
-        lines.insert(1, "     ...")
-    if high < len(shown):
-        lines.append(f"     ... {len(shown) - high} more")
-    return "\n".join(lines)
+def _event_named_by(parsed: ParsedEvents, failure: SdkFailure) -> HistoryEvent | None:
+    """The first event a message names by a value: an activity or child id, or a patch."""
+    kind = {"activity id": ACTIVITY, "child workflow id": CHILD}.get(failure.mismatch or "")
+    ids = [c.scheduled_event_id for c in parsed.calls if c.kind == kind and c.id == failure.history_value][:1]
+    if failure.patch:
+        patch = failure.patch
+        ids += [m.event_id for m in parsed.markers if patch in summarize_payloads(m.details.get("patch_data"), 400)][:1]
+    return parsed.event(min(ids)) if ids else None
 
 
 def _code_action(failure: SdkFailure | None, divergence: Divergence | None) -> tuple[str, SourceLine | None]:
@@ -213,19 +166,20 @@ def nondeterminism_report(
         findings: likely causes found in the workflow's source.
         process_dependent: the history replays in this process but not in a fresh one.
     """
+    parsed = parse_events(events)
     event = None
     if failure is not None:
-        event = _find_event(events, failure.event_id)
+        event = parsed.event(failure.event_id)
         if event is None and divergence is not None:
             event = divergence.event
         if event is None:
-            event = _by_scheduled_id(events, failure)
+            event = _event_named_by(parsed, failure)
     elif divergence is not None:
         event = divergence.event
     action, location = _code_action(failure, divergence)
     lines = []
     if event is not None:
-        detail = describe_event(event, _names(events))
+        detail = describe_event(event, parsed.activity_names())
         headline = f"nondeterministic at event {event.event_id} ({event_name(event)} {detail})".rstrip()
         if divergence is not None and divergence.what == "input":
             headline = f"nondeterministic input at event {event.event_id} ({event_name(event)} {detail})"
@@ -237,7 +191,8 @@ def nondeterminism_report(
     if location is not None:
         lines.append(f"    at {location}")
     lines += ["", f"Timeline around event {event.event_id}:" if event else "Timeline:"]
-    lines.append(timeline_around(events, event.event_id if event else None))
+    mark = event.event_id if event else None
+    lines.append(render_timeline(events, mark=mark, around=AROUND, names=parsed.activity_names()))
     causes = list(_likely_causes(failure, divergence, findings, process_dependent))
     lines += ["", "Likely causes:", *(f"  - {cause}" for cause in causes)]
     if failure is not None:
@@ -256,7 +211,7 @@ def error_report(*, label: str, workflow_type: str, events: Sequence[HistoryEven
         lines.append(f"    at {where}")
     if kind == "RestrictedWorkflowAccessError":
         lines += ["", "Likely cause:", "  - " + SANDBOX.format(what=_restricted_what(failure.message))]
-    lines += ["", "Timeline (end):", timeline_around(events, None)]
+    lines += ["", "Timeline (end):", render_timeline(events, around=AROUND)]
     lines += ["", "SDK message:", textwrap.indent(failure.original, "    ")]
     title = f"{label} ({workflow_type}) does not replay: {headline}"
     return Report(None, headline, title + "\n" + "\n".join(lines))
@@ -272,18 +227,13 @@ def sandbox_violations(events: Sequence[HistoryEvent]) -> list[tuple[HistoryEven
     """Workflow tasks that failed because the sandbox forbade something, with the line."""
     from ._nondeterminism import user_line_in_traceback
 
-    found = []
-    for event in events:
-        if event.HasField("workflow_task_failed_event_attributes"):
-            failure = event.workflow_task_failed_event_attributes.failure
-        elif event.HasField("workflow_execution_failed_event_attributes"):
-            # With NondeterminismError among the worker's failure types, the workflow fails.
-            failure = event.workflow_execution_failed_event_attributes.failure
-        else:
-            continue
-        if failure.application_failure_info.type == "RestrictedWorkflowAccessError":
-            found.append((event, _restricted_what(failure.message), user_line_in_traceback(failure.stack_trace)))
-    return found
+    # Failed workflow tasks, and the workflow itself: with NondeterminismError among the
+    # worker's failure types, the workflow fails.
+    return [
+        (event, _restricted_what(failure.message), user_line_in_traceback(failure.stack_trace))
+        for event, failure in parse_events(events).failures
+        if failure.application_failure_info.type == "RestrictedWorkflowAccessError"
+    ]
 
 
 def sandbox_report(label: str, workflow_type: str, events: Sequence[HistoryEvent]) -> Report | None:

@@ -8,18 +8,17 @@ activity, the last attempt the server recorded (earlier attempts leave no events
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import StartChildWorkflowExecutionFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 
 from .._errors import HarnessUsageError
 from .._sdk import activity_definition, workflow_class_of, workflow_definition
-from ..history import summarize_failure
+from ..history import CHILD, Call, parse_events, summarize_failure
 
 Kind = Literal["activity", "workflow", "either"]
 
@@ -141,83 +140,29 @@ class Execution:
         return text
 
 
-_ACTIVITY_CLOSES = {
-    "activity_task_completed_event_attributes": COMPLETED,
-    "activity_task_failed_event_attributes": "failed",
-    "activity_task_timed_out_event_attributes": "timed_out",
-    "activity_task_canceled_event_attributes": "canceled",
-}
-_CHILD_CLOSES = {
-    "child_workflow_execution_completed_event_attributes": COMPLETED,
-    "child_workflow_execution_failed_event_attributes": "failed",
-    "child_workflow_execution_canceled_event_attributes": "canceled",
-    "child_workflow_execution_timed_out_event_attributes": "timed_out",
-    "child_workflow_execution_terminated_event_attributes": "terminated",
-    "start_child_workflow_execution_failed_event_attributes": "start_failed",
-}
-
-
-def parse_executions(events: Iterable[HistoryEvent]) -> list[Execution]:
+def parse_executions(events: Sequence[HistoryEvent]) -> list[Execution]:
     """Every activity and child workflow in the history, in the order they were scheduled."""
-    found: dict[int, dict[str, Any]] = {}
-    for event in events:
-        time = event.event_time.ToDatetime()
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            a = event.activity_task_scheduled_event_attributes
-            found[event.event_id] = {
-                "kind": ACTIVITY,
-                "name": a.activity_type.name,
-                "id": a.activity_id,
-                "scheduled_event_id": event.event_id,
-                "scheduled_time": time,
-                "input": a.input,
-                "task_queue": a.task_queue.name,
-            }
-        elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-            c = event.start_child_workflow_execution_initiated_event_attributes
-            found[event.event_id] = {
-                "kind": WORKFLOW,
-                "name": c.workflow_type.name,
-                "id": c.workflow_id,
-                "scheduled_event_id": event.event_id,
-                "scheduled_time": time,
-                "input": c.input,
-                "task_queue": c.task_queue.name,
-            }
-        elif event.HasField("activity_task_started_event_attributes"):
-            started = event.activity_task_started_event_attributes
-            if started.scheduled_event_id in found:
-                found[started.scheduled_event_id]["attempt"] = started.attempt
-        else:
-            _apply_close(event, time, found)
-    return [Execution(**fields) for fields in found.values()]
+    return [_execution(call) for call in parse_events(events).calls]
 
 
-def _apply_close(event: HistoryEvent, time: datetime, found: dict[int, dict[str, Any]]) -> None:
-    for field_name, status in _ACTIVITY_CLOSES.items():
-        if event.HasField(field_name):  # type: ignore[arg-type]
-            attrs = getattr(event, field_name)
-            key = attrs.scheduled_event_id
-            break
-    else:
-        for field_name, status in _CHILD_CLOSES.items():
-            if event.HasField(field_name):  # type: ignore[arg-type]
-                attrs = getattr(event, field_name)
-                key = attrs.initiated_event_id
-                break
-        else:
-            return
-    if key not in found:
-        return
-    fields = found[key]
-    fields.update(closed_event_id=event.event_id, closed_time=time, status=status)
-    if hasattr(attrs, "failure") and attrs.HasField("failure"):
-        fields["failure"] = summarize_failure(attrs.failure)
-    elif status == "start_failed":
-        cause = StartChildWorkflowExecutionFailedCause.Name(attrs.cause)
-        fields["failure"] = "could not start: " + cause.removeprefix(
-            "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_"
-        ).lower()
+def _execution(call: Call) -> Execution:
+    failure = summarize_failure(call.failure) if call.failure is not None else None
+    if call.start_failed_cause:
+        failure = "could not start: " + call.start_failed_cause
+    return Execution(
+        kind=WORKFLOW if call.kind == CHILD else ACTIVITY,
+        name=call.name,
+        id=call.id,
+        scheduled_event_id=call.scheduled_event_id,
+        scheduled_time=call.scheduled_time,
+        closed_event_id=call.closed_event_id,
+        closed_time=call.closed_time,
+        status=call.status if call.closed is not None else RUNNING,
+        attempt=call.attempt,
+        failure=failure,
+        input=call.input,
+        task_queue=call.task_queue,
+    )
 
 
 def step_names(refs: Sequence[StepRef]) -> str:

@@ -25,32 +25,20 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
+
+from ..history import parse_events
 
 #: How long a query waits, at most, for the workflow task in flight to end.
 SETTLE_LIMIT = timedelta(seconds=5)
 #: How long a termination (teardown, a delayed call called off) waits for one, at most.
 TERMINATION_SETTLE = timedelta(seconds=2)
 
-_OPENS = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
-_CLOSES = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-}
-
 
 def task_in_flight(events: Sequence[HistoryEvent]) -> bool:
     """Whether the last workflow task scheduled in ``events`` has not ended yet."""
-    in_flight = False
-    for event in events:
-        if event.event_type == _OPENS:
-            in_flight = True
-        elif event.event_type in _CLOSES:
-            in_flight = False
-    return in_flight
+    return parse_events(events).workflow_task_in_flight
 
 
 async def settle(

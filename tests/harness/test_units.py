@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pytest_temporal_agents import ServerBinaryNotFound, TemporalConfigError, find_binary
-from pytest_temporal_agents.history._model import format_offset
 from pytest_temporal_agents.harness._options import (
     TemporalMarker,
     apply_marker,
@@ -18,6 +17,7 @@ from pytest_temporal_agents.harness._options import (
     parse_timeout,
     resolve_settings,
 )
+from pytest_temporal_agents.history import format_offset
 from pytest_temporal_agents.servers._pool import validate_env
 
 

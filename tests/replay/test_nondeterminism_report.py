@@ -12,8 +12,7 @@ from replay_support import HISTORIES
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.workflow import NondeterminismError
 
-from pytest_temporal_agents.history._model import History
-from pytest_temporal_agents.history._files import load_history_file
+from pytest_temporal_agents.history import History, load_history_file
 from pytest_temporal_agents.replay._nondeterminism import (
     ACTIVITY,
     CHILD,
@@ -24,11 +23,7 @@ from pytest_temporal_agents.replay._nondeterminism import (
     scheduled_in_history,
     user_line_in_traceback,
 )
-from pytest_temporal_agents.replay._report import (
-    error_report,
-    nondeterminism_report,
-    timeline_around,
-)
+from pytest_temporal_agents.replay._report import error_report, nondeterminism_report
 from pytest_temporal_agents.replay._source_scan import (
     BYPASS,
     CLOCK,
@@ -252,16 +247,6 @@ def test_a_clean_workflow_has_no_findings() -> None:
 
 
 # -- rendering -------------------------------------------------------------------------------------
-
-
-def test_the_timeline_marks_the_event_and_keeps_the_start(history: History) -> None:
-    text = timeline_around(history.events, 17, before=1, after=1)
-    lines = text.splitlines()
-    assert lines[0].split()[0] == "1" and "WorkflowExecutionStarted" in lines[0]
-    assert lines[1].strip() == "..."
-    marked = [line for line in lines if line.startswith(">>")]
-    assert len(marked) == 1 and " 17 " in marked[0] and "fetch_quote" not in marked[0]
-    assert lines[-1].strip().startswith("...") and "more" in lines[-1]
 
 
 def test_the_report_reads_event_code_timeline_causes_then_the_sdk(history: History) -> None:

@@ -9,8 +9,7 @@ from textwrap import dedent
 import pytest
 from replay_support import FIXTURE_DIR
 
-from pytest_temporal_agents.history._model import describe_event
-from pytest_temporal_agents.history._files import load_history_file
+from pytest_temporal_agents.history import describe_event, load_history_file
 
 TESTS = dedent(
     """
