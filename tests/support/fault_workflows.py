@@ -34,6 +34,10 @@ class QuoteRequest:
     exchange: str = "NYSE"
 
 
+#: The request most fault tests send.
+AAPL = QuoteRequest("AAPL")
+
+
 @activity.defn
 async def fetch_quote(request: QuoteRequest) -> float:
     ran("fetch_quote")
