@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester directory in asyncio auto mode with ``workflows.py`` importable."""
+    """A pytester directory in asyncio auto mode, ``sample_workflows`` importable as ``workflows``."""
     pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(workflows=WORKFLOWS)
     return pytester

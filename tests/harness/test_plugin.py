@@ -19,10 +19,10 @@ LEAN_SUBPROCESS = ("-p", "pytest_temporal_agents.plugin", "-p", "asyncio")
 
 GREET_TEST = dedent(
     """
-    from workflows import Greet, greet
+    from workflows import Greeting, GreetingWorkflow, compose_greeting
 
     async def test_greet(temporal):
-        assert await temporal.run(Greet.run, "Ada", activities=[greet]) == "Hello, Ada!"
+        assert await temporal.run(GreetingWorkflow.run, Greeting("Ada"), activities=[compose_greeting]) == "Hello, Ada!"
     """
 )
 
@@ -39,15 +39,15 @@ def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
         test_strict=dedent(
             """
             import pytest
-            from workflows import Greet, greet
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
 
             @pytest.mark.asyncio
             async def test_one(temporal):
-                assert await temporal.run(Greet.run, "a", activities=[greet]) == "Hello, a!"
+                assert await temporal.run(GreetingWorkflow.run, Greeting("a"), activities=[compose_greeting]) == "Hello, a!"
 
             @pytest.mark.asyncio
             async def test_two_shares_the_session_server(temporal):
-                assert await temporal.run(Greet.run, "b", activities=[greet]) == "Hello, b!"
+                assert await temporal.run(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting]) == "Hello, b!"
             """
         )
     )
@@ -88,14 +88,14 @@ def test_a_stuck_workflow_fails_its_test_and_the_session_goes_on(inner: pytest.P
         test_stuck=dedent(
             """
             import pytest
-            from workflows import Greet, Hangs, greet, hang_forever
+            from workflows import Greeting, GreetingWorkflow, HangingActivityWorkflow, compose_greeting, hang_forever
 
             @pytest.mark.temporal(timeout=0.5)
             async def test_stuck(temporal):
-                await temporal.run(Hangs.run, activities=[hang_forever])
+                await temporal.run(HangingActivityWorkflow.run, activities=[hang_forever])
 
             async def test_after(temporal):
-                assert await temporal.run(Greet.run, "x", activities=[greet]) == "Hello, x!"
+                assert await temporal.run(GreetingWorkflow.run, Greeting("x"), activities=[compose_greeting]) == "Hello, x!"
             """
         )
     )
@@ -103,7 +103,7 @@ def test_a_stuck_workflow_fails_its_test_and_the_session_goes_on(inner: pytest.P
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*WorkflowTimeoutError: Workflow '*-hangs-1' (Hangs) did not finish within 0.5 s of wall time.",
+            "*WorkflowTimeoutError: Workflow '*-hangingactivityworkflow-1' (HangingActivityWorkflow) did not finish within 0.5 s of wall time.",
             "*Pending activities:",
             "*- hang_forever (id 1): attempt 1, state STARTED",
             "*Timeline:",
@@ -116,10 +116,10 @@ def test_timeout_from_command_line(inner: pytest.Pytester) -> None:
     inner.makepyfile(
         test_stuck=dedent(
             """
-            from workflows import Hangs, hang_forever
+            from workflows import HangingActivityWorkflow, hang_forever
 
             async def test_stuck(temporal):
-                await temporal.run(Hangs.run, activities=[hang_forever])
+                await temporal.run(HangingActivityWorkflow.run, activities=[hang_forever])
             """
         )
     )
@@ -134,10 +134,10 @@ def test_timeout_from_ini(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_stuck=dedent(
             """
-            from workflows import Hangs, hang_forever
+            from workflows import HangingActivityWorkflow, hang_forever
 
             async def test_stuck(temporal):
-                handle = await temporal.start(Hangs.run, activities=[hang_forever])
+                handle = await temporal.start(HangingActivityWorkflow.run, activities=[hang_forever])
                 await handle.result()  # a raw handle still cannot hang
             """
         )
@@ -151,11 +151,11 @@ def test_failure_report_has_a_section_per_workflow(inner: pytest.Pytester) -> No
     inner.makepyfile(
         test_fails=dedent(
             """
-            from workflows import Greet, greet
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
 
             async def test_fails(temporal):
-                await temporal.run(Greet.run, "Ada", activities=[greet])
-                await temporal.run(Greet.run, "Bob", activities=[greet])
+                await temporal.run(GreetingWorkflow.run, Greeting("Ada"), activities=[compose_greeting])
+                await temporal.run(GreetingWorkflow.run, Greeting("Bob"), activities=[compose_greeting])
                 assert False, "the assertion that fails"
             """
         )
@@ -164,12 +164,12 @@ def test_failure_report_has_a_section_per_workflow(inner: pytest.Pytester) -> No
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*temporal workflow test-fails-py-test-fails-*-greet-1*",
-            "type Greet, status completed, * events",
-            "*WorkflowExecutionStarted*Greet(\"Ada\") on pta-*",
-            "*ActivityTaskCompleted*greet -> \"Hello, Ada!\"",
+            "*temporal workflow test-fails-py-test-fails-*-greetingworkflow-1*",
+            "type GreetingWorkflow, status completed, * events",
+            "*WorkflowExecutionStarted*GreetingWorkflow({\"name\":\"Ada\",\"times\":1}) on pta-*",
+            "*ActivityTaskCompleted*compose_greeting -> \"Hello, Ada!\"",
             "*WorkflowExecutionCompleted*",
-            "*temporal workflow test-fails-py-test-fails-*-greet-2*",
+            "*temporal workflow test-fails-py-test-fails-*-greetingworkflow-2*",
         ]
     )
 
@@ -185,16 +185,16 @@ def test_workers_stop_when_the_test_fails_inside_a_worker_block(inner: pytest.Py
     inner.makepyfile(
         test_fail_in_worker=dedent(
             """
-            from workflows import Greet, greet
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
 
             async def test_fails_inside(temporal):
-                async with temporal.worker(workflows=[Greet], activities=[greet]):
-                    assert await temporal.run(Greet.run, "a") == "Hello, a!"
+                async with temporal.worker(workflows=[GreetingWorkflow], activities=[compose_greeting]):
+                    assert await temporal.run(GreetingWorkflow.run, Greeting("a")) == "Hello, a!"
                     raise RuntimeError("boom inside the worker block")
 
             async def test_same_queue_name_is_free_again(temporal):
-                async with temporal.worker(workflows=[Greet], activities=[greet]):
-                    assert await temporal.run(Greet.run, "b") == "Hello, b!"
+                async with temporal.worker(workflows=[GreetingWorkflow], activities=[compose_greeting]):
+                    assert await temporal.run(GreetingWorkflow.run, Greeting("b")) == "Hello, b!"
             """
         )
     )
@@ -320,11 +320,11 @@ def test_the_local_dev_server_runs_workflows(inner: pytest.Pytester) -> None:
         test_local=dedent(
             """
             import pytest
-            from workflows import Greet, greet
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
 
             async def test_on_dev_server(temporal):
                 assert not temporal.supports_time_skipping
-                assert await temporal.run(Greet.run, "dev", activities=[greet]) == "Hello, dev!"
+                assert await temporal.run(GreetingWorkflow.run, Greeting("dev"), activities=[compose_greeting]) == "Hello, dev!"
 
             @pytest.mark.temporal(env="time-skipping")
             async def test_marker_picks_another_server(temporal):
@@ -386,11 +386,11 @@ def test_xdist_gives_each_worker_its_own_server(
             """
             import os
             import pytest
-            from workflows import Greet, greet
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
 
             @pytest.mark.parametrize("n", range(6))
             async def test_n(temporal, n):
-                assert await temporal.run(Greet.run, str(n), activities=[greet]) == f"Hello, {n}!"
+                assert await temporal.run(GreetingWorkflow.run, Greeting(str(n)), activities=[compose_greeting]) == f"Hello, {n}!"
                 target = temporal.client.service_client.config.target_host
                 with open(f"servers-{os.environ['PYTEST_XDIST_WORKER']}.txt", "a") as out:
                     out.write(target + "\\n")
