@@ -58,11 +58,10 @@ TESTS = dedent(
 )
 
 
-def test_a_failing_property_reports_the_smallest_plan_with_its_timeline(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+def test_a_failing_property_reports_the_smallest_plan_with_its_timeline(project: pytest.Pytester) -> None:
     workflows = (SUPPORT / "fault_workflows.py").read_text()
-    pytester.makepyfile(inner_plan_workflows=workflows, test_inner_plans=TESTS)
-    result = pytester.runpytest("-p", "no:randomly", "-W", "ignore::DeprecationWarning")
+    project.makepyfile(inner_plan_workflows=workflows, test_inner_plans=TESTS)
+    result = project.runpytest("-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [

@@ -60,10 +60,9 @@ TESTS = dedent(
 )
 
 
-def test_every_fault_kind_in_a_users_test_file(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(kinds_workflows=WORKFLOWS, test_kinds=TESTS)
-    result = pytester.runpytest("-p", "no:randomly", "-v")
+def test_every_fault_kind_in_a_users_test_file(project: pytest.Pytester) -> None:
+    project.makepyfile(kinds_workflows=WORKFLOWS, test_kinds=TESTS)
+    result = project.runpytest("-v")
     result.assert_outcomes(passed=9, errors=1)
     result.stdout.fnmatch_lines(
         [

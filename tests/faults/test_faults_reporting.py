@@ -62,11 +62,10 @@ TESTS = dedent(
 )
 
 
-def _run(pytester: pytest.Pytester) -> pytest.RunResult:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
+def _run(project: pytest.Pytester) -> pytest.RunResult:
+    project.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
     # (hypothesis imports libcst to explain a failing example, which warns of deprecations)
-    return pytester.runpytest("-p", "no:randomly", "-W", "ignore::DeprecationWarning")
+    return project.runpytest("-W", "ignore::DeprecationWarning")
 
 
 #: What the nested run must show, by what it shows it for (fnmatch patterns, ``[`` literal:
@@ -133,9 +132,9 @@ MESSAGES = {
 }
 
 
-def test_warnings_failures_and_notes(pytester: pytest.Pytester) -> None:
+def test_warnings_failures_and_notes(project: pytest.Pytester) -> None:
     """One nested run (a few seconds) checked for every message it must show."""
-    result = _run(pytester)
+    result = _run(project)
     result.assert_outcomes(passed=5, failed=4, errors=1, warnings=3)
     for patterns in MESSAGES.values():
         result.stdout.fnmatch_lines([p.replace("[", "[[]") for p in patterns])

@@ -9,12 +9,11 @@ from textwrap import dedent
 import pytest
 
 from pytest_temporal_agents import TemporalHarness
-from pytester_support import WORKFLOWS
+from pytester_support import INI
 
 #: Subprocess runs load only the plugins they need: every other installed pytest plugin
 #: (faker's rewrites some 160 modules) would cost each new interpreter a second or two.
 LEAN_SUBPROCESS = ("-p", "pytest_temporal_agents.plugin", "-p", "asyncio")
-
 
 
 GREET_TEST = dedent(
@@ -32,10 +31,9 @@ def test_fixture_in_auto_mode(inner: pytest.Pytester) -> None:
     inner.runpytest().assert_outcomes(passed=1)
 
 
-def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(workflows=WORKFLOWS)
-    pytester.makepyfile(
+def test_fixture_in_strict_mode(inner: pytest.Pytester) -> None:
+    inner.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
+    inner.makepyfile(
         test_strict=dedent(
             """
             import pytest
@@ -51,22 +49,21 @@ def test_fixture_in_strict_mode(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    pytester.runpytest().assert_outcomes(passed=2)
+    inner.runpytest().assert_outcomes(passed=2)
 
 
 @pytest.mark.parametrize(("fixture_loop", "works"), [("session", True), ("function", False)])
 def test_tests_in_a_session_loop_need_the_fixture_in_it_too(
-    pytester: pytest.Pytester, fixture_loop: str, works: bool
+    inner: pytest.Pytester, fixture_loop: str, works: bool
 ) -> None:
     # With the fixture in another loop than the test, its teardown could not stop the
     # test's workers (10 s of waiting per test, then a warning): a clear error instead.
-    pytester.makeini(
+    inner.makeini(
         f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = {fixture_loop}\n"
         "asyncio_default_test_loop_scope = session\n"
     )
-    pytester.makepyfile(workflows=WORKFLOWS)
-    pytester.makepyfile(test_loops=GREET_TEST)
-    result = pytester.runpytest()
+    inner.makepyfile(test_loops=GREET_TEST)
+    result = inner.runpytest()
     if works:
         result.assert_outcomes(passed=1)
         return
@@ -128,10 +125,9 @@ def test_timeout_from_command_line(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*did not finish within 0.3 s of wall time*"])
 
 
-def test_timeout_from_ini(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\ntemporal_timeout = 0.4\n")
-    pytester.makepyfile(workflows=WORKFLOWS)
-    pytester.makepyfile(
+def test_timeout_from_ini(inner: pytest.Pytester) -> None:
+    inner.makeini(INI + "temporal_timeout = 0.4\n")
+    inner.makepyfile(
         test_stuck=dedent(
             """
             from workflows import HangingActivityWorkflow, hang_forever
@@ -142,7 +138,7 @@ def test_timeout_from_ini(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    result = pytester.runpytest()
+    result = inner.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*did not finish within 0.4 s of wall time*"])
 
@@ -235,7 +231,7 @@ def test_invalid_env_lists_the_valid_values(inner: pytest.Pytester) -> None:
     ],
 )
 def test_invalid_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
-    pytester.makeini(f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n{ini}\n")
+    pytester.makeini(f"{INI}{ini}\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
@@ -338,14 +334,13 @@ def test_the_local_dev_server_runs_workflows(inner: pytest.Pytester) -> None:
 
 @pytest.mark.temporal(env="local")
 async def test_an_external_cluster_by_address(
-    temporal: TemporalHarness, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    temporal: TemporalHarness, inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """This test's own dev server plays the external cluster for an inner run."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     address = temporal.client.service_client.config.target_host
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(workflows=WORKFLOWS, test_external=GREET_TEST)
-    result = pytester.runpytest_subprocess(
+    inner.makepyfile(test_external=GREET_TEST)
+    result = inner.runpytest_subprocess(
         *LEAN_SUBPROCESS, f"--temporal-env={address}", "--temporal-namespace=default"
     )
     result.assert_outcomes(passed=1)

@@ -119,9 +119,8 @@ async def test_frozen_clock_reads_the_scheduled_time(activity_env: ActivityEnv) 
     assert abs(time.time() - await activity_env.run(stamp)) < 60
 
 
-def test_the_fixture_releases_the_clock(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(
+def test_the_fixture_releases_the_clock(project: pytest.Pytester) -> None:
+    project.makepyfile(
         test_inner_env=dedent(
             """
             import time
@@ -141,4 +140,4 @@ def test_the_fixture_releases_the_clock(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    project.runpytest().assert_outcomes(passed=2)

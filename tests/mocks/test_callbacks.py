@@ -99,11 +99,10 @@ async def test_pending_calls_are_stopped_quietly(temporal):
 """
 
 
-def test_a_failed_delayed_call_nobody_awaited_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.syspathinsert(str(SUPPORT))
-    pytester.makepyfile(test_inner_callbacks=UNAWAITED_FAILURE)
-    result = pytester.runpytest("-p", "no:randomly")
+def test_a_failed_delayed_call_nobody_awaited_fails_the_test(project: pytest.Pytester) -> None:
+    project.syspathinsert(str(SUPPORT))
+    project.makepyfile(test_inner_callbacks=UNAWAITED_FAILURE)
+    result = project.runpytest()
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         (

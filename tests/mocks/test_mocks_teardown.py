@@ -45,11 +45,10 @@ INNER = dedent(
 )
 
 
-def test_expectations_and_sequences_are_checked_at_teardown(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.syspathinsert(str(SUPPORT))
-    pytester.makepyfile(test_inner_expectations=INNER)
-    result = pytester.runpytest("-p", "no:randomly")
+def test_expectations_and_sequences_are_checked_at_teardown(project: pytest.Pytester) -> None:
+    project.syspathinsert(str(SUPPORT))
+    project.makepyfile(test_inner_expectations=INNER)
+    result = project.runpytest()
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [

@@ -24,6 +24,7 @@ import time
 from textwrap import dedent
 
 import pytest
+from pytester_support import INI
 
 HELPERS = dedent(
     """
@@ -197,13 +198,13 @@ def causes_run(tmp_path_factory: pytest.TempPathFactory) -> pytest.RunResult:
     interpreter then gets seed 1, and the set orders of the two seeds are known to differ.
     """
     directory = tmp_path_factory.mktemp("causes")
-    (directory / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    (directory / "pytest.ini").write_text(INI)
     (directory / "nd_helpers.py").write_text(HELPERS)
     (directory / "nd_workflows.py").write_text(CAUSES)
     (directory / "test_causes.py").write_text(TESTS)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"],
         cwd=directory,
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
+from pytester_support import INI
 
 #: Deterministic workflows (a parent, its child, a continue-as-new) and one that is not:
 #: its activity id comes from the wall clock, read in a helper the sandbox lets through.
@@ -68,10 +69,9 @@ WORKFLOWS = dedent(
 
 
 @pytest.fixture
-def replay_dir(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(replay_check_workflows=WORKFLOWS)
-    return pytester
+def replay_dir(project: pytest.Pytester) -> pytest.Pytester:
+    project.makepyfile(replay_check_workflows=WORKFLOWS)
+    return project
 
 
 def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pytester) -> None:
@@ -88,7 +88,7 @@ def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pyt
             """
         )
     )
-    replay_dir.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    replay_dir.runpytest().assert_outcomes(passed=2)
 
 
 NONDETERMINISTIC_TESTS = dedent(
@@ -111,7 +111,7 @@ NONDETERMINISTIC_TESTS = dedent(
 
 def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pytest.Pytester) -> None:
     replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
-    result = replay_dir.runpytest("-p", "no:randomly")
+    result = replay_dir.runpytest()
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -144,7 +144,7 @@ def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pyte
 def test_the_check_can_be_turned_off_and_a_marker_turns_it_back_on(
     replay_dir: pytest.Pytester, args: list[str], ini: str
 ) -> None:
-    replay_dir.makeini(f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n{ini}")
+    replay_dir.makeini(INI + ini)
     replay_dir.makepyfile(
         test_inner=dedent(
             """
@@ -160,7 +160,7 @@ def test_the_check_can_be_turned_off_and_a_marker_turns_it_back_on(
             """
         )
     )
-    result = replay_dir.runpytest("-p", "no:randomly", *args)
+    result = replay_dir.runpytest(*args)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_forced_on*"])
 
@@ -185,7 +185,7 @@ def test_after_a_failing_test_the_replay_problem_is_one_line(replay_dir: pytest.
             """
         )
     )
-    result = replay_dir.runpytest("-p", "no:randomly")
+    result = replay_dir.runpytest()
     result.assert_outcomes(failed=1, errors=1)
     text = result.stdout.str()
     teardown = text[text.index("ERROR at teardown of test_fails") : text.index("= FAILURES =")]
@@ -225,4 +225,4 @@ def test_the_harness_saves_and_replays_one_history(replay_dir: pytest.Pytester) 
             """
         )
     )
-    replay_dir.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    replay_dir.runpytest().assert_outcomes(passed=2)

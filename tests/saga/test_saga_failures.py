@@ -123,12 +123,11 @@ INNER = dedent(
 )
 
 
-def test_a_leaking_saga_fails_the_property_at_its_smallest_failure_point(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
-    pytester.makepyfile(test_trip_property=INNER)
+def test_a_leaking_saga_fails_the_property_at_its_smallest_failure_point(project: pytest.Pytester) -> None:
+    project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
+    project.makepyfile(test_trip_property=INNER)
 
-    result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")
+    result = project.runpytest("-p", "no:cacheprovider")
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(

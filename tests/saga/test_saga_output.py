@@ -59,13 +59,12 @@ INNER = dedent(
 
 
 def test_each_assertion_passes_or_fails_with_one_line_per_problem_above_the_table(
-    pytester: pytest.Pytester,
+    project: pytest.Pytester,
 ) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
-    pytester.makepyfile(test_trips=INNER)
+    project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
+    project.makepyfile(test_trips=INNER)
 
-    result = pytester.runpytest("-p", "no:randomly")
+    result = project.runpytest()
 
     result.assert_outcomes(passed=3, failed=4)
     result.stdout.fnmatch_lines(

@@ -7,6 +7,15 @@ from pathlib import Path
 #: This folder: workflow modules that tests copy into pytester directories or import.
 SUPPORT = Path(__file__).resolve().parent
 
+#: The ini of a nested run: asyncio auto mode with a loop per test, as this suite runs, and
+#: the tests in file order (pytest-randomly off), as the expected outcomes assume.
+INI = """\
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+addopts = -p no:randomly
+"""
+
 #: Written into inner test runs as ``workflows.py``: the sample workflows this suite's own
 #: tests run (a copy, so that subprocess runs import it too).
 WORKFLOWS = (SUPPORT / "sample_workflows.py").read_text()
