@@ -91,6 +91,7 @@ def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pyt
     replay_dir.runpytest().assert_outcomes(passed=2)
 
 
+#: The nondeterministic workflow under each switch: the default, a marker off, a marker on.
 NONDETERMINISTIC_TESTS = dedent(
     """
     import pytest
@@ -105,6 +106,10 @@ NONDETERMINISTIC_TESTS = dedent(
 
     async def test_clocked_child(temporal):
         await temporal.run(Parent.run, args=[["A"], True], workflows=[Parent, Child], activities=[quote])
+
+    @pytest.mark.temporal(replay_check=True)
+    async def test_clocked_checked(temporal):
+        await temporal.run(Clocked.run, activities=[quote])
     """
 )
 
@@ -112,7 +117,7 @@ NONDETERMINISTIC_TESTS = dedent(
 def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pytest.Pytester) -> None:
     replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
     result = replay_dir.runpytest()
-    result.assert_outcomes(passed=3, errors=2)
+    result.assert_outcomes(passed=4, errors=3)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_clocked *",
@@ -133,6 +138,7 @@ def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pyte
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_clocked_child*", "- child workflow '*-parent-1-A' (Child) does not replay: *"]
     )
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_clocked_checked*"])
     assert "ERROR at teardown of test_clocked_unchecked" not in result.stdout.str()
 
 
@@ -145,24 +151,11 @@ def test_the_check_can_be_turned_off_and_a_marker_turns_it_back_on(
     replay_dir: pytest.Pytester, args: list[str], ini: str
 ) -> None:
     replay_dir.makeini(INI + ini)
-    replay_dir.makepyfile(
-        test_inner=dedent(
-            """
-            import pytest
-            from replay_check_workflows import Clocked, quote
-
-            async def test_off(temporal):
-                await temporal.run(Clocked.run, activities=[quote])
-
-            @pytest.mark.temporal(replay_check=True)
-            async def test_forced_on(temporal):
-                await temporal.run(Clocked.run, activities=[quote])
-            """
-        )
-    )
+    replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
     result = replay_dir.runpytest(*args)
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_forced_on*"])
+    # Only the test whose marker turns the check back on fails: the others, the child's too, pass.
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_clocked_checked*"])
 
 
 def test_an_invalid_switch_is_a_usage_error(replay_dir: pytest.Pytester) -> None:
