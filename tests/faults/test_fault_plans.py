@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from pytest_temporal_agents import FaultPlan, TemporalHarness
 from pytest_temporal_agents.strategies import fault_plans
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 SEEN: list[FaultPlan] = []
 
@@ -61,8 +61,7 @@ TESTS = dedent(
 def test_a_failing_property_reports_the_smallest_plan_with_its_timeline(project: pytest.Pytester) -> None:
     workflows = (SUPPORT / "fault_workflows.py").read_text()
     project.makepyfile(inner_plan_workflows=workflows, test_inner_plans=TESTS)
-    result = project.runpytest("-W", "ignore::DeprecationWarning")
-    result.assert_outcomes(passed=1, failed=1)
+    result = run_expecting(project, "-W", "ignore::DeprecationWarning", passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
             # "Falsifying example:" up to hypothesis 6.16x, "Failing test case:" later

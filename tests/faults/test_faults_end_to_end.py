@@ -11,7 +11,7 @@ from pytest_temporal_agents import HarnessUsageError
 from pytest_temporal_agents.faults._crash import crash_and_restart
 from pytest_temporal_agents.faults._declare import worker_crash
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 WORKFLOWS = (SUPPORT / "fault_workflows.py").read_text()
 
@@ -62,8 +62,7 @@ TESTS = dedent(
 
 def test_every_fault_kind_in_a_users_test_file(project: pytest.Pytester) -> None:
     project.makepyfile(kinds_workflows=WORKFLOWS, test_kinds=TESTS)
-    result = project.runpytest("-v")
-    result.assert_outcomes(passed=9, errors=1)
+    result = run_expecting(project, "-v", passed=9, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_a_crash_cannot_follow_a_local_activity*",

@@ -6,7 +6,7 @@ from textwrap import dedent
 
 import pytest
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 WORKFLOWS = (SUPPORT / "fault_workflows.py").read_text()
 
@@ -60,12 +60,6 @@ TESTS = dedent(
             await t.run(QuoteWorkflow.run, AAPL, activities=[fetch_quote])
     """
 )
-
-
-def _run(project: pytest.Pytester) -> pytest.RunResult:
-    project.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
-    # (hypothesis imports libcst to explain a failing example, which warns of deprecations)
-    return project.runpytest("-W", "ignore::DeprecationWarning")
 
 
 #: What the nested run must show, by what it shows it for (fnmatch patterns, ``[`` literal:
@@ -134,8 +128,9 @@ MESSAGES = {
 
 def test_warnings_failures_and_notes(project: pytest.Pytester) -> None:
     """One nested run (a few seconds) checked for every message it must show."""
-    result = _run(project)
-    result.assert_outcomes(passed=5, failed=4, errors=1, warnings=3)
+    project.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
+    # (hypothesis imports libcst to explain a failing example, which warns of deprecations)
+    result = run_expecting(project, "-W", "ignore::DeprecationWarning", passed=5, failed=4, errors=1, warnings=3)
     for patterns in MESSAGES.values():
         result.stdout.fnmatch_lines([p.replace("[", "[[]") for p in patterns])
     # A drawn plan may miss quietly: no warning names its test.

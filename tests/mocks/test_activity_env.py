@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from textwrap import dedent
 
 import pytest
+from pytester_support import run_expecting
 from temporalio import activity
 from temporalio.exceptions import CancelledError
 
@@ -140,4 +141,4 @@ def test_the_fixture_releases_the_clock(project: pytest.Pytester) -> None:
             """
         )
     )
-    project.runpytest().assert_outcomes(passed=2)
+    run_expecting(project, passed=2)

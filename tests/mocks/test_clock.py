@@ -17,6 +17,7 @@ from mocking_workflows import (
     stamp_in_thread,
     stamp_then_fail,
 )
+from pytester_support import run_expecting
 
 from pytest_temporal_agents import TemporalHarness
 from pytest_temporal_agents.mocks._clock import ACTIVITY_CLOCK
@@ -96,7 +97,7 @@ def test_it_stops_with_the_test(project: pytest.Pytester) -> None:
             """
         )
     )
-    project.runpytest().assert_outcomes(passed=2)
+    run_expecting(project, passed=2)
 
 
 FREEZEGUN_WORKFLOW = """
@@ -125,4 +126,4 @@ def test_a_workflow_module_importing_freezegun_still_loads(project: pytest.Pytes
     # freezegun imported afresh while it patches datetime cannot define its classes; the
     # harness's workers pass it through the sandbox, so such workflows still load.
     project.makepyfile(test_inner_freezegun=FREEZEGUN_WORKFLOW)
-    project.runpytest().assert_outcomes(passed=1)
+    run_expecting(project, passed=1)

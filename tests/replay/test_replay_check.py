@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
-from pytester_support import INI
+from pytester_support import INI, run_expecting
 
 #: Deterministic workflows (a parent, its child, a continue-as-new) and one that is not:
 #: its activity id comes from the wall clock, read in a helper the sandbox lets through.
@@ -88,7 +88,7 @@ def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pyt
             """
         )
     )
-    replay_dir.runpytest().assert_outcomes(passed=2)
+    run_expecting(replay_dir, passed=2)
 
 
 #: The nondeterministic workflow under each switch: the default, a marker off, a marker on.
@@ -116,8 +116,7 @@ NONDETERMINISTIC_TESTS = dedent(
 
 def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pytest.Pytester) -> None:
     replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
-    result = replay_dir.runpytest()
-    result.assert_outcomes(passed=4, errors=3)
+    result = run_expecting(replay_dir, passed=4, errors=3)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_clocked *",
@@ -152,9 +151,8 @@ def test_the_check_can_be_turned_off_and_a_marker_turns_it_back_on(
 ) -> None:
     replay_dir.makeini(INI + ini)
     replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
-    result = replay_dir.runpytest(*args)
     # Only the test whose marker turns the check back on fails: the others, the child's too, pass.
-    result.assert_outcomes(passed=4, errors=1)
+    result = run_expecting(replay_dir, *args, passed=4, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_clocked_checked*"])
 
 
@@ -178,8 +176,7 @@ def test_after_a_failing_test_the_replay_problem_is_one_line(replay_dir: pytest.
             """
         )
     )
-    result = replay_dir.runpytest()
-    result.assert_outcomes(failed=1, errors=1)
+    result = run_expecting(replay_dir, failed=1, errors=1)
     text = result.stdout.str()
     teardown = text[text.index("ERROR at teardown of test_fails") : text.index("= FAILURES =")]
     assert "(Clocked) does not replay: nondeterministic at event 5" in teardown
@@ -218,4 +215,4 @@ def test_the_harness_saves_and_replays_one_history(replay_dir: pytest.Pytester) 
             """
         )
     )
-    replay_dir.runpytest().assert_outcomes(passed=2)
+    run_expecting(replay_dir, passed=2)

@@ -7,7 +7,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from pytester_support import INI
+from pytester_support import INI, run_expecting
 from replay_support import FIXTURE_DIR
 
 from pytest_temporal_agents.history._model import describe_event
@@ -43,7 +43,7 @@ def _names(directory: Path) -> list[str]:
 
 
 def test_each_workflow_and_child_gets_a_stable_name(project: pytest.Pytester) -> None:
-    project.runpytest("--temporal-record-histories=hist").assert_outcomes(passed=1, failed=1)
+    run_expecting(project, "--temporal-record-histories=hist", passed=1, failed=1)
     assert _names(project.path / "hist") == [
         f"{RECORDED}/Analyze-1.json",
         f"{RECORDED}/Analyze-2.json",
@@ -79,7 +79,7 @@ def test_the_ini_setting_is_relative_to_the_ini_file_and_recordings_replay_as_it
     project.runpytest("test_inner.py")
     assert len(_names(project.path / "recorded")) == 4
     project.makeini(INI + "temporal_replay_paths = recorded\ntemporal_workflows = replay_fixture_workflows:V1\n")
-    project.runpytest("recorded").assert_outcomes(passed=4)
+    run_expecting(project, "recorded", passed=4)
 
 
 def test_a_test_can_save_one_history_itself(project: pytest.Pytester) -> None:
@@ -96,4 +96,4 @@ def test_a_test_can_save_one_history_itself(project: pytest.Pytester) -> None:
             """
         )
     )
-    project.runpytest().assert_outcomes(passed=1)
+    run_expecting(project, passed=1)

@@ -19,7 +19,7 @@ from pytest_temporal_agents import (
 )
 from pytest_temporal_agents.strategies import saga_failures
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 STEPS = {
     Agency.book_flight: Agency.cancel_flight,
@@ -127,9 +127,7 @@ def test_a_leaking_saga_fails_the_property_at_its_smallest_failure_point(project
     project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
     project.makepyfile(test_trip_property=INNER)
 
-    result = project.runpytest("-p", "no:cacheprovider")
-
-    result.assert_outcomes(failed=1)
+    result = run_expecting(project, "-p", "no:cacheprovider", failed=1)
     result.stdout.fnmatch_lines(
         [
             ("*SagaAssertionError: assert_compensated(through=SagaFailure(at='book_flight',"

@@ -6,7 +6,7 @@ from textwrap import dedent
 
 import pytest
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 INNER = dedent(
     """
@@ -64,9 +64,7 @@ def test_each_assertion_passes_or_fails_with_one_line_per_problem_above_the_tabl
     project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
     project.makepyfile(test_trips=INNER)
 
-    result = project.runpytest()
-
-    result.assert_outcomes(passed=3, failed=4)
+    result = run_expecting(project, passed=3, failed=4)
     result.stdout.fnmatch_lines(
         [
             "*_ test_completed_fails _*",

@@ -6,6 +6,7 @@ import asyncio
 from textwrap import dedent
 
 import pytest
+from pytester_support import run_expecting
 from temporalio.worker import Worker
 
 from pytest_temporal_agents import ServerConfig, TemporalAgentsWarning
@@ -72,6 +73,5 @@ def test_the_warning_names_the_test_and_later_tests_still_skip_time(inner: pytes
             """
         )
     )
-    result = inner.runpytest()
-    result.assert_outcomes(passed=2, warnings=1)
+    result = run_expecting(inner, passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*after test_leak.py::test_leaky, the time-skipping server no longer skips time*"])
