@@ -69,6 +69,10 @@ CAUSES = dedent(
         return ref
 
 
+    async def trade(buying: bool) -> str:
+        return await workflow.execute_activity(buy if buying else hold, "x", start_to_close_timeout=T)
+
+
     @workflow.defn
     class ClockInWorkflow:
         @workflow.run
@@ -81,9 +85,7 @@ CAUSES = dedent(
     class RandomInWorkflow:
         @workflow.run
         async def run(self) -> str:
-            if random.random() < 0.5:
-                return await workflow.execute_activity(buy, "x", start_to_close_timeout=T)
-            return await workflow.execute_activity(hold, "x", start_to_close_timeout=T)
+            return await trade(random.random() < 0.5)
 
 
     @workflow.defn
@@ -92,7 +94,7 @@ CAUSES = dedent(
         async def run(self, path: str) -> str:
             with open(path) as config:
                 limit = json.load(config)["limit"]
-            return await workflow.execute_activity(buy if limit > 0.5 else hold, "x", start_to_close_timeout=T)
+            return await trade(limit > 0.5)
 
 
     @workflow.defn
@@ -116,9 +118,7 @@ CAUSES = dedent(
     class ConfigInHelper:
         @workflow.run
         async def run(self, path: str) -> str:
-            if nd_helpers.risk_limit(path) > 0.5:
-                return await workflow.execute_activity(buy, "x", start_to_close_timeout=T)
-            return await workflow.execute_activity(hold, "x", start_to_close_timeout=T)
+            return await trade(nd_helpers.risk_limit(path) > 0.5)
 
 
     @workflow.defn
@@ -238,7 +238,7 @@ def test_every_cause_fails_the_test_that_ran_it(causes_run: pytest.RunResult) ->
     ("test", "call", "line"),
     [
         ("test_clock_in_workflow", "datetime.datetime.now", "stamp = datetime.datetime.now().isoformat()"),
-        ("test_random_in_workflow", "random.random", "if random.random() < 0.5:"),
+        ("test_random_in_workflow", "random.random", "return await trade(random.random() < 0.5)"),
         ("test_file_in_workflow", "__builtins__.open", "with open(path) as config:"),
     ],
 )
