@@ -8,7 +8,7 @@ from textwrap import dedent
 
 import pytest
 from hypothesis import given, settings
-from saga_workflows import Agency, TripInput, TripSaga
+from saga_workflows import STEPS, Agency, TripInput, TripSaga
 
 from pytest_temporal_agents import (
     HarnessUsageError,
@@ -21,11 +21,6 @@ from pytest_temporal_agents.strategies import saga_failures
 
 from pytester_support import SUPPORT, run_expecting
 
-STEPS = {
-    Agency.book_flight: Agency.cancel_flight,
-    Agency.book_hotel: Agency.cancel_hotel,
-    Agency.charge_card: Agency.refund_card,
-}
 FORWARD = list(STEPS)
 
 
@@ -100,14 +95,8 @@ async def test_a_lost_result_leaks_and_the_invariant_says_what_was_left(temporal
 INNER = dedent(
     """
     from hypothesis import given
-    from saga_workflows import Agency, TripInput, TripSaga
+    from saga_workflows import STEPS, Agency, TripInput, TripSaga
     from pytest_temporal_agents.strategies import saga_failures
-
-    STEPS = {
-        Agency.book_flight: Agency.cancel_flight,
-        Agency.book_hotel: Agency.cancel_hotel,
-        Agency.charge_card: Agency.refund_card,
-    }
 
 
     @given(failure=saga_failures(forward_steps=list(STEPS), kinds=["non_retryable_error"], after_running=(False, True)))
