@@ -255,29 +255,49 @@ def test_the_sandbox_catches_direct_calls_and_the_report_names_the_line(
     assert f"nd_workflows.py:{_line_of(CAUSES, line)}" in section
 
 
-def test_a_clock_read_in_a_passed_through_helper_is_found_on_replay(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_clock_in_helper")
-    assert "does not replay: nondeterministic at event 5 (ActivityTaskScheduled buy(\"x\") id=order-" in section
-    assert "The current code instead scheduled activity buy(\"x\") id=order-" in section
-    assert f"- wall-clock time at nd_helpers.py:{_line_of(HELPERS, 'time.time_ns()')}: return f\"order-" in section
-    assert "fix: use workflow.now()" in section
-    assert "id built from time, randomness or I/O" in section
-
-
-def test_randomness_in_sandbox_unrestricted_is_found_on_replay(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_random_unrestricted")
-    assert "nondeterministic at event 5" in section
-    assert "- sandbox bypass at nd_workflows.py:" in section
-    assert "- randomness at nd_workflows.py:" in section and "random.getrandbits(64)" in section
-    assert "fix: use workflow.random()" in section
-
-
-def test_io_in_a_helper_is_found_when_its_answer_changes(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_config_in_helper")
-    assert "At event 5 the history has:\n      ActivityTaskScheduled  buy(\"x\") id=1" in section
-    assert "The current code instead scheduled activity hold(\"x\")" in section
-    assert f"- I/O at nd_helpers.py:{_line_of(HELPERS, 'read_text')}: return json.loads(" in section
-    assert "fix: move it into an activity" in section
+@pytest.mark.parametrize(
+    ("test", "says"),
+    [
+        pytest.param(
+            "test_clock_in_helper",
+            [
+                "does not replay: nondeterministic at event 5 (ActivityTaskScheduled buy(\"x\") id=order-",
+                "The current code instead scheduled activity buy(\"x\") id=order-",
+                f"- wall-clock time at nd_helpers.py:{_line_of(HELPERS, 'time.time_ns()')}: return f\"order-",
+                "fix: use workflow.now()",
+                "id built from time, randomness or I/O",
+            ],
+            id="a-clock-read-in-a-passed-through-helper",
+        ),
+        pytest.param(
+            "test_random_unrestricted",
+            [
+                "nondeterministic at event 5",
+                "- sandbox bypass at nd_workflows.py:",
+                "- randomness at nd_workflows.py:",
+                "random.getrandbits(64)",
+                "fix: use workflow.random()",
+            ],
+            id="randomness-in-sandbox-unrestricted",
+        ),
+        pytest.param(
+            "test_config_in_helper",
+            [
+                "At event 5 the history has:\n      ActivityTaskScheduled  buy(\"x\") id=1",
+                "The current code instead scheduled activity hold(\"x\")",
+                f"- I/O at nd_helpers.py:{_line_of(HELPERS, 'read_text')}: return json.loads(",
+                "fix: move it into an activity",
+            ],
+            id="io-in-a-helper-whose-answer-changes",
+        ),
+    ],
+)
+def test_a_cause_the_sandbox_lets_through_is_found_on_replay(
+    causes_run: pytest.RunResult, test: str, says: list[str]
+) -> None:
+    section = _section(causes_run, test)
+    missing = [text for text in says if text not in section]
+    assert not missing, f"the report of {test} lacks {missing}:\n{section}"
 
 
 def test_set_order_is_found_by_the_replay_in_a_fresh_interpreter(causes_run: pytest.RunResult) -> None:
