@@ -25,7 +25,9 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# replay_workflows.py here, and the replay tests' workflows it builds on.
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]
 
 from replay_workflows import ACTIVITIES, WORKFLOWS, Pricer, TwoStep
 from temporalio.client import WorkflowHistory

@@ -7,14 +7,20 @@ import hypothesis  # noqa: F401
 import hypothesis.statistics  # noqa: F401
 import pytest
 
-from pytester_support import WORKFLOWS
+from pytester_support import INI, WORKFLOWS
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-def inner(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester directory in asyncio auto mode with ``workflows.py`` importable."""
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(workflows=WORKFLOWS)
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory for a nested run, with ``INI`` as its ini file."""
+    pytester.makeini(INI)
     return pytester
+
+
+@pytest.fixture
+def inner(project: pytest.Pytester) -> pytest.Pytester:
+    """A ``project`` with ``sample_workflows`` importable as ``workflows``."""
+    project.makepyfile(workflows=WORKFLOWS)
+    return project

@@ -6,13 +6,20 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_support import ROOT
 
 from pytest_temporal_agents.harness._options import MARKER_SIGNATURE, OPTIONS
 
-ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 EXAMPLE_BLOCK = re.compile(r"<!-- example: (?P<path>\S+) -->\n```python\n(?P<code>.*?)```", re.S)
 LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+PYTHON_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
+#: How-to guides whose every Python snippet is quoted from example files that run as tests:
+#: the guide, those files, and how many snippets the guide has at least.
+GUIDES_QUOTING_EXAMPLES = [
+    ("docs/how-to/faults.md", ["docs/examples/test_fault_injection.py", "docs/examples/fault_desk.py"], 8),
+    ("docs/how-to/sagas.md", ["docs/examples/test_sagas.py", "docs/examples/trip_saga.py"], 6),
+]
 
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -20,6 +27,19 @@ def test_embedded_examples_match_their_files(doc: Path) -> None:
     for match in EXAMPLE_BLOCK.finditer(doc.read_text()):
         source = (ROOT / match["path"]).read_text()
         assert match["code"].strip() == source.strip(), f"{doc.name} embeds a stale copy of {match['path']}"
+
+
+@pytest.mark.parametrize(
+    ("guide", "examples", "at_least"), GUIDES_QUOTING_EXAMPLES, ids=[guide for guide, _, _ in GUIDES_QUOTING_EXAMPLES]
+)
+def test_every_python_snippet_of_the_how_to_is_in_an_example_that_runs(
+    guide: str, examples: list[str], at_least: int
+) -> None:
+    code = "\n".join((ROOT / path).read_text() for path in examples)
+    blocks = [m["code"].strip() for m in PYTHON_BLOCK.finditer((ROOT / guide).read_text())]
+    assert len(blocks) >= at_least
+    stale = [block.splitlines()[0] for block in blocks if block not in code]
+    assert not stale, f"{guide} has snippets that no example file contains: {stale}"
 
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))

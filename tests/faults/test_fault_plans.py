@@ -7,7 +7,7 @@ from textwrap import dedent
 import pytest
 from fault_workflows import StepsWorkflow, step
 from hypothesis import given, settings
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 from pytest_temporal_agents import FaultPlan, TemporalHarness
 from pytest_temporal_agents.strategies import fault_plans
@@ -57,12 +57,10 @@ TESTS = dedent(
 )
 
 
-def test_a_failing_property_reports_the_smallest_plan_with_its_timeline(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+def test_a_failing_property_reports_the_smallest_plan_with_its_timeline(project: pytest.Pytester) -> None:
     workflows = (SUPPORT / "fault_workflows.py").read_text()
-    pytester.makepyfile(inner_plan_workflows=workflows, test_inner_plans=TESTS)
-    result = pytester.runpytest("-p", "no:randomly", "-W", "ignore::DeprecationWarning")
-    result.assert_outcomes(passed=1, failed=1)
+    project.makepyfile(inner_plan_workflows=workflows, test_inner_plans=TESTS)
+    result = run_expecting(project, "-W", "ignore::DeprecationWarning", passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
             # "Falsifying example:" up to hypothesis 6.16x, "Failing test case:" later

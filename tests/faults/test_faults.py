@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 from fault_workflows import (
+    AAPL,
     RUNS,
     FanOutWorkflow,
     LocalQuoteWorkflow,
-    QuoteRequest,
     QuoteWorkflow,
     SyncQuoteWorkflow,
     fetch_quote,
@@ -24,13 +24,6 @@ from pytest_temporal_agents.faults import (
     retryable_error,
     worker_crash,
 )
-
-AAPL = QuoteRequest("AAPL")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_runs() -> None:
-    RUNS.clear()
 
 
 async def test_retryable_errors_fail_the_named_attempts_then_the_activity_runs(temporal: TemporalHarness) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from fault_workflows import (
-    RUNS,
+    AAPL,
     FanOutWorkflow,
-    QuoteRequest,
     RemoteQuoteWorkflow,
     StepsWorkflow,
     SyncQuoteWorkflow,
@@ -22,11 +20,6 @@ from pytest_temporal_agents.faults import retryable_error, worker_crash
 from pytest_temporal_agents.faults._crash import fail_orphaned_attempts
 
 RESTARTED = "(restarted after crash"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_runs() -> None:
-    RUNS.clear()
 
 
 def _task_workers(history: object) -> list[str]:
@@ -87,7 +80,7 @@ async def test_attempts_in_flight_on_the_crashed_worker_are_retried_on_the_new_o
 async def test_a_crash_of_a_worker_the_test_opened(temporal: TemporalHarness) -> None:
     temporal.inject(worker_crash(after=fetch_quote_sync))
     async with temporal.worker(workflows=[SyncQuoteWorkflow], activities=[fetch_quote_sync]):
-        handle = await temporal.start(SyncQuoteWorkflow.run, QuoteRequest("AAPL"))
+        handle = await temporal.start(SyncQuoteWorkflow.run, AAPL)
         assert await handle.result() == "price 204.0"
     assert any(RESTARTED in w for w in _task_workers(await temporal.history(handle)))
 
@@ -99,7 +92,7 @@ async def test_an_attempt_the_crashed_worker_took_but_never_began_is_failed_for_
     # never reaches the activity code, so no wrapper can fail it. A raw poll under another
     # identity is such an attempt, deterministically.
     remote = f"{temporal.task_queue}-remote"
-    handle = await temporal.start(RemoteQuoteWorkflow.run, args=[QuoteRequest("AAPL"), remote])
+    handle = await temporal.start(RemoteQuoteWorkflow.run, args=[AAPL, remote])
     poll = PollActivityTaskQueueRequest(
         namespace=temporal.client.namespace, task_queue=TaskQueue(name=remote), identity="dying-worker"
     )

@@ -7,7 +7,7 @@ from textwrap import dedent
 from types import SimpleNamespace
 
 import pytest
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 from pytest_temporal_agents import HarnessUsageError
 from pytest_temporal_agents.faults import worker_crash
@@ -60,11 +60,9 @@ TESTS = dedent(
 )
 
 
-def test_every_fault_kind_in_a_users_test_file(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(kinds_workflows=WORKFLOWS, test_kinds=TESTS)
-    result = pytester.runpytest("-p", "no:randomly", "-v")
-    result.assert_outcomes(passed=9, errors=1)
+def test_every_fault_kind_in_a_users_test_file(project: pytest.Pytester) -> None:
+    project.makepyfile(kinds_workflows=WORKFLOWS, test_kinds=TESTS)
+    result = run_expecting(project, "-v", passed=9, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_a_crash_cannot_follow_a_local_activity*",

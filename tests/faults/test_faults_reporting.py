@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 WORKFLOWS = (SUPPORT / "fault_workflows.py").read_text()
 
@@ -61,120 +61,79 @@ TESTS = dedent(
 )
 
 
-def _lines(result: pytest.RunResult, patterns: list[str]) -> None:
-    """fnmatch_lines, with ``[`` taken literally (messages quote lists like attempts=[1, 2])."""
-    result.stdout.fnmatch_lines([p.replace("[", "[[]") for p in patterns])
-
-
-def _run(pytester: pytest.Pytester) -> pytest.RunResult:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
-    # (hypothesis imports libcst to explain a failing example, which warns of deprecations)
-    return pytester.runpytest("-p", "no:randomly", "-W", "ignore::DeprecationWarning")
-
-
-def _outcomes(result: pytest.RunResult) -> None:
-    result.assert_outcomes(passed=5, failed=4, errors=1, warnings=3)
-
-
-def _a_fault_for_an_activity_no_worker_registers_is_a_warning(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            ("*FaultWarning: retryable_error('fetch_qoute') never fired: no worker of this test registers an "
-            "activity named 'fetch_qoute'. Did you mean 'fetch_quote'?"),
-            "  Registered activities: fetch_quote. Fix the name, or register the activity (activities=[...]).",
-        ]
-    )
-
-
-def _a_fault_for_an_activity_no_workflow_calls_is_a_warning(result: pytest.RunResult) -> None:
-    _lines(
-        result,
-        [
-            "*FaultWarning: retryable_error('step') never fired: no workflow of this test called 'step' "
-            "(a worker registers it).",
-            "  Check that the workflow takes the path that calls it, or drop the fault.",
-        ],
-    )
-    assert "test_a_drawn_plan_may_miss_quietly" not in result.stdout.str().split("warnings summary")[-1]
-
-
-def _an_attempt_beyond_the_retry_policy_is_a_warning(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            ("*FaultWarning: retryable_error('fetch_quote', attempts=[2, 4]) names attempt 4, but 'fetch_quote' "
-            "is scheduled with a retry policy of at most 3 attempt(s), so that attempt never runs."),
-            "  Select attempts 1 to 3, or raise the retry policy's maximum_attempts.",
-        ]
-    )
-
-
-def _a_predicate_that_raises_fails_the_test_at_teardown(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            "*ERROR at teardown of test_predicate_that_raises*",
-            ("- retryable_error('fetch_quote', where=<lambda>): its where= predicate raised "
+#: What the nested run must show, by what it shows it for (fnmatch patterns, ``[`` literal:
+#: messages quote lists like attempts=[1, 2]).
+MESSAGES = {
+    "a fault for an activity no worker registers is a warning": [
+        (
+            "*FaultWarning: retryable_error('fetch_qoute') never fired: no worker of this test registers an "
+            "activity named 'fetch_qoute'. Did you mean 'fetch_quote'?"
+        ),
+        "  Registered activities: fetch_quote. Fix the name, or register the activity (activities=[...]).",
+    ],
+    "a fault for an activity no workflow calls is a warning": [
+        "*FaultWarning: retryable_error('step') never fired: no workflow of this test called 'step' "
+        "(a worker registers it).",
+        "  Check that the workflow takes the path that calls it, or drop the fault.",
+    ],
+    "an attempt beyond the retry policy is a warning": [
+        (
+            "*FaultWarning: retryable_error('fetch_quote', attempts=[2, 4]) names attempt 4, but 'fetch_quote' "
+            "is scheduled with a retry policy of at most 3 attempt(s), so that attempt never runs."
+        ),
+        "  Select attempts 1 to 3, or raise the retry policy's maximum_attempts.",
+    ],
+    "a predicate that raises fails the test at teardown": [
+        "*ERROR at teardown of test_predicate_that_raises*",
+        (
+            "- retryable_error('fetch_quote', where=<lambda>): its where= predicate raised "
             "AttributeError(\"'QuoteRequest' object has no attribute 'nope'\") for the arguments "
-            "(QuoteRequest(symbol='AAPL', exchange='NYSE'))"),
-        ]
-    )
+            "(QuoteRequest(symbol='AAPL', exchange='NYSE'))"
+        ),
+    ],
+    "attempts that differ are listed": [
+        "*AssertionError: Attempts of 'fetch_quote' (workflow '*', activity id 1) are not what the test expects.",
+        "*expected: failed [1, 2], succeeded 3",
+        "*actual:   failed [1], succeeded 2",
+        (
+            "*- attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [Blip] "
+            "(injected retryable_error('fetch_quote', type='Blip'))"
+        ),
+        "*- attempt 2: succeeded",
+    ],
+    "injecting into the outer harness inside an example says to isolate": [
+        (
+            "*pytest_temporal_agents._errors.HarnessUsageError: temporal.inject() was called on the test's own "
+            "`temporal` inside a hypothesis example: its"
+        ),
+        "*faults, mocks and workers would carry over into every later example.",
+        "*Open a fresh harness per example instead:",
+        "*async with temporal.isolated() as t:",
+    ],
+    "a failing scope carries the timelines of its workflows": [
+        "*+ ApplicationError Halted non_retryable=True: injected non_retryable_error in fetch_quote attempt 1",
+        "*temporal workflow *-quoteworkflow-1 (completed):",
+        "*ActivityTaskFailed*fetch_quote: injected non_retryable_error in fetch_quote attempt 1 [Halted, non-retryable]",
+        "*Attempts (the worker's record; the events above keep only each activity's last attempt):",
+    ],
+    "a scope runs the teardown checks at its end": [
+        (
+            "*pytest_temporal_agents.harness._isolation.IsolatedChecksFailed: - retryable_error('fetch_quote', "
+            "where=<lambda>): its where= predicate raised ZeroDivisionError('division by zero') for the arguments *"
+        ),
+    ],
+}
 
 
-def _attempts_that_differ_are_listed(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            "*AssertionError: Attempts of 'fetch_quote' (workflow '*', activity id 1) are not what the test expects.",
-            "*expected: failed [1, 2], succeeded 3",
-            "*actual:   failed [1], succeeded 2",
-            ("*- attempt 1: failed: injected retryable_error in fetch_quote attempt 1 [Blip] "
-            "(injected retryable_error('fetch_quote', type='Blip'))"),
-            "*- attempt 2: succeeded",
-        ]
-    )
-
-
-def _injecting_into_the_outer_harness_inside_an_example_says_to_isolate(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            ("*pytest_temporal_agents._errors.HarnessUsageError: temporal.inject() was called on the test's own "
-            "`temporal` inside a hypothesis example: its"),
-            "*faults, mocks and workers would carry over into every later example.",
-            "*Open a fresh harness per example instead:",
-            "*async with temporal.isolated() as t:",
-        ]
-    )
-    assert "function_scoped_fixture" not in result.stdout.str()
-
-
-def _a_failing_scope_carries_the_timelines_of_its_workflows(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            "*+ ApplicationError Halted non_retryable=True: injected non_retryable_error in fetch_quote attempt 1",
-            "*temporal workflow *-quoteworkflow-1 (completed):",
-            "*ActivityTaskFailed*fetch_quote: injected non_retryable_error in fetch_quote attempt 1 [Halted, non-retryable]",
-            "*Attempts (the worker's record; the events above keep only each activity's last attempt):",
-        ]
-    )
-
-
-def _a_scope_runs_the_teardown_checks_at_its_end(result: pytest.RunResult) -> None:
-    _lines(result, 
-        [
-            ("*pytest_temporal_agents.harness._isolation.IsolatedChecksFailed: - retryable_error('fetch_quote', "
-            "where=<lambda>): its where= predicate raised ZeroDivisionError('division by zero') for the arguments *"),
-        ]
-    )
-
-
-def test_warnings_failures_and_notes(pytester: pytest.Pytester) -> None:
+def test_warnings_failures_and_notes(project: pytest.Pytester) -> None:
     """One nested run (a few seconds) checked for every message it must show."""
-    result = _run(pytester)
-    _outcomes(result)
-    _a_fault_for_an_activity_no_worker_registers_is_a_warning(result)
-    _a_fault_for_an_activity_no_workflow_calls_is_a_warning(result)
-    _an_attempt_beyond_the_retry_policy_is_a_warning(result)
-    _a_predicate_that_raises_fails_the_test_at_teardown(result)
-    _attempts_that_differ_are_listed(result)
-    _injecting_into_the_outer_harness_inside_an_example_says_to_isolate(result)
-    _a_failing_scope_carries_the_timelines_of_its_workflows(result)
-    _a_scope_runs_the_teardown_checks_at_its_end(result)
+    project.makepyfile(inner_fault_workflows=WORKFLOWS, test_inner_faults=TESTS)
+    # (hypothesis imports libcst to explain a failing example, which warns of deprecations)
+    result = run_expecting(project, "-W", "ignore::DeprecationWarning", passed=5, failed=4, errors=1, warnings=3)
+    for patterns in MESSAGES.values():
+        result.stdout.fnmatch_lines([p.replace("[", "[[]") for p in patterns])
+    # A drawn plan may miss quietly: no warning names its test.
+    assert "test_a_drawn_plan_may_miss_quietly" not in result.stdout.str().split("warnings summary")[-1]
+    # The harness suppresses hypothesis's health check on function-scoped fixtures: its own
+    # message about isolating is the one a user reads.
+    assert "function_scoped_fixture" not in result.stdout.str()

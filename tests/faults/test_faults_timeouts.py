@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from fault_workflows import (
+    AAPL,
     RUNS,
     CompensatingWorkflow,
     LocalQuoteWorkflow,
-    QuoteRequest,
     QuoteWorkflow,
     SlowQuoteWorkflow,
     fetch_quote,
@@ -28,13 +28,6 @@ from pytest_temporal_agents.faults import (
     schedule_to_close_timeout,
     start_to_close_timeout,
 )
-
-AAPL = QuoteRequest("AAPL")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_runs() -> None:
-    RUNS.clear()
 
 
 def _scheduled(history: object) -> object:

@@ -8,22 +8,16 @@ from datetime import datetime, timezone
 from textwrap import dedent
 
 import pytest
+from pytester_support import run_expecting
 from temporalio import activity
 from temporalio.exceptions import CancelledError
+from trading_desk import download_prices
 
 from pytest_temporal_agents import ActivityEnv, HarnessUsageError
 
-
-@activity.defn
-async def download(chunks: int) -> int:
-    """Heartbeats its progress; resumes from the last heartbeat of a previous attempt."""
-    details = activity.info().heartbeat_details
-    done = int(details[0]) if details else 0
-    while done < chunks:
-        await asyncio.sleep(0)
-        done += 1
-        activity.heartbeat(done)
-    return done
+#: download_prices (the how-to's activity that resumes from its last heartbeat) heartbeats
+#: once per symbol: the first n symbols make n heartbeats.
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOG", "META", "IBM", "ORCL", "INTC"]
 
 
 @activity.defn
@@ -49,7 +43,7 @@ def stamp() -> float:
 
 
 async def test_heartbeats_are_recorded(activity_env: ActivityEnv) -> None:
-    assert await activity_env.run(download, 3) == 3
+    assert await activity_env.run(download_prices, SYMBOLS[:3]) == 3
     assert activity_env.heartbeats == [1, 2, 3]
     assert activity_env.heartbeat_calls == [(1,), (2,), (3,)]
 
@@ -57,7 +51,7 @@ async def test_heartbeats_are_recorded(activity_env: ActivityEnv) -> None:
 async def test_info_can_be_overridden_to_resume_from_heartbeat_details(activity_env: ActivityEnv) -> None:
     info = activity_env.set_info(attempt=2, heartbeat_details=[7])
     assert info.attempt == 2
-    assert await activity_env.run(download, 9) == 9
+    assert await activity_env.run(download_prices, SYMBOLS[:9]) == 9
     assert activity_env.heartbeats == [8, 9]
     with pytest.raises(HarnessUsageError, match=r"unknown field\(s\) 'atempt'. Valid fields: activity_id, "):
         activity_env.set_info(atempt=3)
@@ -66,7 +60,7 @@ async def test_info_can_be_overridden_to_resume_from_heartbeat_details(activity_
 async def test_cancel_at_a_heartbeat_of_an_async_activity(activity_env: ActivityEnv) -> None:
     activity_env.cancel(at_heartbeat=2)
     with pytest.raises(asyncio.CancelledError):
-        await activity_env.run(download, 10)
+        await activity_env.run(download_prices, SYMBOLS)
     assert activity_env.heartbeats == [1, 2]
     assert activity_env.cancelled
 
@@ -82,7 +76,7 @@ async def test_cancel_at_a_heartbeat_of_a_sync_activity_in_its_thread(activity_e
 async def test_cancelled_before_it_starts(activity_env: ActivityEnv) -> None:
     activity_env.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await activity_env.run(download, 1)
+        await activity_env.run(download_prices, SYMBOLS[:1])
 
 
 async def test_worker_shutdown_at_a_heartbeat(activity_env: ActivityEnv) -> None:
@@ -102,8 +96,8 @@ async def test_worker_shutdown_from_the_test(activity_env: ActivityEnv) -> None:
 def test_run_sync_in_a_sync_test(activity_env: ActivityEnv) -> None:
     assert activity_env.run_sync(download_in_thread, 2) == 2
     assert activity_env.heartbeats == [(1, "chunk"), (2, "chunk")]
-    with pytest.raises(HarnessUsageError, match=r"run_sync\(download\) got an async activity"):
-        activity_env.run_sync(download, 1)
+    with pytest.raises(HarnessUsageError, match=r"run_sync\(download_prices\) got an async activity"):
+        activity_env.run_sync(download_prices, SYMBOLS[:1])
 
 
 async def test_bad_heartbeat_numbers(activity_env: ActivityEnv) -> None:
@@ -119,9 +113,8 @@ async def test_frozen_clock_reads_the_scheduled_time(activity_env: ActivityEnv) 
     assert abs(time.time() - await activity_env.run(stamp)) < 60
 
 
-def test_the_fixture_releases_the_clock(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(
+def test_the_fixture_releases_the_clock(project: pytest.Pytester) -> None:
+    project.makepyfile(
         test_inner_env=dedent(
             """
             import time
@@ -141,4 +134,4 @@ def test_the_fixture_releases_the_clock(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    run_expecting(project, passed=2)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from mocking_workflows import ApprovalGate, Order
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 from pytest_temporal_agents import DelayedCall, DelayedCallError, HarnessUsageError, TemporalHarness
 
@@ -99,12 +99,10 @@ async def test_pending_calls_are_stopped_quietly(temporal):
 """
 
 
-def test_a_failed_delayed_call_nobody_awaited_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.syspathinsert(str(SUPPORT))
-    pytester.makepyfile(test_inner_callbacks=UNAWAITED_FAILURE)
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=2, errors=1)
+def test_a_failed_delayed_call_nobody_awaited_fails_the_test(project: pytest.Pytester) -> None:
+    project.syspathinsert(str(SUPPORT))
+    project.makepyfile(test_inner_callbacks=UNAWAITED_FAILURE)
+    result = run_expecting(project, passed=2, errors=1)
     result.stdout.fnmatch_lines([
         (
             "*- signal_after('approve', after=2 days, 0:00:00) to '*' failed and nothing awaited it: "

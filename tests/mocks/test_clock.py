@@ -17,6 +17,7 @@ from mocking_workflows import (
     stamp_in_thread,
     stamp_then_fail,
 )
+from pytester_support import run_expecting
 
 from pytest_temporal_agents import TemporalHarness
 from pytest_temporal_agents.mocks._clock import ACTIVITY_CLOCK
@@ -80,9 +81,8 @@ async def test_a_test_can_still_use_its_own_freeze_time(temporal: TemporalHarnes
     assert ACTIVITY_CLOCK.running
 
 
-def test_it_stops_with_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(
+def test_it_stops_with_the_test(project: pytest.Pytester) -> None:
+    project.makepyfile(
         test_inner_clock=dedent(
             """
             import pytest
@@ -97,7 +97,7 @@ def test_it_stops_with_the_test(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    run_expecting(project, passed=2)
 
 
 FREEZEGUN_WORKFLOW = """
@@ -122,9 +122,8 @@ async def test_nap(temporal):
 """
 
 
-def test_a_workflow_module_importing_freezegun_still_loads(pytester: pytest.Pytester) -> None:
+def test_a_workflow_module_importing_freezegun_still_loads(project: pytest.Pytester) -> None:
     # freezegun imported afresh while it patches datetime cannot define its classes; the
     # harness's workers pass it through the sandbox, so such workflows still load.
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_inner_freezegun=FREEZEGUN_WORKFLOW)
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+    project.makepyfile(test_inner_freezegun=FREEZEGUN_WORKFLOW)
+    run_expecting(project, passed=1)

@@ -6,7 +6,7 @@ from textwrap import dedent
 
 import pytest
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 INNER = dedent(
     """
@@ -45,12 +45,10 @@ INNER = dedent(
 )
 
 
-def test_expectations_and_sequences_are_checked_at_teardown(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.syspathinsert(str(SUPPORT))
-    pytester.makepyfile(test_inner_expectations=INNER)
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3, errors=2)
+def test_expectations_and_sequences_are_checked_at_teardown(project: pytest.Pytester) -> None:
+    project.syspathinsert(str(SUPPORT))
+    project.makepyfile(test_inner_expectations=INNER)
+    result = run_expecting(project, passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_unmet_expectations*",

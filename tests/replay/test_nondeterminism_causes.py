@@ -24,6 +24,7 @@ import time
 from textwrap import dedent
 
 import pytest
+from pytester_support import INI
 
 HELPERS = dedent(
     """
@@ -68,6 +69,10 @@ CAUSES = dedent(
         return ref
 
 
+    async def trade(buying: bool) -> str:
+        return await workflow.execute_activity(buy if buying else hold, "x", start_to_close_timeout=T)
+
+
     @workflow.defn
     class ClockInWorkflow:
         @workflow.run
@@ -80,9 +85,7 @@ CAUSES = dedent(
     class RandomInWorkflow:
         @workflow.run
         async def run(self) -> str:
-            if random.random() < 0.5:
-                return await workflow.execute_activity(buy, "x", start_to_close_timeout=T)
-            return await workflow.execute_activity(hold, "x", start_to_close_timeout=T)
+            return await trade(random.random() < 0.5)
 
 
     @workflow.defn
@@ -91,7 +94,7 @@ CAUSES = dedent(
         async def run(self, path: str) -> str:
             with open(path) as config:
                 limit = json.load(config)["limit"]
-            return await workflow.execute_activity(buy if limit > 0.5 else hold, "x", start_to_close_timeout=T)
+            return await trade(limit > 0.5)
 
 
     @workflow.defn
@@ -115,9 +118,7 @@ CAUSES = dedent(
     class ConfigInHelper:
         @workflow.run
         async def run(self, path: str) -> str:
-            if nd_helpers.risk_limit(path) > 0.5:
-                return await workflow.execute_activity(buy, "x", start_to_close_timeout=T)
-            return await workflow.execute_activity(hold, "x", start_to_close_timeout=T)
+            return await trade(nd_helpers.risk_limit(path) > 0.5)
 
 
     @workflow.defn
@@ -197,13 +198,13 @@ def causes_run(tmp_path_factory: pytest.TempPathFactory) -> pytest.RunResult:
     interpreter then gets seed 1, and the set orders of the two seeds are known to differ.
     """
     directory = tmp_path_factory.mktemp("causes")
-    (directory / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    (directory / "pytest.ini").write_text(INI)
     (directory / "nd_helpers.py").write_text(HELPERS)
     (directory / "nd_workflows.py").write_text(CAUSES)
     (directory / "test_causes.py").write_text(TESTS)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -237,7 +238,7 @@ def test_every_cause_fails_the_test_that_ran_it(causes_run: pytest.RunResult) ->
     ("test", "call", "line"),
     [
         ("test_clock_in_workflow", "datetime.datetime.now", "stamp = datetime.datetime.now().isoformat()"),
-        ("test_random_in_workflow", "random.random", "if random.random() < 0.5:"),
+        ("test_random_in_workflow", "random.random", "return await trade(random.random() < 0.5)"),
         ("test_file_in_workflow", "__builtins__.open", "with open(path) as config:"),
     ],
 )
@@ -254,29 +255,49 @@ def test_the_sandbox_catches_direct_calls_and_the_report_names_the_line(
     assert f"nd_workflows.py:{_line_of(CAUSES, line)}" in section
 
 
-def test_a_clock_read_in_a_passed_through_helper_is_found_on_replay(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_clock_in_helper")
-    assert "does not replay: nondeterministic at event 5 (ActivityTaskScheduled buy(\"x\") id=order-" in section
-    assert "The current code instead scheduled activity buy(\"x\") id=order-" in section
-    assert f"- wall-clock time at nd_helpers.py:{_line_of(HELPERS, 'time.time_ns()')}: return f\"order-" in section
-    assert "fix: use workflow.now()" in section
-    assert "id built from time, randomness or I/O" in section
-
-
-def test_randomness_in_sandbox_unrestricted_is_found_on_replay(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_random_unrestricted")
-    assert "nondeterministic at event 5" in section
-    assert "- sandbox bypass at nd_workflows.py:" in section
-    assert "- randomness at nd_workflows.py:" in section and "random.getrandbits(64)" in section
-    assert "fix: use workflow.random()" in section
-
-
-def test_io_in_a_helper_is_found_when_its_answer_changes(causes_run: pytest.RunResult) -> None:
-    section = _section(causes_run, "test_config_in_helper")
-    assert "At event 5 the history has:\n      ActivityTaskScheduled  buy(\"x\") id=1" in section
-    assert "The current code instead scheduled activity hold(\"x\")" in section
-    assert f"- I/O at nd_helpers.py:{_line_of(HELPERS, 'read_text')}: return json.loads(" in section
-    assert "fix: move it into an activity" in section
+@pytest.mark.parametrize(
+    ("test", "says"),
+    [
+        pytest.param(
+            "test_clock_in_helper",
+            [
+                "does not replay: nondeterministic at event 5 (ActivityTaskScheduled buy(\"x\") id=order-",
+                "The current code instead scheduled activity buy(\"x\") id=order-",
+                f"- wall-clock time at nd_helpers.py:{_line_of(HELPERS, 'time.time_ns()')}: return f\"order-",
+                "fix: use workflow.now()",
+                "id built from time, randomness or I/O",
+            ],
+            id="a-clock-read-in-a-passed-through-helper",
+        ),
+        pytest.param(
+            "test_random_unrestricted",
+            [
+                "nondeterministic at event 5",
+                "- sandbox bypass at nd_workflows.py:",
+                "- randomness at nd_workflows.py:",
+                "random.getrandbits(64)",
+                "fix: use workflow.random()",
+            ],
+            id="randomness-in-sandbox-unrestricted",
+        ),
+        pytest.param(
+            "test_config_in_helper",
+            [
+                "At event 5 the history has:\n      ActivityTaskScheduled  buy(\"x\") id=1",
+                "The current code instead scheduled activity hold(\"x\")",
+                f"- I/O at nd_helpers.py:{_line_of(HELPERS, 'read_text')}: return json.loads(",
+                "fix: move it into an activity",
+            ],
+            id="io-in-a-helper-whose-answer-changes",
+        ),
+    ],
+)
+def test_a_cause_the_sandbox_lets_through_is_found_on_replay(
+    causes_run: pytest.RunResult, test: str, says: list[str]
+) -> None:
+    section = _section(causes_run, test)
+    missing = [text for text in says if text not in section]
+    assert not missing, f"the report of {test} lacks {missing}:\n{section}"
 
 
 def test_set_order_is_found_by_the_replay_in_a_fresh_interpreter(causes_run: pytest.RunResult) -> None:

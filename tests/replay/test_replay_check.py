@@ -5,6 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
+from pytester_support import INI, run_expecting
 
 #: Deterministic workflows (a parent, its child, a continue-as-new) and one that is not:
 #: its activity id comes from the wall clock, read in a helper the sandbox lets through.
@@ -68,10 +69,9 @@ WORKFLOWS = dedent(
 
 
 @pytest.fixture
-def replay_dir(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(replay_check_workflows=WORKFLOWS)
-    return pytester
+def replay_dir(project: pytest.Pytester) -> pytest.Pytester:
+    project.makepyfile(replay_check_workflows=WORKFLOWS)
+    return project
 
 
 def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pytester) -> None:
@@ -88,9 +88,10 @@ def test_deterministic_parents_children_and_new_runs_pass(replay_dir: pytest.Pyt
             """
         )
     )
-    replay_dir.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    run_expecting(replay_dir, passed=2)
 
 
+#: The nondeterministic workflow under each switch: the default, a marker off, a marker on.
 NONDETERMINISTIC_TESTS = dedent(
     """
     import pytest
@@ -105,14 +106,17 @@ NONDETERMINISTIC_TESTS = dedent(
 
     async def test_clocked_child(temporal):
         await temporal.run(Parent.run, args=[["A"], True], workflows=[Parent, Child], activities=[quote])
+
+    @pytest.mark.temporal(replay_check=True)
+    async def test_clocked_checked(temporal):
+        await temporal.run(Clocked.run, activities=[quote])
     """
 )
 
 
 def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pytest.Pytester) -> None:
     replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
-    result = replay_dir.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3, errors=2)
+    result = run_expecting(replay_dir, passed=4, errors=3)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_clocked *",
@@ -133,6 +137,7 @@ def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pyte
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_clocked_child*", "- child workflow '*-parent-1-A' (Child) does not replay: *"]
     )
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_clocked_checked*"])
     assert "ERROR at teardown of test_clocked_unchecked" not in result.stdout.str()
 
 
@@ -144,25 +149,11 @@ def test_a_nondeterministic_workflow_fails_its_test_at_teardown(replay_dir: pyte
 def test_the_check_can_be_turned_off_and_a_marker_turns_it_back_on(
     replay_dir: pytest.Pytester, args: list[str], ini: str
 ) -> None:
-    replay_dir.makeini(f"[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n{ini}")
-    replay_dir.makepyfile(
-        test_inner=dedent(
-            """
-            import pytest
-            from replay_check_workflows import Clocked, quote
-
-            async def test_off(temporal):
-                await temporal.run(Clocked.run, activities=[quote])
-
-            @pytest.mark.temporal(replay_check=True)
-            async def test_forced_on(temporal):
-                await temporal.run(Clocked.run, activities=[quote])
-            """
-        )
-    )
-    result = replay_dir.runpytest("-p", "no:randomly", *args)
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_forced_on*"])
+    replay_dir.makeini(INI + ini)
+    replay_dir.makepyfile(test_inner=NONDETERMINISTIC_TESTS)
+    # Only the test whose marker turns the check back on fails: the others, the child's too, pass.
+    result = run_expecting(replay_dir, *args, passed=4, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_clocked_checked*"])
 
 
 def test_an_invalid_switch_is_a_usage_error(replay_dir: pytest.Pytester) -> None:
@@ -185,8 +176,7 @@ def test_after_a_failing_test_the_replay_problem_is_one_line(replay_dir: pytest.
             """
         )
     )
-    result = replay_dir.runpytest("-p", "no:randomly")
-    result.assert_outcomes(failed=1, errors=1)
+    result = run_expecting(replay_dir, failed=1, errors=1)
     text = result.stdout.str()
     teardown = text[text.index("ERROR at teardown of test_fails") : text.index("= FAILURES =")]
     assert "(Clocked) does not replay: nondeterministic at event 5" in teardown
@@ -225,4 +215,4 @@ def test_the_harness_saves_and_replays_one_history(replay_dir: pytest.Pytester) 
             """
         )
     )
-    replay_dir.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    run_expecting(replay_dir, passed=2)

@@ -7,14 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pytester_support import INI, run_expecting
 from replay_support import FIXTURE_DIR, HISTORIES
-
-INI = """\
-[pytest]
-asyncio_mode = auto
-asyncio_default_fixture_loop_scope = function
-temporal_replay_paths = histories
-{extra}"""
 
 
 @pytest.fixture
@@ -26,14 +20,13 @@ def ci(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def _ini(pytester: pytest.Pytester, extra: str) -> None:
-    pytester.makeini(INI.format(extra=extra))
+    pytester.makeini(f"{INI}temporal_replay_paths = histories\n{extra}")
 
 
 def test_each_history_is_an_item_named_by_its_path_and_replays(ci: pytest.Pytester) -> None:
     _ini(ci, "temporal_workflows = replay_fixture_workflows:V1\n")
     (ci.path / "elsewhere.json").write_text("{}")  # not under temporal_replay_paths: ignored
-    result = ci.runpytest("-v", "-p", "no:randomly")
-    result.assert_outcomes(passed=4)
+    result = run_expecting(ci, "-v", passed=4)
     result.stdout.fnmatch_lines(
         [
             "histories/tests-histories_fixture-record_fixture_histories.py--test_one_symbol/Analyze-1.json PASSED*",
@@ -45,8 +38,7 @@ def test_each_history_is_an_item_named_by_its_path_and_replays(ci: pytest.Pytest
 
 def test_a_change_without_patched_fails_with_the_readable_report(ci: pytest.Pytester) -> None:
     _ini(ci, "temporal_workflows = replay_fixture_workflows:UNPATCHED\n")
-    result = ci.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=2, failed=2)
+    result = run_expecting(ci, passed=2, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*_ replay histories/*test_one_symbol/Pricer-1.json _*",
@@ -64,8 +56,7 @@ def test_a_change_without_patched_fails_with_the_readable_report(ci: pytest.Pyte
 
 def test_the_patched_change_replays_the_old_histories(ci: pytest.Pytester) -> None:
     _ini(ci, "")
-    result = ci.runpytest("-p", "no:randomly", "--temporal-workflows=replay_fixture_workflows:PATCHED")
-    result.assert_outcomes(passed=4)
+    run_expecting(ci, "--temporal-workflows=replay_fixture_workflows:PATCHED", passed=4)
 
 
 def test_bad_files_fail_their_own_items_and_the_session_goes_on(ci: pytest.Pytester) -> None:
@@ -76,9 +67,8 @@ def test_bad_files_fail_their_own_items_and_the_session_goes_on(ci: pytest.Pytes
     good = json.loads(next(HISTORIES.rglob("Pricer-1.json")).read_text())
     (bad / "truncated.json").write_text(json.dumps({"events": good["events"][2:]}))
     (bad / "package.json").write_text('{"name": "not a history"}')
-    result = ci.runpytest("-p", "no:randomly")
     # 2 Pricer histories pass; 2 Analyze histories (type not in Pricer) and 3 bad files fail.
-    result.assert_outcomes(passed=2, failed=5)
+    result = run_expecting(ci, passed=2, failed=5)
     result.stdout.fnmatch_lines(
         [
             "histories/bad/malformed.json is not valid JSON (line 1, column 28: Expecting ',' delimiter)*",
@@ -102,13 +92,11 @@ def test_bad_files_fail_their_own_items_and_the_session_goes_on(ci: pytest.Pytes
 )
 def test_unusable_workflows_fail_every_item_with_the_fix(ci: pytest.Pytester, extra: str, message: str) -> None:
     _ini(ci, extra)
-    result = ci.runpytest("-p", "no:randomly")
-    result.assert_outcomes(failed=4)
+    result = run_expecting(ci, failed=4)
     result.stdout.fnmatch_lines([message])
 
 
 def test_one_file_can_be_selected_by_its_path(ci: pytest.Pytester) -> None:
     _ini(ci, "temporal_workflows = replay_fixture_workflows:V1\n")
     target = next(Path("histories").rglob("Pricer-1.json"))
-    result = ci.runpytest("-p", "no:randomly", str(target))
-    result.assert_outcomes(passed=1)
+    run_expecting(ci, str(target), passed=1)

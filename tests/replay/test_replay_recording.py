@@ -7,6 +7,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from pytester_support import INI, run_expecting
 from replay_support import FIXTURE_DIR
 
 from pytest_temporal_agents.history import describe_event, load_history_file
@@ -29,11 +30,11 @@ RECORDED = "test_inner.py--test_two_pricers"
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.syspathinsert(FIXTURE_DIR)
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_inner=TESTS)
-    return pytester
+def project(project: pytest.Pytester) -> pytest.Pytester:
+    """The shared nested-run project, running ``TESTS`` on the replay fixture's workflows."""
+    project.syspathinsert(FIXTURE_DIR)
+    project.makepyfile(test_inner=TESTS)
+    return project
 
 
 def _names(directory: Path) -> list[str]:
@@ -41,7 +42,7 @@ def _names(directory: Path) -> list[str]:
 
 
 def test_each_workflow_and_child_gets_a_stable_name(project: pytest.Pytester) -> None:
-    project.runpytest("-p", "no:randomly", "--temporal-record-histories=hist").assert_outcomes(passed=1, failed=1)
+    run_expecting(project, "--temporal-record-histories=hist", passed=1, failed=1)
     assert _names(project.path / "hist") == [
         f"{RECORDED}/Analyze-1.json",
         f"{RECORDED}/Analyze-2.json",
@@ -61,10 +62,10 @@ def test_re_recording_overwrites_and_drops_stale_files(project: pytest.Pytester)
     stale.write_text("{}")
     notes = stale.parent / "NOTES.md"
     notes.write_text("kept: not a recorded history")
-    project.runpytest("-p", "no:randomly", "--temporal-record-histories=hist")
+    project.runpytest("--temporal-record-histories=hist")
     before = (project.path / "hist" / RECORDED / "Pricer-1.json").read_text()
     assert not stale.exists() and notes.exists()
-    project.runpytest("-p", "no:randomly", "--temporal-record-histories=hist")
+    project.runpytest("--temporal-record-histories=hist")
     after = (project.path / "hist" / RECORDED / "Pricer-1.json").read_text()
     assert after != before  # a new run, new ids and times: the same name, overwritten
     assert len(_names(project.path / "hist")) == 5
@@ -73,17 +74,11 @@ def test_re_recording_overwrites_and_drops_stale_files(project: pytest.Pytester)
 def test_the_ini_setting_is_relative_to_the_ini_file_and_recordings_replay_as_items(
     project: pytest.Pytester,
 ) -> None:
-    project.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-        "temporal_record_histories = recorded\n"
-    )
-    project.runpytest("-p", "no:randomly", "test_inner.py")
+    project.makeini(INI + "temporal_record_histories = recorded\n")
+    project.runpytest("test_inner.py")
     assert len(_names(project.path / "recorded")) == 4
-    project.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-        "temporal_replay_paths = recorded\ntemporal_workflows = replay_fixture_workflows:V1\n"
-    )
-    project.runpytest("-p", "no:randomly", "recorded").assert_outcomes(passed=4)
+    project.makeini(INI + "temporal_replay_paths = recorded\ntemporal_workflows = replay_fixture_workflows:V1\n")
+    run_expecting(project, "recorded", passed=4)
 
 
 def test_a_test_can_save_one_history_itself(project: pytest.Pytester) -> None:
@@ -100,4 +95,4 @@ def test_a_test_can_save_one_history_itself(project: pytest.Pytester) -> None:
             """
         )
     )
-    project.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+    run_expecting(project, passed=1)

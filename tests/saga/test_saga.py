@@ -6,6 +6,7 @@ import re
 
 import pytest
 from saga_workflows import (
+    STEPS,
     Agency,
     CancelFlightWorkflow,
     ChildUndoTripSaga,
@@ -16,12 +17,6 @@ from saga_workflows import (
 from temporalio.client import WorkflowHandle
 
 from pytest_temporal_agents import HarnessUsageError, SagaAssertionError, TemporalHarness
-
-STEPS = {
-    Agency.book_flight: Agency.cancel_flight,
-    Agency.book_hotel: Agency.cancel_hotel,
-    Agency.charge_card: Agency.refund_card,
-}
 
 
 async def start_trip(temporal: TemporalHarness, agency: Agency, **fields: object) -> WorkflowHandle[TripSaga, list[str]]:

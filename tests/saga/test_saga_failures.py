@@ -8,7 +8,7 @@ from textwrap import dedent
 
 import pytest
 from hypothesis import given, settings
-from saga_workflows import Agency, TripInput, TripSaga
+from saga_workflows import STEPS, Agency, TripInput, TripSaga
 
 from pytest_temporal_agents import (
     HarnessUsageError,
@@ -19,13 +19,8 @@ from pytest_temporal_agents import (
 )
 from pytest_temporal_agents.strategies import saga_failures
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
-STEPS = {
-    Agency.book_flight: Agency.cancel_flight,
-    Agency.book_hotel: Agency.cancel_hotel,
-    Agency.charge_card: Agency.refund_card,
-}
 FORWARD = list(STEPS)
 
 
@@ -100,14 +95,8 @@ async def test_a_lost_result_leaks_and_the_invariant_says_what_was_left(temporal
 INNER = dedent(
     """
     from hypothesis import given
-    from saga_workflows import Agency, TripInput, TripSaga
+    from saga_workflows import STEPS, Agency, TripInput, TripSaga
     from pytest_temporal_agents.strategies import saga_failures
-
-    STEPS = {
-        Agency.book_flight: Agency.cancel_flight,
-        Agency.book_hotel: Agency.cancel_hotel,
-        Agency.charge_card: Agency.refund_card,
-    }
 
 
     @given(failure=saga_failures(forward_steps=list(STEPS), kinds=["non_retryable_error"], after_running=(False, True)))
@@ -123,14 +112,11 @@ INNER = dedent(
 )
 
 
-def test_a_leaking_saga_fails_the_property_at_its_smallest_failure_point(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
-    pytester.makepyfile(test_trip_property=INNER)
+def test_a_leaking_saga_fails_the_property_at_its_smallest_failure_point(project: pytest.Pytester) -> None:
+    project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
+    project.makepyfile(test_trip_property=INNER)
 
-    result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")
-
-    result.assert_outcomes(failed=1)
+    result = run_expecting(project, "-p", "no:cacheprovider", failed=1)
     result.stdout.fnmatch_lines(
         [
             ("*SagaAssertionError: assert_compensated(through=SagaFailure(at='book_flight',"

@@ -6,17 +6,11 @@ from textwrap import dedent
 
 import pytest
 
-from pytester_support import SUPPORT
+from pytester_support import SUPPORT, run_expecting
 
 INNER = dedent(
     """
-    from saga_workflows import Agency, TripInput, TripSaga
-
-    STEPS = {
-        Agency.book_flight: Agency.cancel_flight,
-        Agency.book_hotel: Agency.cancel_hotel,
-        Agency.charge_card: Agency.refund_card,
-    }
+    from saga_workflows import STEPS, Agency, TripInput, TripSaga
 
 
     async def trip(temporal, agency, **fields):
@@ -59,15 +53,12 @@ INNER = dedent(
 
 
 def test_each_assertion_passes_or_fails_with_one_line_per_problem_above_the_table(
-    pytester: pytest.Pytester,
+    project: pytest.Pytester,
 ) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
-    pytester.makepyfile(test_trips=INNER)
+    project.makepyfile(saga_workflows=(SUPPORT / "saga_workflows.py").read_text())
+    project.makepyfile(test_trips=INNER)
 
-    result = pytester.runpytest("-p", "no:randomly")
-
-    result.assert_outcomes(passed=3, failed=4)
+    result = run_expecting(project, passed=3, failed=4)
     result.stdout.fnmatch_lines(
         [
             "*_ test_completed_fails _*",

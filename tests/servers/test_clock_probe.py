@@ -6,6 +6,7 @@ import asyncio
 from textwrap import dedent
 
 import pytest
+from pytester_support import run_expecting
 from temporalio.worker import Worker
 
 from pytest_temporal_agents import ServerConfig, TemporalAgentsWarning
@@ -49,38 +50,28 @@ async def test_a_broken_clock_is_found_and_the_server_replaced() -> None:
         pool.shutdown()
 
 
-def test_the_warning_names_the_test_and_later_tests_still_skip_time(pytester: pytest.Pytester) -> None:
-    from pytester_support import WORKFLOWS
-
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(workflows=WORKFLOWS)
-    pytester.makepyfile(
+def test_the_warning_names_the_test_and_later_tests_still_skip_time(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
         test_leak=dedent(
             """
             import asyncio
             from datetime import timedelta
-            from temporalio import workflow
-            from workflows import Hangs, hang_forever
-
-            @workflow.defn
-            class Sleeper:
-                @workflow.run
-                async def run(self) -> str:
-                    await workflow.sleep(timedelta(days=7))
-                    return "woke"
+            from workflows import HangingActivityWorkflow, LongSleepWorkflow, compose_greeting, hang_forever
 
             async def test_leaky(temporal):
-                async with temporal.worker(workflows=[Hangs], activities=[hang_forever]):
-                    handle = await temporal.start(Hangs.run)
+                async with temporal.worker(workflows=[HangingActivityWorkflow], activities=[hang_forever]):
+                    handle = await temporal.start(HangingActivityWorkflow.run)
                     while not (await handle.describe()).raw_description.pending_activities:
                         await asyncio.sleep(0.01)
                     await handle.terminate()  # with the activity in flight: a leaked lock
 
             async def test_later(temporal):
-                assert await temporal.run(Sleeper.run, timeout=timedelta(seconds=10)) == "woke"
+                result = await temporal.run(
+                    LongSleepWorkflow.run, "later", activities=[compose_greeting], timeout=timedelta(seconds=10)
+                )
+                assert result == "Hello, later!"  # after 30 days of workflow time
             """
         )
     )
-    result = pytester.runpytest()
-    result.assert_outcomes(passed=2, warnings=1)
+    result = run_expecting(inner, passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*after test_leak.py::test_leaky, the time-skipping server no longer skips time*"])

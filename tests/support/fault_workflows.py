@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -12,6 +14,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 #: How many times each activity's real code ran (to tell a lost result from no run at all).
 RUNS: dict[str, int] = {}
+
+T = TypeVar("T")
 
 POLICY = RetryPolicy(
     maximum_attempts=3,
@@ -28,6 +32,10 @@ def ran(name: str) -> None:
 class QuoteRequest:
     symbol: str
     exchange: str = "NYSE"
+
+
+#: The request most fault tests send.
+AAPL = QuoteRequest("AAPL")
 
 
 @activity.defn
@@ -78,55 +86,50 @@ def outcome(err: BaseException) -> str:
     return f"{type(cause).__name__}: {cause}"
 
 
+async def call(fn: Callable[[QuoteRequest], Awaitable[T] | T], request: QuoteRequest) -> T:
+    """Runs ``fn(request)`` as an activity under ``POLICY``, the retry policy the fault tests assume."""
+    return await workflow.execute_activity(
+        fn, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
+    )
+
+
+async def call_or_outcome(
+    fn: Callable[[QuoteRequest], Awaitable[T] | T], request: QuoteRequest, done: Callable[[T], str]
+) -> str:
+    """``done(result)`` of :func:`call`, or the ``outcome`` of its failure."""
+    try:
+        result = await call(fn, request)
+    except ActivityError as err:
+        return outcome(err)
+    return done(result)
+
+
 @workflow.defn
 class QuoteWorkflow:
     @workflow.run
     async def run(self, request: QuoteRequest) -> str:
-        try:
-            price = await workflow.execute_activity(
-                fetch_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-            )
-        except ActivityError as err:
-            return outcome(err)
-        return f"price {price}"
+        return await call_or_outcome(fetch_quote, request, lambda price: f"price {price}")
 
 
 @workflow.defn
 class SyncQuoteWorkflow:
     @workflow.run
     async def run(self, request: QuoteRequest) -> str:
-        try:
-            price = await workflow.execute_activity(
-                fetch_quote_sync, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-            )
-        except ActivityError as err:
-            return outcome(err)
-        return f"price {price}"
+        return await call_or_outcome(fetch_quote_sync, request, lambda price: f"price {price}")
 
 
 @workflow.defn
 class HeartbeatWorkflow:
     @workflow.run
     async def run(self, request: QuoteRequest) -> str:
-        try:
-            return await workflow.execute_activity(
-                heartbeating, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-            )
-        except ActivityError as err:
-            return outcome(err)
+        return await call_or_outcome(heartbeating, request, str)
 
 
 @workflow.defn
 class SlowQuoteWorkflow:
     @workflow.run
     async def run(self, request: QuoteRequest) -> str:
-        try:
-            await workflow.execute_activity(
-                slow_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-            )
-        except ActivityError as err:
-            return outcome(err)
-        return "ok"
+        return await call_or_outcome(slow_quote, request, lambda _: "ok")
 
 
 @workflow.defn
@@ -136,9 +139,7 @@ class CompensatingWorkflow:
     @workflow.run
     async def run(self, request: QuoteRequest) -> str:
         try:
-            await workflow.execute_activity(
-                fetch_quote, request, start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-            )
+            await call(fetch_quote, request)
         except (ActivityError, asyncio.CancelledError) as err:
             seen = outcome(err) if isinstance(err, ActivityError) else "asyncio.CancelledError"
             undone = await asyncio.shield(
@@ -165,13 +166,7 @@ class FanOutWorkflow:
     @workflow.run
     async def run(self, symbols: list[str]) -> list[str]:
         async def one(symbol: str) -> str:
-            try:
-                price = await workflow.execute_activity(
-                    fetch_quote, QuoteRequest(symbol), start_to_close_timeout=timedelta(seconds=180), retry_policy=POLICY
-                )
-            except ActivityError as err:
-                return f"{symbol}: {outcome(err)}"
-            return f"{symbol}: {price}"
+            return f"{symbol}: {await call_or_outcome(fetch_quote, QuoteRequest(symbol), str)}"
 
         return list(await asyncio.gather(*(one(s) for s in symbols)))
 

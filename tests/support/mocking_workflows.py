@@ -1,7 +1,8 @@
 """Workflows and activities for the mocking tests (test_mocks*, test_callbacks, test_clock).
 
-A module of its own, importing only temporalio: the sandbox re-imports a workflow's
-module for every run, and a test module (pytest, the plugin...) costs half a second.
+A module of its own, importing only temporalio (and docs/examples/trading_desk.py, as light):
+the sandbox re-imports a workflow's module for every run, and a test module (pytest, the
+plugin...) costs half a second.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-
-@dataclass
-class Quote:
-    symbol: str
-    price: float
+# The how-to's market-data activity (its real code never runs: every test mocks it), and
+# its result type, which the tests import from here.
+from trading_desk import Quote as Quote
+from trading_desk import fetch_quote
 
 
 @dataclass
@@ -39,11 +39,6 @@ class Report:
     symbol: str
     summary: str
     confidence: float
-
-
-@activity.defn
-async def fetch_quote(symbol: str) -> Quote:
-    raise AssertionError("the real fetch_quote must not run in these tests")
 
 
 @activity.defn

@@ -102,27 +102,21 @@ class Agency:
         self.refunded += 100.0
 
     def activities(self) -> list[object]:
-        return [
-            self.book_flight,
-            self.book_hotel,
-            self.charge_card,
-            self.cancel_flight,
-            self.cancel_hotel,
-            self.refund_card,
-        ]
+        """Every forward step and every compensation in ``STEPS``, bound to this agency."""
+        return [getattr(self, method.__name__) for method in (*STEPS, *STEPS.values())]
 
+
+#: The trip's forward steps, in order, each with the compensation that undoes it (the
+#: ``steps`` the tests give ``temporal.saga()``).
+STEPS = {
+    Agency.book_flight: Agency.cancel_flight,
+    Agency.book_hotel: Agency.cancel_hotel,
+    Agency.charge_card: Agency.refund_card,
+}
+FORWARD = {step.__name__: step for step in STEPS}
+UNDO = {step.__name__: undo for step, undo in STEPS.items()}
 
 OPTIONS = {"start_to_close_timeout": timedelta(seconds=10)}
-FORWARD = {
-    "book_flight": Agency.book_flight,
-    "book_hotel": Agency.book_hotel,
-    "charge_card": Agency.charge_card,
-}
-UNDO = {
-    "book_flight": Agency.cancel_flight,
-    "book_hotel": Agency.cancel_hotel,
-    "charge_card": Agency.refund_card,
-}
 
 
 def _fast_retry(attempts: int) -> RetryPolicy:
