@@ -25,21 +25,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from . import faults
 from ._errors import HarnessUsageError
 from ._sdk import activity_name
-from .faults import (
-    PHRASES,
-    Fault,
-    FaultPlan,
-    cancellation,
-    error_of_type,
-    heartbeat_timeout,
-    non_retryable_error,
-    retryable_error,
-    schedule_to_close_timeout,
-    start_to_close_timeout,
-    worker_crash,
-)
+from .faults import PHRASES, Fault, FaultPlan
 from .saga import DEFAULT_KINDS, FaultKind, SagaFailure, saga_failure_points
 
 #: Kinds drawn by default: the ones that cost no real time. Timeouts and cancellations
@@ -126,22 +115,22 @@ def _kind_strategy(
     )
     one = st.integers(1, max_attempt).map(lambda n: [n])
     if kind == "retryable_error":
-        return st.builds(retryable_error, activity, attempts=several, after_running=lost)
+        return st.builds(faults.retryable_error, activity, attempts=several, after_running=lost)
     if kind == "non_retryable_error":
-        return st.builds(non_retryable_error, activity, attempts=one, after_running=lost)
+        return st.builds(faults.non_retryable_error, activity, attempts=one, after_running=lost)
     if kind == "error_of_type":
         if not error_types:
             raise HarnessUsageError(NEEDS_TYPES)
-        return st.builds(error_of_type, activity, st.sampled_from(error_types), attempts=one, after_running=lost)
+        return st.builds(faults.error_of_type, activity, st.sampled_from(error_types), attempts=one, after_running=lost)
     if kind == "start_to_close_timeout":
-        return st.builds(start_to_close_timeout, activity, attempts=several, after_running=lost)
+        return st.builds(faults.start_to_close_timeout, activity, attempts=several, after_running=lost)
     if kind == "heartbeat_timeout":
-        return st.builds(heartbeat_timeout, activity, attempts=several, after_running=lost)
+        return st.builds(faults.heartbeat_timeout, activity, attempts=several, after_running=lost)
     if kind == "schedule_to_close_timeout":
-        return st.builds(schedule_to_close_timeout, activity)
+        return st.builds(faults.schedule_to_close_timeout, activity)
     if kind == "cancellation":
-        return st.builds(cancellation, activity, attempts=one)
-    return st.builds(lambda after: worker_crash(after=after), activity)
+        return st.builds(faults.cancellation, activity, attempts=one)
+    return st.builds(lambda after: faults.worker_crash(after=after), activity)
 
 
 # -- saga failures: each forward step of a saga failed for good by each kind of fault ---------

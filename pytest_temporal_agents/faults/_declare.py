@@ -77,6 +77,25 @@ def _common(phrase: str, activity: ActivityRef, attempts: Any, where: Any) -> di
     }
 
 
+def _error_fault(
+    phrase: str,
+    activity: ActivityRef,
+    attempts: Any,
+    where: Any,
+    message: str | None,
+    type: str,
+    details: Sequence[Any],
+    **options: Any,
+) -> ErrorFault:
+    return ErrorFault(
+        **_common(phrase, activity, attempts, where),
+        message=message,
+        type=type,
+        details=tuple(details),
+        **options,
+    )
+
+
 # -- the vocabulary -------------------------------------------------------------------------
 def retryable_error(
     activity: ActivityRef,
@@ -101,14 +120,10 @@ def retryable_error(
         where: only calls whose arguments this predicate accepts.
         after_running: run the activity first and lose its result.
     """
-    return ErrorFault(
-        **_common("retryable_error", activity, attempts, where),
-        message=message,
-        type=type,
-        details=tuple(details),
-        next_retry_delay=next_retry_delay,
-        after_running=after_running,
-    )
+    return _error_fault(
+        "retryable_error", activity, attempts, where, message, type, details,
+        after_running=after_running, next_retry_delay=next_retry_delay,
+    )  # fmt: skip
 
 
 def non_retryable_error(
@@ -123,14 +138,10 @@ def non_retryable_error(
 ) -> ErrorFault:
     """The selected attempt raises ``ApplicationError(non_retryable=True)``: no retry follows,
     the workflow sees ``ActivityError`` caused by it. Arguments as :func:`retryable_error`."""
-    return ErrorFault(
-        **_common("non_retryable_error", activity, attempts, where),
-        message=message,
-        type=type,
-        details=tuple(details),
-        non_retryable=True,
-        after_running=after_running,
-    )
+    return _error_fault(
+        "non_retryable_error", activity, attempts, where, message, type, details,
+        after_running=after_running, non_retryable=True,
+    )  # fmt: skip
 
 
 def error_of_type(
@@ -148,12 +159,8 @@ def error_of_type(
     production. Arguments as :func:`retryable_error`."""
     if not isinstance(type, str) or not type:
         raise HarnessUsageError(BAD_TYPE.format(value=type))
-    return ErrorFault(
-        **_common("error_of_type", activity, attempts, where),
-        message=message,
-        type=type,
-        details=tuple(details),
-        after_running=after_running,
+    return _error_fault(
+        "error_of_type", activity, attempts, where, message, type, details, after_running=after_running
     )
 
 

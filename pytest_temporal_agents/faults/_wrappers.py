@@ -136,6 +136,13 @@ class _Attempt:
             next_retry_delay=fault.next_retry_delay,
         )
 
+    def failed_with(self, fault: ErrorFault) -> ApplicationError:
+        """The injected error, recorded as this attempt's failure (a crash may follow it)."""
+        error = self.injected_error(fault)
+        self.record.finish(FAILED, error, self.elapsed)
+        self.crash_if_due(None, error)
+        return error
+
     def not_enforced(self, fault: Fault) -> ApplicationError:
         return ApplicationError(
             NOT_ENFORCED.format(
@@ -285,10 +292,7 @@ class _AsyncAttempt(_Attempt):
 
     async def _apply(self, fault: Fault) -> Any:
         if isinstance(fault, ErrorFault):
-            error = self.injected_error(fault)
-            self.record.finish(FAILED, error, self.elapsed)
-            self.crash_if_due(None, error)
-            raise error
+            raise self.failed_with(fault)
         if isinstance(fault, TimeoutFault):
             self.start_timing_out(fault)
             await asyncio.sleep(HANG_LIMIT_SECONDS)  # the server times it out; shutdown cancels it
@@ -332,10 +336,7 @@ class _SyncAttempt(_Attempt):
 
     def _apply(self, fault: Fault) -> Any:
         if isinstance(fault, ErrorFault):
-            error = self.injected_error(fault)
-            self.record.finish(FAILED, error, self.elapsed)
-            self.crash_if_due(None, error)
-            raise error
+            raise self.failed_with(fault)
         if isinstance(fault, TimeoutFault):
             self.start_timing_out(fault)
             self._wait(lambda: False)

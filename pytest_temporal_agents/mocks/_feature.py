@@ -14,7 +14,7 @@ import difflib
 import inspect
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import temporalio.activity
 import temporalio.workflow
@@ -36,6 +36,8 @@ from ._behaviour import UNSET, Behaviour
 from ._fakes import seed_for
 from ._objects import ActivityMock, Mock, MockCall, WorkflowMock, assert_call_order
 from ._workflows import MOCK_CHILD_ACTIVITY, mocked_workflow_class, unpack
+
+M = TypeVar("M", ActivityMock, WorkflowMock)
 
 UNKNOWN_ACTIVITY = """\
 temporal.mock_activity({name!r}) mocks an activity that no worker of this test registers.
@@ -124,13 +126,7 @@ class MocksFeature:
         self._refuse_late("mock_activity", name)
         if name in self._activity_mocks:
             raise HarnessUsageError(ALREADY_MOCKED.format(label=f"activity {name!r}", name=name))
-        mock = ActivityMock(
-            name,
-            Behaviour(returns, raises, sequence, side_effect, after),
-            log=self._mock_log,
-            seed=lambda: self.seed,
-            sleep=self._ctx.env.sleep,
-        )
+        mock = self._new(ActivityMock, name, Behaviour(returns, raises, sequence, side_effect, after))
         if not isinstance(activity, str):
             self._bind_activity(mock, activity)
         self._activity_mocks[name] = mock
@@ -167,13 +163,7 @@ class MocksFeature:
         self._refuse_late("mock_child_workflow", name)
         if name in self._workflow_mocks:
             raise HarnessUsageError(ALREADY_MOCKED.format(label=f"workflow {name!r}", name=name))
-        mock = WorkflowMock(
-            name,
-            Behaviour(returns, raises, sequence, side_effect, after),
-            log=self._mock_log,
-            seed=lambda: self.seed,
-            sleep=self._ctx.env.sleep,
-        )
+        mock = self._new(WorkflowMock, name, Behaviour(returns, raises, sequence, side_effect, after))
         if cls is not None:
             defn = must_workflow_definition(cls)
             signature = inspect.signature(defn.run_fn)
@@ -226,6 +216,10 @@ class MocksFeature:
 
     async def problems(self) -> list[str]:
         return [line for mock in self._all_mocks() for line in mock.problems()]
+
+    def _new(self, kind: type[M], name: str, behaviour: Behaviour) -> M:
+        """A mock that logs its calls with the others and fakes values from the test's seed."""
+        return kind(name, behaviour, log=self._mock_log, seed=lambda: self.seed, sleep=self._ctx.env.sleep)
 
     def _refuse_late(self, method: str, name: str) -> None:
         for record in self._ctx.workers:
