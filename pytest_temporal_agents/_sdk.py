@@ -118,6 +118,11 @@ def activity_context() -> Any:
     return temporalio.activity._Context.current()
 
 
+def activity_environment_cancelled(env: Any) -> bool:
+    """Whether a ``temporalio.testing.ActivityEnvironment`` has cancelled its activity."""
+    return bool(env._cancelled)
+
+
 def payload_converter_module() -> ModuleType:
     """The module whose ``value_to_type`` turns JSON values into the declared types."""
     import temporalio.converter._payload_converter as payload_converter
@@ -177,10 +182,11 @@ CORE_EVENT_REF = re.compile(r"HistoryEvent\(id: (?P<id>\d+), (?P<type>\w+)\)")
 CORE_MACHINE = re.compile(r"(?P<machine>[A-Z][\w ]*?) machine (?:does not|cannot) handle this event")
 CORE_NO_COMMAND = "No command scheduled for event"
 CORE_PATCH = re.compile(r"patch marker encountered for change (?P<patch>\S+?),")
-#: (pattern, what differs) for "X of scheduled event 'h' does not match X of command 'c'".
+#: (pattern, what differs) for "X of scheduled event 'h' does not match X of command 'c'"
+#: (for a local activity: "X of recorded marker 'h' ... of local activity command 'c'").
 CORE_MISMATCHES = (
-    (re.compile(r"Activity id of scheduled event '(?P<history>.*?)' does not match activity id of (?:local )?activity command '(?P<code>.*?)'"), "activity id"),  # noqa: E501
-    (re.compile(r"Activity type of scheduled event '(?P<history>.*?)' does not match activity type of (?:local )?activity command '(?P<code>.*?)'"), "activity type"),  # noqa: E501
+    (re.compile(r"Activity id of (?:scheduled event|recorded marker) '(?P<history>.*?)' does not match activity id of (?:local )?activity command '(?P<code>.*?)'"), "activity id"),  # noqa: E501
+    (re.compile(r"Activity type of (?:scheduled event|recorded marker) '(?P<history>.*?)' does not match activity type of (?:local )?activity command '(?P<code>.*?)'"), "activity type"),  # noqa: E501
     (re.compile(r"Child workflow id of scheduled event '(?P<history>.*?)' does not match child workflow id of command '(?P<code>.*?)'"), "child workflow id"),  # noqa: E501
     (re.compile(r"Child workflow type of scheduled event '(?P<history>.*?)' does not match child workflow type of command '(?P<code>.*?)'"), "child workflow type"),  # noqa: E501
 )

@@ -19,7 +19,7 @@ import temporalio.activity
 from temporalio.testing import ActivityEnvironment
 
 from .._errors import HarnessUsageError
-from .._sdk import activity_definition
+from .._sdk import activity_definition, activity_environment_cancelled
 from ._clock import ACTIVITY_CLOCK, ActivityClockLease
 
 
@@ -137,7 +137,7 @@ class ActivityEnv:
 
     @property
     def cancelled(self) -> bool:
-        return bool(self.env._cancelled)
+        return activity_environment_cancelled(self.env)
 
     # -- running --------------------------------------------------------------------------
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:

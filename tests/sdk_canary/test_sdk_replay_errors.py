@@ -160,13 +160,6 @@ CHANGES = [
         "CanaryLocalBuy", w.LocalSellsInstead,
         {"mismatch": ("activity type", "canary_buy", "canary_sell")},
         id="local-activity-type",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="temporalio 1.35's core says \"Activity type of recorded marker 'h' does not "
-            "match activity type of local activity command 'c'\"; _sdk.CORE_MISMATCHES expects "
-            "'of scheduled event', so local activity mismatches are reported without their "
-            "values. Remove this mark when _sdk reads them.",
-        ),
     ),
 ]  # fmt: skip
 
