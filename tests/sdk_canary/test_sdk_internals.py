@@ -339,7 +339,7 @@ INTERNALS = [
     # -- outside the seam --------------------------------------------------------------------
     Internal(
         "temporalio.testing.ActivityEnvironment._cancelled",
-        "mocks._activity_env.ActivityEnv.cancelled (a private name outside _sdk)",
+        "_sdk.activity_environment_cancelled -> mocks.ActivityEnv.cancelled",
         activity_environment_cancelled,
         target="temporalio.testing.ActivityEnvironment",
     ),
