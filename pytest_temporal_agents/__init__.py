@@ -13,8 +13,9 @@ each of those imports (about 0.2 s per workflow run).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 
 if TYPE_CHECKING:
     from ._errors import (
@@ -84,18 +85,9 @@ _EXPORTED_BY = {
     "saga_failure_points",
     ".servers": "ServerConfig find_binary",
 }
-_EXPORTS = {name: module for module, names in _EXPORTED_BY.items() for name in names.split()}
+__getattr__ = lazy_names(__name__, _EXPORTED_BY)
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__all__ = sorted(name for names in _EXPORTED_BY.values() for name in names.split())
 
 
 def __dir__() -> list[str]:

@@ -1,8 +1,14 @@
 """The ``temporal`` fixture's object: :class:`TemporalHarness`, a facade over the features,
 with the per-test lifecycle (workers, run, settle, teardown checks, close) and the settings
-that options, ini values and the marker resolve to."""
+that options, ini values and the marker resolve to.
 
-from ._harness import TemporalHarness
+The settings are read while pytest configures every run; :class:`TemporalHarness` (and
+with it temporalio and every feature) is imported when a test first asks for it.
+"""
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 from ._isolation import IsolatedChecksFailed
 from ._options import (
     DEFAULT_TIMEOUT,
@@ -17,6 +23,11 @@ from ._options import (
     resolve_settings,
 )
 from ._pytest_support import exempt_from_assertion_rewriting, relax_for_temporal
+
+if TYPE_CHECKING:
+    from ._harness import TemporalHarness
+
+__getattr__ = lazy_names(__name__, {"._harness": "TemporalHarness"})
 
 __all__ = [
     "DEFAULT_TIMEOUT",

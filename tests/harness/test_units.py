@@ -18,7 +18,7 @@ from pytest_temporal_agents.harness._options import (
     resolve_settings,
 )
 from pytest_temporal_agents.history import format_offset
-from pytest_temporal_agents.servers._pool import validate_env
+from pytest_temporal_agents.servers import validate_env
 
 
 def _executable(path: Path) -> Path:

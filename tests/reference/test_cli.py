@@ -209,7 +209,7 @@ def test_an_unreachable_cluster_exits_2_with_one_line(
 def test_a_missing_server_binary_names_the_package(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_temporal_agents.servers import _pool as _servers
+    from pytest_temporal_agents.servers import _binaries as _servers
 
     monkeypatch.delenv("TEMPORAL_CLI_PATH", raising=False)
     monkeypatch.setattr(_servers, "_scripts_dirs", list)
