@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from temporalio import activity
 
 from .ledger import (
+    BROKER_ERROR_TYPES,
     DEFAULT_ACCOUNT,
     IDEMPOTENCY_KEY_CONFLICT,
     INSUFFICIENT_FUNDS,
@@ -54,6 +55,7 @@ from .models import (
 )
 
 __all__ = [
+    "BROKER_ERROR_TYPES",
     "DEFAULT_ACCOUNT",
     "IDEMPOTENCY_KEY_CONFLICT",
     "INSUFFICIENT_FUNDS",

@@ -59,6 +59,17 @@ ORDER_NOT_CANCELLABLE = "OrderNotCancellable"
 ORDER_NOT_FILLABLE = "OrderNotFillable"
 IDEMPOTENCY_KEY_CONFLICT = "IdempotencyKeyConflict"
 INVALID_BROKER_REQUEST = "InvalidBrokerRequest"
+BROKER_ERROR_TYPES = (
+    INSUFFICIENT_FUNDS,
+    INSUFFICIENT_POSITION,
+    UNKNOWN_ORDER,
+    UNKNOWN_RESERVATION,
+    ORDER_NOT_CANCELLABLE,
+    ORDER_NOT_FILLABLE,
+    IDEMPOTENCY_KEY_CONFLICT,
+    INVALID_BROKER_REQUEST,
+)
+"""The ``error_type`` of every ``BrokerError``: each one fails the same call again if retried."""
 
 _T = TypeVar("_T")
 

@@ -15,8 +15,8 @@ the history, the schedule of waits is visible there, and a worker restart loses 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -24,23 +24,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.broker import ORDER_NOT_CANCELLABLE, PaperBroker
-    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         CancelOrderRequest,
-        MarketDataRequest,
         Order,
         OrderRequest,
         OrderStatus,
         OrderStatusRequest,
-        Quote,
         Side,
     )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        error_type,
-        invalid_input,
-        retry_policy,
-    )
+    from reference_workflows.workflows.common import TradeInput, error_type, invalid_input
+    from reference_workflows.workflows.steps import quote_price
 
 ORDER_REJECTED = "OrderRejected"
 ORDER_CANCELLED = "OrderCancelled"
@@ -48,29 +41,22 @@ ORDER_POLLING_TIMEOUT = "OrderPollingTimeout"
 
 
 @dataclass
-class OrderPollingInput:
+class OrderPollingInput(TradeInput):
     """Poll ``order_id``, or place a limit order for ``quantity`` of ``symbol`` and poll that.
 
     ``limit_price`` defaults to the quote's ask (buy) or bid (sell) at ``as_of``.
     """
 
-    symbol: str
     order_id: str | None = None
     side: Side = Side.BUY
     quantity: int = 10
     limit_price: float | None = None
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    as_of: datetime | None = None
     max_polls: int = 10
     initial_interval_seconds: float = 1.0
     backoff_coefficient: float = 2.0
     maximum_interval_seconds: float = 60.0
     timeout_seconds: float = 600.0
     cancel_on_timeout: bool = True
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -91,10 +77,7 @@ class OrderPollingWorkflow:
     @workflow.run
     async def run(self, request: OrderPollingInput) -> OrderPollingResult:
         _check(request)
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
+        options = request.activity_options()
         order_id = request.order_id or (await self._place(request, options)).order_id
         started = workflow.now()
         waits: list[float] = []
@@ -159,15 +142,7 @@ class OrderPollingWorkflow:
         side = Side(request.side)
         price = request.limit_price
         if price is None:
-            quote: Quote = await workflow.execute_activity_method(
-                MarketDataService.get_quote,
-                MarketDataRequest(
-                    request.symbol, request.exchange, as_of=request.as_of or workflow.now()
-                ),
-                task_queue=request.market_data_task_queue,
-                **options,
-            )
-            price = quote.ask if side is Side.BUY else quote.bid
+            price = await quote_price(request, side)
         order: Order = await workflow.execute_activity_method(
             PaperBroker.place_order,
             OrderRequest(

@@ -384,5 +384,11 @@ async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(
 
 @pytest.mark.parametrize("page", ["automated-trading.md", "enhanced-parallel.md"])
 def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = ("reference_workflows/workflows/trading.py", "tests/reference/test_wf_trading.py")
+    sources = (
+        "reference_workflows/workflows/trading.py",
+        # The retry policy and the broker-refusal handling both pages quote are shared.
+        "reference_workflows/workflows/common.py",
+        "reference_workflows/workflows/steps.py",
+        "tests/reference/test_wf_trading.py",
+    )
     assert snippet_problems(page, *sources) == []
