@@ -75,42 +75,40 @@ _T = TypeVar("_T")
 
 
 
-class BrokerError(TradingError):
+class BrokerError(TradingError, error_type="BrokerError"):
     """A broker call that cannot succeed as asked; retrying the same call will not help."""
 
-    error_type = "BrokerError"
+
+class InsufficientFundsError(BrokerError, error_type=INSUFFICIENT_FUNDS):
+    """The account's cash (less what is reserved) does not cover the buy or the reservation."""
 
 
-class InsufficientFundsError(BrokerError):
-    error_type = INSUFFICIENT_FUNDS
+class InsufficientPositionError(BrokerError, error_type=INSUFFICIENT_POSITION):
+    """The account holds fewer shares than the sale."""
 
 
-class InsufficientPositionError(BrokerError):
-    error_type = INSUFFICIENT_POSITION
+class UnknownOrderError(BrokerError, error_type=UNKNOWN_ORDER):
+    """No order has the id (and ``missing_ok`` was not asked for)."""
 
 
-class UnknownOrderError(BrokerError):
-    error_type = UNKNOWN_ORDER
+class UnknownReservationError(BrokerError, error_type=UNKNOWN_RESERVATION):
+    """No reservation has the id (and ``missing_ok`` was not asked for)."""
 
 
-class UnknownReservationError(BrokerError):
-    error_type = UNKNOWN_RESERVATION
+class OrderNotCancellableError(BrokerError, error_type=ORDER_NOT_CANCELLABLE):
+    """The order is filled already: only an opposite order undoes it."""
 
 
-class OrderNotCancellableError(BrokerError):
-    error_type = ORDER_NOT_CANCELLABLE
+class OrderNotFillableError(BrokerError, error_type=ORDER_NOT_FILLABLE):
+    """The order is no longer pending (cancelled, rejected), so it cannot fill."""
 
 
-class OrderNotFillableError(BrokerError):
-    error_type = ORDER_NOT_FILLABLE
+class IdempotencyKeyConflictError(BrokerError, error_type=IDEMPOTENCY_KEY_CONFLICT):
+    """The idempotency key was used before for a call with other arguments."""
 
 
-class IdempotencyKeyConflictError(BrokerError):
-    error_type = IDEMPOTENCY_KEY_CONFLICT
-
-
-class InvalidBrokerRequestError(BrokerError):
-    error_type = INVALID_BROKER_REQUEST
+class InvalidBrokerRequestError(BrokerError, error_type=INVALID_BROKER_REQUEST):
+    """The request itself is wrong: side, quantity, price, amount, key or reservation."""
 
 
 _SCHEMA = """

@@ -182,12 +182,12 @@ class RejectingBroker(PaperBroker):
         return await super().confirm_execution(request)
 
 
-class _Refused(BrokerError):
-    error_type = INVALID_BROKER_REQUEST
+class _Refused(BrokerError, error_type=INVALID_BROKER_REQUEST):
+    """The venue refuses the order."""
 
 
-class _Unfillable(BrokerError):
-    error_type = ORDER_NOT_FILLABLE
+class _Unfillable(BrokerError, error_type=ORDER_NOT_FILLABLE):
+    """The venue refuses to fill the order."""
 
 
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
