@@ -74,7 +74,6 @@ BROKER_ERROR_TYPES = (
 _T = TypeVar("_T")
 
 
-
 class BrokerError(TradingError, error_type="BrokerError"):
     """A broker call that cannot succeed as asked; retrying the same call will not help."""
 
@@ -248,7 +247,7 @@ class PaperLedger:
         """
 
         def apply(conn: sqlite3.Connection) -> Reservation | None:
-            if request.missing_ok and not self._exists(conn, "reservations", "reservation_id", request.reservation_id):
+            if request.missing_ok and not self._has(conn, "reservations", request.reservation_id):
                 return None
             reservation = self._reservation(conn, request.reservation_id)
             if reservation.status is ReservationStatus.ACTIVE:
@@ -261,23 +260,12 @@ class PaperLedger:
 
     def place_order(self, request: OrderRequest) -> Order:
         """Record a PENDING order after checking cash (buy) or holding (sell)."""
-        side = _validated_side(request.side, request.quantity, request.limit_price)
-        price = request.limit_price or self._price_source(request.symbol)
-        order = Order(
-            order_id_for(request.idempotency_key),
-            request.account_id,
-            request.symbol,
-            side,
-            request.quantity,
-            OrderStatus.PENDING,
-            reference_price=price,
-            limit_price=request.limit_price,
-            reservation_id=request.reservation_id,
+        order = self._new_order(
+            request, request.limit_price, request.limit_price, request.reservation_id
         )
 
         def apply(conn: sqlite3.Connection) -> Order:
-            self._check_affordable(conn, order, price)
-            _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
+            self._place(conn, order)
             return order
 
         return self._once("place_order", request, Order, apply)
@@ -289,7 +277,7 @@ class PaperLedger:
         """
 
         def apply(conn: sqlite3.Connection) -> Order | None:
-            if request.missing_ok and not self._exists(conn, "orders", "order_id", request.order_id):
+            if request.missing_ok and not self._has(conn, "orders", request.order_id):
                 return None
             order = self._order(conn, request.order_id)
             if order.status is OrderStatus.FILLED:
@@ -326,22 +314,11 @@ class PaperLedger:
 
     def execute_trade(self, request: ExecuteTradeRequest) -> TradeExecution:
         """Place and fill an order in one transaction."""
-        side = _validated_side(request.side, request.quantity, request.price)
-        price = request.price or self._price_source(request.symbol)
-        order = Order(
-            order_id_for(request.idempotency_key),
-            request.account_id,
-            request.symbol,
-            side,
-            request.quantity,
-            OrderStatus.PENDING,
-            reference_price=price,
-        )
+        order = self._new_order(request, request.price)
 
         def apply(conn: sqlite3.Connection) -> TradeExecution:
-            self._check_affordable(conn, order, price)
-            _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
-            fill = self._fill(conn, order, price)
+            self._place(conn, order)
+            fill = self._fill(conn, order, order.reference_price)
             return TradeExecution(
                 ExecutionStatus.FILLED,
                 fill.symbol,
@@ -457,7 +434,9 @@ class PaperLedger:
             )
         # missing_ok says what to do when there is nothing to undo, not what to undo: a
         # request repeated with it is the same request.
-        arguments = {k: v for k, v in asdict(request).items() if k not in ("idempotency_key", "missing_ok")}
+        arguments = {
+            k: v for k, v in asdict(request).items() if k not in ("idempotency_key", "missing_ok")
+        }
         fingerprint = hashlib.sha256(
             json.dumps([operation, arguments], sort_keys=True, cls=AdvancedJSONEncoder).encode()
         ).hexdigest()
@@ -505,6 +484,32 @@ class PaperLedger:
             "UPDATE accounts SET cash = cash + ?, reserved = reserved + ? WHERE account_id = ?",
             (cash, reserved, account_id),
         )
+
+    def _new_order(
+        self,
+        request: OrderRequest | ExecuteTradeRequest,
+        price: float | None,
+        limit_price: float | None = None,
+        reservation_id: str | None = None,
+    ) -> Order:
+        """The PENDING order ``request`` asks for, at ``price`` or else the market's."""
+        side = _validated_side(request.side, request.quantity, price)
+        return Order(
+            order_id_for(request.idempotency_key),
+            request.account_id,
+            request.symbol,
+            side,
+            request.quantity,
+            OrderStatus.PENDING,
+            reference_price=price or self._price_source(request.symbol),
+            limit_price=limit_price,
+            reservation_id=reservation_id,
+        )
+
+    def _place(self, conn: sqlite3.Connection, order: Order) -> None:
+        """Record a new order, once the account can pay (buy) or holds the shares (sell)."""
+        self._check_affordable(conn, order, order.reference_price)
+        _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
 
     def _check_affordable(self, conn: sqlite3.Connection, order: Order, price: float) -> None:
         cash, _ = self._balances(conn, order.account_id)
@@ -629,9 +634,11 @@ class PaperLedger:
         )
 
     @staticmethod
-    def _exists(conn: sqlite3.Connection, table: str, column: str, value: str) -> bool:
+    def _has(conn: sqlite3.Connection, table: str, object_id: str) -> bool:
+        """Whether ``table`` (``orders`` or ``reservations``) holds ``object_id``."""
+        column = {"orders": "order_id", "reservations": "reservation_id"}[table]
         query = f"SELECT 1 FROM {table} WHERE {column} = ?"  # noqa: S608 - fixed names only
-        return conn.execute(query, (value,)).fetchone() is not None
+        return conn.execute(query, (object_id,)).fetchone() is not None
 
     @staticmethod
     def _reservation(conn: sqlite3.Connection, reservation_id: str) -> Reservation:
