@@ -27,17 +27,34 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.models import (
         CancelOrderRequest,
         Order,
-        OrderRequest,
         OrderStatus,
         OrderStatusRequest,
         Side,
     )
     from reference_workflows.workflows.common import TradeInput, error_type, invalid_input
-    from reference_workflows.workflows.steps import quote_price
+    from reference_workflows.workflows.steps import place_limit_order, quote_price
 
 ORDER_REJECTED = "OrderRejected"
 ORDER_CANCELLED = "OrderCancelled"
 ORDER_POLLING_TIMEOUT = "OrderPollingTimeout"
+
+NOT_FILLED: dict[OrderStatus, tuple[str, str]] = {
+    OrderStatus.REJECTED: (
+        ORDER_REJECTED,
+        (
+            "order {order.order_id} for {order.quantity} {order.symbol} was rejected after "
+            "{checks} status check(s): {reason}"
+        ),
+    ),
+    OrderStatus.CANCELLED: (
+        ORDER_CANCELLED,
+        (
+            "order {order.order_id} for {order.quantity} {order.symbol} was cancelled before it "
+            "filled (seen at status check {checks}); place a new order"
+        ),
+    ),
+}
+"""The error type and message of an order the broker settled without filling it."""
 
 
 @dataclass
@@ -90,18 +107,12 @@ class OrderPollingWorkflow:
             checks += 1
             if order.status is OrderStatus.FILLED:
                 return OrderPollingResult(order, checks, waits, request.order_id is None)
-            if order.status is OrderStatus.REJECTED:
+            if order.status in NOT_FILLED:
+                failure, message = NOT_FILLED[order.status]
+                reason = order.reason or "no reason given"
                 raise ApplicationError(
-                    f"order {order_id} for {order.quantity} {order.symbol} was rejected after "
-                    f"{checks} status check(s): {order.reason or 'no reason given'}",
-                    type=ORDER_REJECTED,
-                    non_retryable=True,
-                )
-            if order.status is OrderStatus.CANCELLED:
-                raise ApplicationError(
-                    f"order {order_id} for {order.quantity} {order.symbol} was cancelled before "
-                    f"it filled (seen at status check {checks}); place a new order",
-                    type=ORDER_CANCELLED,
+                    message.format(order=order, checks=checks, reason=reason),
+                    type=failure,
                     non_retryable=True,
                 )
             elapsed = (workflow.now() - started).total_seconds()
@@ -130,10 +141,10 @@ class OrderPollingWorkflow:
                 )
                 return OrderPollingResult(order, checks + 1, waits, request.order_id is None)
             cancelled = "; it was cancelled so that it cannot fill unwatched"
+        waited = (workflow.now() - started).total_seconds()
         raise ApplicationError(
-            f"order {order_id} was still pending after {checks} status checks over "
-            f"{(workflow.now() - started).total_seconds():.1f}s (limits: {request.max_polls} checks, "
-            f"{request.timeout_seconds:g}s){cancelled}",
+            f"order {order_id} was still pending after {checks} status checks over {waited:.1f}s "
+            f"(limits: {request.max_polls} checks, {request.timeout_seconds:g}s){cancelled}",
             type=ORDER_POLLING_TIMEOUT,
             non_retryable=True,
         )
@@ -143,19 +154,8 @@ class OrderPollingWorkflow:
         price = request.limit_price
         if price is None:
             price = await quote_price(request, side)
-        order: Order = await workflow.execute_activity_method(
-            PaperBroker.place_order,
-            OrderRequest(
-                request.account_id,
-                request.symbol,
-                side,
-                request.quantity,
-                idempotency_key=f"{workflow.info().workflow_id}:place",
-                limit_price=price,
-            ),
-            **options,
-        )
-        return order
+        key = f"{workflow.info().workflow_id}:place"
+        return await place_limit_order(request, side, request.quantity, price, key, options)
 
 
 def _check(request: OrderPollingInput) -> None:

@@ -39,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         ConfirmExecutionRequest,
         Fill,
         Order,
-        OrderRequest,
         ReleaseCapitalRequest,
         Reservation,
         ReserveCapitalRequest,
@@ -54,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         invalid_input,
         retry_policy,
     )
-    from reference_workflows.workflows.steps import quote_price
+    from reference_workflows.workflows.steps import place_limit_order, quote_price
 
 TRADE_SAGA_FAILED = "TradeSagaFailed"
 """ApplicationError type of a saga that failed and was compensated."""
@@ -172,18 +171,14 @@ class TradeSagaWorkflow:
             if early:
                 cancel = CancelOrderRequest(order_id_for(place_key), cancel_key, missing_ok=True)
                 compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
-            order: Order = await workflow.execute_activity_method(
-                PaperBroker.place_order,
-                OrderRequest(
-                    request.account_id,
-                    request.symbol,
-                    side,
-                    request.quantity,
-                    idempotency_key=place_key,
-                    limit_price=price,
-                    reservation_id=reservation.reservation_id if reservation else None,
-                ),
-                **options,
+            order = await place_limit_order(
+                request,
+                side,
+                request.quantity,
+                price,
+                place_key,
+                options,
+                reservation.reservation_id if reservation else None,
             )
             steps.append(step)
             if not early:

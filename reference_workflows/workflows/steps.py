@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         ExecutionStatus,
         MarketData,
         MarketDataRequest,
+        Order,
+        OrderRequest,
         Quote,
         RiskAssessment,
         RiskAssessmentRequest,
@@ -101,6 +103,32 @@ async def quote_price(request: TradeInput, side: Side) -> float:
         **request.market_data_options(),
     )
     return quote.ask if side is Side.BUY else quote.bid
+
+
+async def place_limit_order(
+    request: TradeInput,
+    side: Side,
+    quantity: int,
+    price: float,
+    idempotency_key: str,
+    options: dict[str, Any],
+    reservation_id: str | None = None,
+) -> Order:
+    """A PENDING limit order for ``quantity`` of the input's symbol, placed at ``price``."""
+    order: Order = await workflow.execute_activity_method(
+        PaperBroker.place_order,
+        OrderRequest(
+            request.account_id,
+            request.symbol,
+            side,
+            quantity,
+            idempotency_key=idempotency_key,
+            limit_price=price,
+            reservation_id=reservation_id,
+        ),
+        **options,
+    )
+    return order
 
 
 async def execute_once(
@@ -189,6 +217,7 @@ __all__ = [
     "execute_once",
     "execute_or_reject",
     "fetch_snapshot",
+    "place_limit_order",
     "quote_price",
     "skipped",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -197,6 +198,7 @@ class AutomatedTradingWorkflow:
     ) -> AutomatedTradingResult:
         policy = retry_policy(request.retry)
         timeout = timedelta(seconds=request.activity_timeout_seconds)
+        options: dict[str, Any] = {"start_to_close_timeout": timeout, "retry_policy": policy}
         # Pinned once, so that every agent (and every retry) sees the same bars.
         context = request.agent_context(request.as_of or workflow.now(), strategy=request.strategy)
 
@@ -204,21 +206,16 @@ class AutomatedTradingWorkflow:
         analysis: AnalysisReport = await workflow.execute_activity_method(
             Agents.analysis_agent,
             context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
             task_queue=request.market_data_task_queue,
             summary="market analysis agent",
+            **options,
         )
         state.analysis = context.analysis = analysis
         self._progress.finish(MARKET_ANALYSIS)
 
         self._step(RISK_ASSESSMENT, f"assessing the risk of {analysis.signal.value}", state)
         assessed: RiskAssessment = await workflow.execute_activity_method(
-            Agents.risk_agent,
-            context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
-            summary="risk assessment agent",
+            Agents.risk_agent, context, summary="risk assessment agent", **options
         )
         risk = state.risk = context.risk = apply_threshold(assessed, request.risk_threshold)
         self._progress.finish(RISK_ASSESSMENT)
@@ -231,11 +228,7 @@ class AutomatedTradingWorkflow:
 
         self._step(DECISION, "planning entry, size, stop-loss and take-profit", state)
         plan: TradingPlan = await workflow.execute_activity_method(
-            Agents.planning_agent,
-            context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
-            summary="decision agent",
+            Agents.planning_agent, context, summary="decision agent", **options
         )
         if request.max_quantity is not None and plan.quantity > request.max_quantity:
             plan = replace(
@@ -455,7 +448,7 @@ class EnhancedParallelTradingWorkflow:
             request.symbol,
             request.strategy,
             request.side,
-            request.quantity,
+            quantity=request.quantity,
             account_id=request.account_id,
             exchange=chosen.exchange,
         )
