@@ -1,16 +1,27 @@
-"""Shared fixtures and helpers of the basic-pattern workflow tests (import them explicitly).
+"""Shared fixtures, constants and helpers of the reference tests (``conftest.py`` registers the
+fixtures, so tests ask for ``services`` or ``make_services`` without importing them).
 
 Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so a
 symbol keeps its character whatever day the suite runs. Where a test needs a particular market
 (a buy signal, a risk score above the threshold), ``find_as_of`` searches the days after
 ``AS_OF`` with the domain's own pure functions, so the test states the condition it needs
 instead of a magic date that would silently stop fitting if the simulator changed.
+
+At ``AS_OF`` with 120 daily bars and the momentum strategy (the agent patterns' tests):
+
+- AAPL: uptrend, the analysis says buy, risk 0.27: the agents buy.
+- TSLA: high volatility, risk 0.74: above the 0.7 threshold, skipped.
+- MSFT: risk 0.25 but no signal: the plan is to hold.
+- PEP: sideways, mean reversion says buy, trend following holds.
+- MS: uptrend; trend following says buy while mean reversion says sell.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -54,11 +65,19 @@ FAST_RETRY = RetryOptions(
     maximum_attempts=2,
 )
 """Real retries, quick: activity retries wait in real time, even on the time-skipping server."""
+AGENT_RETRY = replace(
+    FAST_RETRY, initial_interval_seconds=0.05, maximum_interval_seconds=0.05, maximum_attempts=3
+)
+"""The agent patterns' retries: three attempts, enough for a reasoner that fails twice."""
+
+REPO = Path(__file__).resolve().parents[2]
+COOKBOOK = REPO / "docs" / "cookbook"
 
 
 @pytest.fixture(name="services")
 def services_fixture(tmp_path: Path) -> ReferenceServices:
-    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents."""
+    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents; ``.activities()``
+    gives the same 23 activities as ``create_activities``, bound to these services."""
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")
 
 
@@ -195,3 +214,44 @@ def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     base = create_services(ledger_path=ledger_path)
     broker = RejectingBroker(ledger_path, reject=reject)
     return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+
+
+def snippet_problems(page: str, *sources: str) -> list[str]:
+    """Python blocks of cookbook ``page`` that are not verbatim in any of ``sources``.
+
+    Indentation and blank lines are ignored and a ``...`` line skips source lines, so a page
+    can quote from the middle of a method; anything else must match, so the page cannot rot.
+    """
+    text = (COOKBOOK / page).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    codes = [_lines((REPO / source).read_text()) for source in sources]
+    if not blocks:
+        return [f"- {page} has no python block"]
+    problems = []
+    for block in blocks:
+        parts = re.split(r"^\s*\.\.\.\s*$", block, flags=re.MULTILINE)
+        chunks = [_lines(part) for part in parts]
+        if not any(_contains_in_order(code, chunks) for code in codes):
+            problems.append(f"- {page}: not found verbatim in {list(sources)}:\n{block}")
+    return problems
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _contains_in_order(code: list[str], chunks: list[list[str]]) -> bool:
+    start = 0
+    for chunk in chunks:
+        found = next(
+            (
+                i
+                for i in range(start, len(code) - len(chunk) + 1)
+                if code[i : i + len(chunk)] == chunk
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        start = found + len(chunk)
+    return True

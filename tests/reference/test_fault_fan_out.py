@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF
+from reference_fixtures import AS_OF
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import TemporalHarness

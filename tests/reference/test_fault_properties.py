@@ -13,9 +13,9 @@ import itertools
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_fixtures import AS_OF
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import FaultPlan, TemporalHarness

@@ -9,12 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
-    AS_OF,
-    FAST_RETRY,
-    services_fixture,
-    snippet_problems,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -56,7 +51,7 @@ async def test_collaborative_agents_vote_and_the_consensus_is_traded(
 ) -> None:
     result = await temporal.run(
         CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -92,7 +87,7 @@ async def test_a_sell_consensus_sells_shares_the_account_holds(
 
     result = await temporal.run(
         CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=FAST_RETRY),
+        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -112,7 +107,7 @@ async def test_adaptive_agent_adapts_its_strategy_until_confident_then_trades(
     result = await temporal.run(
         AdaptiveAgentWorkflow.run,
         AdaptiveAgentInput(
-            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=FAST_RETRY
+            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=AGENT_RETRY
         ),
         activities=services.activities(),
     )
@@ -136,7 +131,7 @@ async def test_adaptive_agent_stops_after_max_iterations_without_trading(
     # DIS never gets past 0.71 confidence.
     handle = await temporal.start(
         AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=FAST_RETRY),
+        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     result = await handle.result()
@@ -183,8 +178,10 @@ async def idle(handle: WorkflowHandle[object, object]) -> None:
     """
     for _ in range(500):
         latest = await handle.fetch_history()
-        if not task_in_flight(latest.events) and not (await handle.describe()).raw_description.pending_activities:
-            return
+        if not task_in_flight(latest.events):
+            description = await handle.describe()
+            if not description.raw_description.pending_activities:
+                return
         await asyncio.sleep(0.01)
     raise AssertionError("the agent never became idle")
 
@@ -207,7 +204,7 @@ async def test_long_running_agent_keeps_the_conversation_across_continue_as_new(
 ) -> None:
     handle = await temporal.start(
         LongRunningAgentWorkflow.run,
-        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=FAST_RETRY),
+        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     first_run = handle.first_execution_run_id
@@ -313,7 +310,7 @@ async def test_orchestrator_skips_planning_and_action_above_the_risk_threshold(
 ) -> None:
     result = await temporal.run(
         MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=FAST_RETRY),
+        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -353,7 +350,7 @@ async def test_ai_agent_retries_the_reasoner_then_acts_once(
 
     result = await temporal.run(
         AIAgentWorkflow.run,
-        AIAgentInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+        AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -377,7 +374,7 @@ async def test_ai_agent_fails_without_acting_when_the_reasoner_never_answers(
     with pytest.raises(WorkflowFailureError) as failure:
         await temporal.run(
             AIAgentWorkflow.run,
-            AIAgentInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+            AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
             activities=services.activities(),
         )
 
@@ -392,7 +389,7 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(
 ) -> None:
     capped = await temporal.run(
         AIAgentWorkflow.run,
-        AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=FAST_RETRY),
+        AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     assert (
@@ -401,7 +398,7 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(
 
     hold = await temporal.run(
         AIAgentWorkflow.run,
-        replace(AIAgentInput("MSFT", as_of=AS_OF, retry=FAST_RETRY)),
+        replace(AIAgentInput("MSFT", as_of=AS_OF, retry=AGENT_RETRY)),
         activities=services.activities(),
     )
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
+from reference_fixtures import (
     BARS,
     FAST_RETRY,
     STARTING_CASH,
     find_as_of,
     rejecting_services,
-    services_fixture,
+    snippet_problems,
 )
 
 from pytest_temporal_agents import TemporalHarness

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
-    AS_OF,
-    BARS,
-    FAST_RETRY,
-    STARTING_CASH,
-    find_as_of,
-    services_fixture,
-)
+from reference_fixtures import AS_OF, BARS, FAST_RETRY, STARTING_CASH, find_as_of, snippet_problems
 
 from pytest_temporal_agents import TemporalHarness
 from reference_workflows.activities import ReferenceServices

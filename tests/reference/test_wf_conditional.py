@@ -12,14 +12,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
-    BARS,
-    FAST_RETRY,
-    STARTING_CASH,
-    find_as_of,
-    services_fixture,
-)
+from reference_fixtures import BARS, FAST_RETRY, STARTING_CASH, find_as_of, snippet_problems
 
 from pytest_temporal_agents import TemporalHarness
 from reference_workflows.activities import ReferenceServices

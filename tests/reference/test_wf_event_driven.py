@@ -12,14 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
+from reference_fixtures import (
     AS_OF,
     FAST_RETRY,
     STARTING_CASH,
     invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
+    snippet_problems,
     wait_for_query,
 )
 from temporalio import activity

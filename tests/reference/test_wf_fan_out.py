@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401
+from reference_fixtures import (
     AS_OF,
     BARS,
     FAST_RETRY,
     indicators_at,
     invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
+    snippet_problems,
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError

@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
-    invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import AS_OF, FAST_RETRY, invalid_input_messages, snippet_problems
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError

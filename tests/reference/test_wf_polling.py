@@ -12,14 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
-    invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import AS_OF, FAST_RETRY, invalid_input_messages, snippet_problems
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError

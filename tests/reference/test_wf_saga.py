@@ -6,14 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
+from reference_fixtures import (
     AS_OF,
     FAST_RETRY,
     STARTING_CASH,
-    make_services_fixture,
     rejecting_services,
-    services_fixture,
+    snippet_problems,
 )
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError

@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401
-    AS_OF,
-    BARS,
-    FAST_RETRY,
-    STARTING_CASH,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import AS_OF, BARS, FAST_RETRY, STARTING_CASH, snippet_problems
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 

@@ -6,12 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
-    AS_OF,
-    FAST_RETRY,
-    services_fixture,
-    snippet_problems,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -42,7 +37,7 @@ from reference_workflows.workflows.trading import (
 
 
 def automated(symbol: str, **overrides: object) -> AutomatedTradingInput:
-    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY), **overrides)
+    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY), **overrides)
 
 
 async def run_automated(
@@ -191,7 +186,7 @@ async def test_retries_are_bounded_and_the_failure_names_its_type(
     assert failure.value.cause.cause.type == EXCHANGE_UNAVAILABLE
     history = await temporal.history(handle)
     [analysis] = history.activities("analysis_agent")
-    assert analysis.attempt == FAST_RETRY.maximum_attempts
+    assert analysis.attempt == AGENT_RETRY.maximum_attempts
     state = await handle.query(AutomatedTradingWorkflow.get_trade_state)
     assert state is not None and state.stage == "failed" and "unavailable" in state.error
 
@@ -201,7 +196,7 @@ async def test_non_retryable_errors_fail_on_the_first_attempt(
 ) -> None:
     handle = await temporal.start(
         AutomatedTradingWorkflow.run,
-        automated("1NVALID", retry=replace(FAST_RETRY, maximum_attempts=10)),
+        automated("1NVALID", retry=replace(AGENT_RETRY, maximum_attempts=10)),
         activities=services.activities(),
     )
 
@@ -276,7 +271,8 @@ async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
 
 
 def parallel(symbol: str, **overrides: object) -> EnhancedParallelTradingInput:
-    return replace(EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY), **overrides)
+    request = EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
+    return replace(request, **overrides)
 
 
 async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
@@ -340,7 +336,7 @@ async def test_parallel_tolerates_an_exchange_that_stays_down(
         )
         if '"LSE"' in a.input
     ]
-    assert lse[0].status == "failed" and lse[0].attempt == FAST_RETRY.maximum_attempts
+    assert lse[0].status == "failed" and lse[0].attempt == AGENT_RETRY.maximum_attempts
 
 
 async def test_parallel_fails_clearly_when_too_few_exchanges_answer(
