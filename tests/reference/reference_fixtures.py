@@ -69,6 +69,10 @@ AGENT_RETRY = replace(
     FAST_RETRY, initial_interval_seconds=0.05, maximum_interval_seconds=0.05, maximum_attempts=3
 )
 """The agent patterns' retries: three attempts, enough for a reasoner that fails twice."""
+UNTIL_BACK_UP = RetryOptions(
+    initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
+)
+"""Retries that outlast an exchange a test takes down, queries mid-run, then brings back."""
 
 REPO = Path(__file__).resolve().parents[2]
 COOKBOOK = REPO / "docs" / "cookbook"
@@ -137,6 +141,19 @@ async def wait_for_query(
             return answer
         await asyncio.sleep(0.01)
     raise AssertionError(f"{handle.id}: the query never became ready; last answer {answer!r}")
+
+
+async def until_retrying(
+    handle: WorkflowHandle[Any, Any], attempt: int = 2, *, count: int = 1
+) -> str:
+    """Wait (real time, bounded) until ``count`` activities of the workflow are pending, each
+    at ``attempt`` or later; return the first one's name."""
+    for _ in range(400):
+        pending = (await handle.describe()).raw_description.pending_activities
+        if len(pending) >= count and all(a.attempt >= attempt for a in pending):
+            return str(pending[0].activity_type.name)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no {count} activities of {handle.id} reached attempt {attempt}")
 
 
 async def invalid_input_messages(

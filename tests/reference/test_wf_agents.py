@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -41,7 +41,7 @@ from reference_workflows.workflows.agents import (
     MultiAgentOrchestrationWorkflow,
 )
 from reference_workflows.workflows.agents import _symbol_in as symbol_in
-from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
+from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
 # ------------------------------------------------------------------ collaborative
 
@@ -273,19 +273,12 @@ async def test_orchestrator_runs_every_agent_and_shows_the_board_mid_run(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
     services.market.set_exchange_down("NYSE")
-    retry = RetryOptions(
-        initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
-    )
     handle = await temporal.start(
         MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("AAPL", as_of=AS_OF, retry=retry),
+        MultiAgentInput("AAPL", as_of=AS_OF, retry=UNTIL_BACK_UP),
         activities=services.activities(),
     )
-    for _ in range(400):  # until both market agents have failed once and are retrying
-        pending = (await handle.describe()).raw_description.pending_activities
-        if len(pending) == 2 and all(a.attempt >= 2 for a in pending):
-            break
-        await asyncio.sleep(0.01)
+    await until_retrying(handle, count=2)  # both market agents failed once and are retrying
 
     board = await handle.query(MultiAgentOrchestrationWorkflow.get_agent_statuses)
     assert [(s.agent, s.state) for s in board] == [

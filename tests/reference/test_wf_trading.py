@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
@@ -47,16 +46,6 @@ async def run_automated(
         AutomatedTradingWorkflow.run, request, activities=services.activities()
     )
     return result
-
-
-async def until_retrying(handle: WorkflowHandle[object, object], attempt: int = 2) -> str:
-    """Wait (real time, bounded) until the workflow's pending activity reaches ``attempt``."""
-    for _ in range(400):
-        pending = (await handle.describe()).raw_description.pending_activities
-        if pending and pending[0].attempt >= attempt:
-            return str(pending[0].activity_type.name)
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no activity of {handle.id} reached attempt {attempt}")
 
 
 # ------------------------------------------------------------------ automated trading
@@ -139,12 +128,9 @@ async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
     services.market.set_exchange_down("NYSE")
-    retry = RetryOptions(
-        initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
-    )
     handle = await temporal.start(
         AutomatedTradingWorkflow.run,
-        automated("AAPL", retry=retry),
+        automated("AAPL", retry=UNTIL_BACK_UP),
         activities=services.activities(),
     )
 
