@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio import activity
@@ -52,6 +52,8 @@ from reference_workflows.models import (
     TechnicalIndicators,
 )
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
+
+_Input = TypeVar("_Input")
 
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
 STARTING_CASH = 100_000.0
@@ -94,6 +96,12 @@ def make_services_fixture(tmp_path: Path) -> Callable[..., ReferenceServices]:
         return create_services(ledger_path=tmp_path / f"ledger-{next(count)}.sqlite3", **options)
 
     return build
+
+
+def pinned(input_type: Callable[..., _Input], *args: Any, **fields: Any) -> _Input:
+    """``input_type(*args, **fields)`` on the market at ``AS_OF``, retrying with ``FAST_RETRY``,
+    unless ``fields`` say otherwise."""
+    return input_type(*args, **{"as_of": AS_OF, "retry": FAST_RETRY, **fields})
 
 
 def market_at(symbol: str, as_of: datetime, bars: int = BARS, exchange: str = "NYSE") -> MarketData:

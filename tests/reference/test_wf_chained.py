@@ -7,9 +7,9 @@ from pathlib import Path
 
 from reference_fixtures import (
     BARS,
-    FAST_RETRY,
     STARTING_CASH,
     find_as_of,
+    pinned,
     rejecting_services,
     snippet_problems,
 )
@@ -49,9 +49,7 @@ def day_when(symbol: str, signal: Signal) -> datetime:
 async def run(
     temporal: TemporalHarness, services: ReferenceServices, symbol: str, signal: Signal
 ) -> ChainedTradingResult:
-    request = ChainedTradingInput(
-        symbol, bars=BARS, as_of=day_when(symbol, signal), retry=FAST_RETRY
-    )
+    request = pinned(ChainedTradingInput, symbol, bars=BARS, as_of=day_when(symbol, signal))
     result: ChainedTradingResult = await temporal.run(
         ChainedTradingWorkflow.run,
         request,

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from reference_fixtures import (
-    AS_OF,
-    FAST_RETRY,
     STARTING_CASH,
     invalid_input_messages,
+    pinned,
     snippet_problems,
     wait_for_query,
 )
@@ -39,7 +38,7 @@ from reference_workflows.workflows.event_driven import (
 
 
 def approval(**fields: object) -> TradeApprovalInput:
-    return TradeApprovalInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(TradeApprovalInput, "AAPL", **fields)
 
 
 async def pending(handle: WorkflowHandle[object, object]) -> PendingDecision:

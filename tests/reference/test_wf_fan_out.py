@@ -8,9 +8,9 @@ import pytest
 from reference_fixtures import (
     AS_OF,
     BARS,
-    FAST_RETRY,
     indicators_at,
     invalid_input_messages,
+    pinned,
     snippet_problems,
 )
 from temporalio.api.enums.v1 import EventType
@@ -36,8 +36,7 @@ from reference_workflows.workflows.fan_out import (
 
 
 def portfolio(**fields: object) -> PortfolioAnalysisInput:
-    fields.setdefault("as_of", AS_OF)
-    return PortfolioAnalysisInput(bars=BARS, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(PortfolioAnalysisInput, bars=BARS, **fields)
 
 
 async def scheduled_activities(temporal: TemporalHarness, workflow_id: str) -> list[str]:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from reference_fixtures import AS_OF, FAST_RETRY, invalid_input_messages, snippet_problems
+from reference_fixtures import invalid_input_messages, pinned, snippet_problems
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -41,7 +41,7 @@ from reference_workflows.workflows.polling import (
 
 
 def poll(**fields: object) -> OrderPollingInput:
-    return OrderPollingInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(OrderPollingInput, "AAPL", **fields)
 
 
 async def timers(temporal: TemporalHarness, handle: WorkflowHandle[object, object]) -> list[float]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from reference_fixtures import (
-    AS_OF,
     FAST_RETRY,
     STARTING_CASH,
+    pinned,
     rejecting_services,
     snippet_problems,
 )
@@ -38,13 +38,7 @@ from reference_workflows.workflows.saga import (
 
 
 def saga(**fields: object) -> TradeSagaInput:
-    return TradeSagaInput(
-        "AAPL",
-        as_of=AS_OF,
-        retry=FAST_RETRY,
-        compensation_retry=FAST_RETRY,
-        **fields,  # type: ignore[arg-type]
-    )
+    return pinned(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY, **fields)
 
 
 async def test_a_buy_reserves_places_and_confirms(
