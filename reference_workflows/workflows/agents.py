@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,8 +73,19 @@ def _options(request: AgentInput, *, market: bool = False) -> dict[str, Any]:
     return request.market_data_options() if market else request.activity_options()
 
 
-async def _act(request: AgentInput, decision: AgentDecision, price: float) -> TradeExecution:
-    """The action agent carries ``decision`` out at ``price`` (HOLD comes back SKIPPED)."""
+@dataclass
+class ActingAgentInput(AgentInput):
+    """An ``AgentInput`` whose agents may trade: with ``execute=False`` they only decide."""
+
+    _: KW_ONLY
+    execute: bool = True
+
+
+async def _act(request: ActingAgentInput, decision: AgentDecision, price: float) -> TradeExecution:
+    """The action agent carries ``decision`` out at ``price`` (HOLD comes back SKIPPED), unless
+    the input says not to execute (SKIPPED too, naming the action)."""
+    if not request.execute:
+        return skipped(request.symbol, f"not executed: {decision.action.value}")
     return await act(decision, request.account_id, price, _options(request))
 
 
@@ -91,12 +102,11 @@ HOLD_CONVICTION = 0.5
 
 
 @dataclass
-class CollaborativeAgentsInput(AgentInput):
+class CollaborativeAgentsInput(ActingAgentInput):
     """Let the strategy agents vote on ``symbol`` and trade the consensus."""
 
     voters: list[Strategy] = field(default_factory=lambda: list(STRATEGY_AGENTS))
     min_agreement: float = 0.5
-    execute: bool = True
     risk_threshold: float = RISK_THRESHOLD
 
 
@@ -164,8 +174,6 @@ class CollaborativeAgentsWorkflow:
             )
         elif risk.risk_score > request.risk_threshold:
             execution = skipped(request.symbol, risk_too_high(risk))
-        elif not request.execute:
-            execution = skipped(request.symbol, f"not executed: {consensus.action.value}")
         else:
             decision = AgentDecision(
                 "coordinator",
@@ -223,7 +231,7 @@ MAX_ITERATIONS = 20
 
 
 @dataclass
-class AdaptiveAgentInput(AgentInput):
+class AdaptiveAgentInput(ActingAgentInput):
     """Refine a decision on ``symbol`` until ``min_confidence``, at most ``max_iterations``.
 
     Between iterations the agent waits ``observe_every_seconds`` (a day: new bars) and tries
@@ -233,7 +241,6 @@ class AdaptiveAgentInput(AgentInput):
     max_iterations: int = 5
     min_confidence: float = 0.75
     observe_every_seconds: float = 86_400.0
-    execute: bool = True
 
 
 @dataclass
@@ -327,8 +334,6 @@ class AdaptiveAgentWorkflow:
                 f"no decision reached confidence {request.min_confidence:.2f} in "
                 f"{request.max_iterations} iterations (best {decision.confidence:.2f})",
             )
-        elif not request.execute:
-            execution = skipped(request.symbol, f"not executed: {decision.action.value}")
         else:
             execution = await _act(request, decision, price)
         return AdaptiveAgentResult(
@@ -562,10 +567,9 @@ class AgentStatus:
 
 
 @dataclass
-class MultiAgentInput(AgentInput):
+class MultiAgentInput(ActingAgentInput):
     """Have the orchestrated agents research, analyse, assess, plan and trade ``symbol``."""
 
-    execute: bool = True
     risk_threshold: float = RISK_THRESHOLD
 
 
@@ -673,14 +677,13 @@ class MultiAgentOrchestrationWorkflow:
 
 
 @dataclass
-class AIAgentInput(AgentInput):
+class AIAgentInput(ActingAgentInput):
     """Let the reasoning agent decide on ``symbol`` and the action agent carry it out.
 
     The reasoner may be a language model: ``reasoning_timeout_seconds`` bounds one call and
     ``retry`` retries it (timeouts, rate limits, malformed answers).
     """
 
-    execute: bool = True
     max_quantity: int | None = None
     reasoning_timeout_seconds: float = 60.0
 
@@ -726,8 +729,6 @@ class AIAgentWorkflow:
                 f"the {decision.reasoner} reasoner decided {decision.action.value} "
                 f"{decision.quantity}",
             )
-        elif not request.execute:
-            execution = skipped(request.symbol, f"not executed: {decision.action.value}")
         else:
             execution = await _act(request, decision, analysis.indicators.last_price)
         return AIAgentResult(request.symbol, decision, execution.status, execution)
