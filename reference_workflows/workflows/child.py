@@ -33,17 +33,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from reference_workflows.workflows.common import (
         ActivityInput,
-        AnalysisInput,
+        OrderInput,
         TradeInput,
         error_message,
         error_type,
     )
-    from reference_workflows.workflows.steps import (
-        assess_trade_risk,
-        execute_or_reject,
-        fetch_snapshot,
-        quote_price,
-    )
+    from reference_workflows.workflows.steps import assess_order, execute_or_reject, quote_price
 
 DEFAULT_MAX_NOTIONAL = 250_000.0
 
@@ -133,12 +128,8 @@ def _coverage_problems(
 
 
 @dataclass
-class RiskCheckInput(AnalysisInput):
+class RiskCheckInput(OrderInput):
     """A validated order to put before the risk model."""
-
-    strategy: Strategy = Strategy.MOMENTUM
-    side: Side = Side.BUY
-    quantity: int = 10
 
 
 @dataclass
@@ -158,10 +149,7 @@ class RiskCheckWorkflow:
 
     @workflow.run
     async def run(self, request: RiskCheckInput) -> RiskCheckResult:
-        options = request.activity_options()
-        market = await fetch_snapshot(request, request.as_of or workflow.now())
-        trade = request.trade_request(request.strategy, request.side, request.quantity)
-        assessment = await assess_trade_risk(trade, market, options)
+        market, assessment = await assess_order(request)
         allowed = min(request.quantity, assessment.max_position_size) if assessment.approved else 0
         return RiskCheckResult(
             request.symbol, assessment.approved, allowed, assessment, market.indicators

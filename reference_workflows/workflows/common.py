@@ -12,6 +12,7 @@ the pattern's own fields (``symbol`` first) keep their positions, and these foll
   the workflow's own queue; ``market_data_options()``).
 - ``TradeInput``: also the ``symbol`` traded, for ``account_id`` on ``exchange``.
 - ``AnalysisInput``: also the bars its agents analyse (``timeframe``, ``bars``).
+- ``OrderInput``: an ``AnalysisInput`` for one order (``strategy``, ``side``, ``quantity``).
 
 Transient failures (an exchange that is down) are retried with exponential backoff, while the
 domain's permanent errors (unknown symbol, insufficient funds...) are listed as non-retryable,
@@ -199,6 +200,16 @@ class AnalysisInput(TradeInput):
         )
 
 
+@dataclass
+class OrderInput(AnalysisInput):
+    """An ``AnalysisInput`` for one order: ``quantity`` shares to buy or sell, which the risk
+    model judges by ``strategy``."""
+
+    strategy: Strategy = Strategy.MOMENTUM
+    side: Side = Side.BUY
+    quantity: int = 10
+
+
 # --------------------------------------------------------------------------- failures and risk
 
 
@@ -282,6 +293,7 @@ __all__ = [
     "ActivityInput",
     "AnalysisInput",
     "MarketInput",
+    "OrderInput",
     "RetryOptions",
     "SourceFailure",
     "TradeInput",

@@ -25,12 +25,8 @@ with workflow.unsafe.imports_passed_through():
         TechnicalIndicators,
         TradeExecution,
     )
-    from reference_workflows.workflows.common import AnalysisInput, check_quantity
-    from reference_workflows.workflows.steps import (
-        assess_trade_risk,
-        execute_once,
-        fetch_snapshot,
-    )
+    from reference_workflows.workflows.common import OrderInput, check_quantity
+    from reference_workflows.workflows.steps import assess_order, execute_once
 
 FETCH = "fetch_market_data"
 INDICATORS = "calculate_technical_indicators"
@@ -42,16 +38,12 @@ STEPS = [FETCH, INDICATORS, ACCOUNT, RISK, EXECUTE]
 
 
 @dataclass
-class SequentialTradingInput(AnalysisInput):
+class SequentialTradingInput(OrderInput):
     """A trade to check and place: ``quantity`` shares, capped at risk's position limit.
 
     ``as_of`` pins the market to a moment (default: workflow time); ``market_data_task_queue``
     sends the market-data and indicator steps to their own workers (default: this queue).
     """
-
-    strategy: Strategy = Strategy.MOMENTUM
-    side: Side = Side.BUY
-    quantity: int = 10
 
 
 @dataclass
@@ -76,11 +68,8 @@ class SequentialTradingWorkflow:
     async def run(self, request: SequentialTradingInput) -> SequentialTradingResult:
         check_quantity(request.quantity)
         options = request.activity_options()
-        # Pinned once: a retried or replayed fetch asks for the very same bars.
-        market = await fetch_snapshot(request, request.as_of or workflow.now())
+        market, risk = await assess_order(request)
         indicators = market.indicators
-        trade = request.trade_request(request.strategy, request.side, request.quantity)
-        risk = await assess_trade_risk(trade, market, options)
         steps = [FETCH, INDICATORS, ACCOUNT, RISK]
 
         if not risk.approved:

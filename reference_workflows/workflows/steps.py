@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.workflows.common import (
         REFUSALS,
         AnalysisInput,
+        OrderInput,
         TradeInput,
         error_message,
         error_type,
@@ -93,6 +94,14 @@ async def assess_trade_risk(
         **options,
     )
     return risk
+
+
+async def assess_order(request: OrderInput) -> tuple[MarketSnapshot, RiskAssessment]:
+    """The order's market and the risk model's verdict on it: bars, indicators, account, risk."""
+    # Pinned once: a retried or replayed fetch asks for the very same bars.
+    market = await fetch_snapshot(request, request.as_of or workflow.now())
+    trade = request.trade_request(request.strategy, request.side, request.quantity)
+    return market, await assess_trade_risk(trade, market, request.activity_options())
 
 
 async def quote_price(request: TradeInput, side: Side) -> float:
@@ -213,6 +222,7 @@ def skipped(symbol: str, reason: str) -> TradeExecution:
 __all__ = [
     "MarketSnapshot",
     "act",
+    "assess_order",
     "assess_trade_risk",
     "execute_once",
     "execute_or_reject",
