@@ -1,8 +1,9 @@
 """What every pattern module shares: the inputs' common fields, the retry policy, and failures.
 
 Every pattern's input is a dataclass that extends one of the bases here, so the fields that mean
-the same thing everywhere are declared, defaulted and documented once. They are keyword-only:
-the pattern's own fields (``symbol`` first) keep their positions, and these follow them.
+the same thing everywhere are declared, defaulted and documented once. Positionally an input
+starts with ``symbol`` (then an order's ``strategy``, ``side``, ``quantity``), then its own
+fields; the other shared fields are keyword-only.
 
 - ``ActivityInput``: how the workflow's activities are retried (``retry``) and timed out
   (``activity_timeout_seconds``), turned into ``execute_activity`` options by

@@ -1,4 +1,4 @@
-"""Steps that several patterns run: each is one or two activities, called with the input's options.
+"""Steps that several patterns run: a few activities each, called with the input's options.
 
 A step is a plain async function that a workflow awaits; it runs in the calling workflow, so
 its activities are that workflow's commands, in the order the function issues them. Keep a
@@ -199,6 +199,7 @@ async def act(
     """The action agent carries ``decision`` out at ``price`` (HOLD comes back SKIPPED).
 
     The idempotency key is the workflow id, so a retried activity never trades twice.
+    ``summary`` labels the call in the history (None: no label, as some workflows recorded).
     """
     execution: TradeExecution = await workflow.execute_activity_method(
         Agents.action_agent,
