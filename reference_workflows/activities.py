@@ -105,22 +105,15 @@ def create_services(
     return ReferenceServices(market, broker, agents)
 
 
-def create_activities(
-    *,
-    ledger_path: str | Path,
-    starting_cash: float = 100_000.0,
-    down_exchanges: Iterable[str] = (),
-    reasoner: Reasoner | None = None,
-    csv_dir: str | Path | None = None,
-) -> list[Callable[..., Any]]:
-    """Every activity callable, bound to fresh services (see ``create_services``)."""
-    return create_services(
-        ledger_path=ledger_path,
-        starting_cash=starting_cash,
-        down_exchanges=down_exchanges,
-        reasoner=reasoner,
-        csv_dir=csv_dir,
-    ).activities()
+def create_activities(*, ledger_path: str | Path, **options: Any) -> list[Callable[..., Any]]:
+    """Every activity callable, bound to fresh services.
+
+    Args:
+        ledger_path: the paper broker's SQLite file.
+        **options: the other options of ``create_services`` (``starting_cash``,
+            ``down_exchanges``, ``reasoner``, ``csv_dir``, broker options).
+    """
+    return create_services(ledger_path=ledger_path, **options).activities()
 
 
 def activity_name(fn: Callable[..., Any]) -> str:
@@ -139,21 +132,8 @@ def split_by_task_queue(
 
 
 def create_activities_by_task_queue(
-    *,
-    ledger_path: str | Path,
-    starting_cash: float = 100_000.0,
-    down_exchanges: Iterable[str] = (),
-    reasoner: Reasoner | None = None,
-    csv_dir: str | Path | None = None,
+    *, ledger_path: str | Path, **options: Any
 ) -> tuple[list[Callable[..., Any]], list[Callable[..., Any]]]:
-    """Like ``create_activities``, split into (``MARKET_DATA_TASK_QUEUE`` activities,
-    ``TRADING_TASK_QUEUE`` activities), both bound to the same services."""
-    return split_by_task_queue(
-        create_activities(
-            ledger_path=ledger_path,
-            starting_cash=starting_cash,
-            down_exchanges=down_exchanges,
-            reasoner=reasoner,
-            csv_dir=csv_dir,
-        )
-    )
+    """Like ``create_activities`` (same options), split into (``MARKET_DATA_TASK_QUEUE``
+    activities, ``TRADING_TASK_QUEUE`` activities), both bound to the same services."""
+    return split_by_task_queue(create_activities(ledger_path=ledger_path, **options))

@@ -9,12 +9,11 @@ tests offline and deterministically.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from temporalio import activity
 
@@ -46,24 +45,21 @@ from .models import (
     TradingPlan,
     Trend,
     VolatilityRegime,
+    run_in_thread,
 )
 from .risk import evaluate_risk, parse_trade_terms
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 _DIRECTION = {Signal.BUY: 1.0, Signal.SELL: -1.0, Signal.HOLD: 0.0}
 AGENT_MISCONFIGURED = "AgentMisconfigured"
 INVALID_CONSENSUS_REQUEST = "InvalidConsensusRequest"
 
 
-class AgentMisconfiguredError(TradingError):
+class AgentMisconfiguredError(TradingError, error_type=AGENT_MISCONFIGURED):
     """An agent was asked for something its ``Agents`` instance was built without."""
 
-    error_type = AGENT_MISCONFIGURED
 
-
-class InvalidConsensusRequestError(TradingError):
-    error_type = INVALID_CONSENSUS_REQUEST
+class InvalidConsensusRequestError(TradingError, error_type=INVALID_CONSENSUS_REQUEST):
+    """The coordinator was given no decisions to combine."""
 
 
 @runtime_checkable
@@ -465,37 +461,30 @@ class Agents:
                 reason=str(error),
             )
 
-    async def _run(self, work: Callable[[_T], _R], argument: _T) -> _R:
-        try:
-            # A thread: market providers and reasoners (LLM clients) may block.
-            return await asyncio.to_thread(work, argument)
-        except TradingError as error:
-            raise error.to_application_error() from error
-
     @activity.defn
     async def research_agent(self, context: AgentContext) -> ResearchReport:
         """Activity: market summary and sentiment."""
-        return await self._run(lambda c: research(self.market_data(c)), context)
+        return await run_in_thread(lambda c: research(self.market_data(c)), context)
 
     @activity.defn
     async def analysis_agent(self, context: AgentContext) -> AnalysisReport:
         """Activity: indicators and a buy/sell/hold signal with confidence."""
-        return await self._run(lambda c: analyse(self._indicators(c)), context)
+        return await run_in_thread(lambda c: analyse(self._indicators(c)), context)
 
     @activity.defn
     async def risk_agent(self, context: AgentContext) -> RiskAssessment:
         """Activity: risk of trading in the direction the analysis points."""
-        return await self._run(self._risk, context)
+        return await run_in_thread(self._risk, context)
 
     @activity.defn
     async def planning_agent(self, context: AgentContext) -> TradingPlan:
         """Activity: the reasoner's trading plan."""
-        return await self._run(self._plan, context)
+        return await run_in_thread(self._plan, context)
 
     @activity.defn
     async def reasoning_agent(self, context: AgentContext) -> AgentDecision:
         """Activity: the reasoner's decision, within risk limits (the "reason" half)."""
-        return await self._run(self._decide, context)
+        return await run_in_thread(self._decide, context)
 
     @activity.defn
     async def action_agent(self, request: ActionRequest) -> TradeExecution:
@@ -504,29 +493,29 @@ class Agents:
         HOLD is SKIPPED; a broker refusal for money or shares is REJECTED (returned, not
         raised); other broker errors raise non-retryable ``ApplicationError``.
         """
-        return await self._run(self._act, request)
+        return await run_in_thread(self._act, request)
 
     @activity.defn
     async def coordinator_agent(self, request: ConsensusRequest) -> Consensus:
         """Activity: combine several agents' decisions into one."""
-        return await self._run(build_consensus, request)
+        return await run_in_thread(build_consensus, request)
 
     @activity.defn
     async def momentum_agent(self, context: AgentContext) -> StrategySignal:
         """Activity: the momentum strategy's signal."""
-        return await self._run(lambda c: momentum_signal(self._indicators(c)), context)
+        return await run_in_thread(lambda c: momentum_signal(self._indicators(c)), context)
 
     @activity.defn
     async def trend_following_agent(self, context: AgentContext) -> StrategySignal:
         """Activity: the trend-following strategy's signal."""
-        return await self._run(lambda c: trend_following_signal(self._indicators(c)), context)
+        return await run_in_thread(lambda c: trend_following_signal(self._indicators(c)), context)
 
     @activity.defn
     async def mean_reversion_agent(self, context: AgentContext) -> StrategySignal:
         """Activity: the mean-reversion strategy's signal."""
-        return await self._run(lambda c: mean_reversion_signal(self._indicators(c)), context)
+        return await run_in_thread(lambda c: mean_reversion_signal(self._indicators(c)), context)
 
     @activity.defn
     async def adaptive_agent(self, context: AgentContext) -> StrategySignal:
         """Activity: the adaptive strategy's signal (picks a strategy by market regime)."""
-        return await self._run(lambda c: adaptive_signal(self._indicators(c)), context)
+        return await run_in_thread(lambda c: adaptive_signal(self._indicators(c)), context)

@@ -36,10 +36,8 @@ MIN_BARS_FOR_INDICATORS = 50
 INSUFFICIENT_MARKET_DATA = "InsufficientMarketData"
 
 
-class InsufficientMarketDataError(TradingError):
+class InsufficientMarketDataError(TradingError, error_type=INSUFFICIENT_MARKET_DATA):
     """Too few bars to compute the indicators; ask for more."""
-
-    error_type = INSUFFICIENT_MARKET_DATA
 
 
 class Macd(NamedTuple):

@@ -8,14 +8,13 @@ never applies twice.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import activity
 
 from .ledger import (
+    BROKER_ERROR_TYPES,
     DEFAULT_ACCOUNT,
     IDEMPOTENCY_KEY_CONFLICT,
     INSUFFICIENT_FUNDS,
@@ -50,10 +49,11 @@ from .models import (
     Reservation,
     ReserveCapitalRequest,
     TradeExecution,
-    TradingError,
+    run_in_thread,
 )
 
 __all__ = [
+    "BROKER_ERROR_TYPES",
     "DEFAULT_ACCOUNT",
     "IDEMPOTENCY_KEY_CONFLICT",
     "INSUFFICIENT_FUNDS",
@@ -76,9 +76,6 @@ __all__ = [
     "UnknownReservationError",
 ]
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
 
 class PaperBroker:
     """The paper broker's Temporal activities over a ``PaperLedger``.
@@ -98,53 +95,47 @@ class PaperBroker:
     ) -> None:
         self.ledger = PaperLedger(ledger_path, starting_cash=starting_cash, **options)
 
-    async def _run(self, operation: Callable[[_T], _R], request: _T) -> _R:
-        try:
-            return await asyncio.to_thread(operation, request)
-        except TradingError as error:
-            raise error.to_application_error() from error
-
     @activity.defn
     async def reserve_capital(self, request: ReserveCapitalRequest) -> Reservation:
         """Activity: set money aside for a trade (saga step 1)."""
-        return await self._run(self.ledger.reserve_capital, request)
+        return await run_in_thread(self.ledger.reserve_capital, request)
 
     @activity.defn
     async def release_capital(self, request: ReleaseCapitalRequest) -> Reservation | None:
         """Activity: return reserved money to cash (compensation of reserve_capital); None
         for a reservation never made, when the request says ``missing_ok``."""
-        return await self._run(self.ledger.release_capital, request)
+        return await run_in_thread(self.ledger.release_capital, request)
 
     @activity.defn
     async def place_order(self, request: OrderRequest) -> Order:
         """Activity: place a PENDING order."""
-        return await self._run(self.ledger.place_order, request)
+        return await run_in_thread(self.ledger.place_order, request)
 
     @activity.defn
     async def cancel_order(self, request: CancelOrderRequest) -> Order | None:
         """Activity: cancel a PENDING order (compensation of place_order); None for an order
         never placed, when the request says ``missing_ok``."""
-        return await self._run(self.ledger.cancel_order, request)
+        return await run_in_thread(self.ledger.cancel_order, request)
 
     @activity.defn
     async def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
         """Activity: fill a PENDING order; never fills one twice."""
-        return await self._run(self.ledger.confirm_execution, request)
+        return await run_in_thread(self.ledger.confirm_execution, request)
 
     @activity.defn
     async def get_order_status(self, request: OrderStatusRequest) -> Order:
         """Activity: the order's status; what the polling workflow asks until FILLED."""
-        return await self._run(self.ledger.order_status, request)
+        return await run_in_thread(self.ledger.order_status, request)
 
     @activity.defn
     async def get_account(self, request: AccountRequest) -> AccountSnapshot:
         """Activity: cash, reserved money and positions."""
-        return await self._run(self.ledger.account, request.account_id)
+        return await run_in_thread(self.ledger.account, request.account_id)
 
     @activity.defn
     async def execute_trade(self, request: ExecuteTradeRequest) -> TradeExecution:
         """Activity: place and fill in one step."""
-        return await self._run(self.ledger.execute_trade, request)
+        return await run_in_thread(self.ledger.execute_trade, request)
 
     def snapshot(self, account_id: str = DEFAULT_ACCOUNT) -> AccountSnapshot:
         """The account now (not an activity; for tests and the CLI)."""

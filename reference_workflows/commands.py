@@ -9,6 +9,7 @@ import argparse
 import getpass
 import logging
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from . import cluster, runner
@@ -27,6 +28,15 @@ def _approver(explicit: str | None) -> str:
         return "cli"
 
 
+def _connect(
+    args: argparse.Namespace, state: cluster.StateDir
+) -> AbstractAsyncContextManager[cluster.Cluster]:
+    """The server the connection options (``--address``, ``--namespace``, ``--ui-url``) name."""
+    return cluster.open_cluster(
+        state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
+    )
+
+
 async def run(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
     pattern = get_pattern(args.pattern)
     strategy = parse_strategy(args.strategy) if args.strategy else None
@@ -34,9 +44,7 @@ async def run(args: argparse.Namespace, state: cluster.StateDir, console: runner
     # Built before any server starts, so a bad option costs nothing.
     workflow_input = pattern.build_input(options)
     with runner.worker_logs_to(state.worker_log):
-        async with cluster.open_cluster(
-            state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-        ) as server:
+        async with _connect(args, state) as server:
             return await runner.run_pattern(
                 server, pattern, workflow_input, console, options.messages
             )
@@ -64,9 +72,7 @@ async def work(args: argparse.Namespace, state: cluster.StateDir, console: runne
     # A worker's console is its log: activity failures and retries are worth seeing.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     async with (
-        cluster.open_cluster(
-            state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-        ) as server,
+        _connect(args, state) as server,
         running_workers(server.client, ledger_path=state.ledger),
     ):
         console.say(f"Worker on {server.describe()}")
@@ -80,9 +86,7 @@ async def work(args: argparse.Namespace, state: cluster.StateDir, console: runne
 async def approve(
     args: argparse.Namespace, state: cluster.StateDir, console: runner.Console
 ) -> int:
-    async with cluster.open_cluster(
-        state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-    ) as server:
+    async with _connect(args, state) as server:
         await runner.send_approval(
             server.client,
             args.workflow_id,
@@ -98,9 +102,7 @@ async def approve(
 async def history(
     args: argparse.Namespace, state: cluster.StateDir, console: runner.Console
 ) -> int:
-    async with cluster.open_cluster(
-        state, address=args.address, namespace=args.namespace, ui_url=args.ui_url
-    ) as server:
+    async with _connect(args, state) as server:
         count = await runner.save_history(server.client, args.workflow_id, args.out)
     console.say(f"Saved {count} events of {args.workflow_id} to {args.out}")
     return EXIT_OK

@@ -210,6 +210,16 @@ def ui_link(ui_url: str, namespace: str, workflow_id: str, run_id: str | None) -
     return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}{run}/history"
 
 
+_ENDINGS = {
+    "ACTIVITY_TASK_COMPLETED": "done",
+    "ACTIVITY_TASK_FAILED": "failed",
+    "ACTIVITY_TASK_TIMED_OUT": "timed out",
+    "CHILD_WORKFLOW_EXECUTION_COMPLETED": "done",
+    "CHILD_WORKFLOW_EXECUTION_FAILED": "failed",
+}
+"""How an activity or a child workflow ended, by event type (less its ``EVENT_TYPE_`` prefix)."""
+
+
 class EventNarrator:
     """Turns a workflow's history events, in order, into progress lines.
 
@@ -227,45 +237,34 @@ class EventNarrator:
         """One line for ``event`` (a ``temporalio.api.history.v1.HistoryEvent``), or ``None``."""
         from temporalio.api.enums.v1 import EventType
 
-        kind = event.event_type
-        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attrs = event.activity_task_scheduled_event_attributes
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        # Each event type has its own attributes message: the one set in the event's oneof.
+        field = event.WhichOneof("attributes")
+        attrs: Any = getattr(event, field) if field else None
+        if kind == "ACTIVITY_TASK_SCHEDULED":
             self._names[event.event_id] = _with_summary(attrs.activity_type.name, event)
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            attrs = event.activity_task_started_event_attributes
+        elif kind == "ACTIVITY_TASK_STARTED":
             self._attempts[attrs.scheduled_event_id] = attrs.attempt
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
-            return f"{self._activity(scheduled)} done"
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-            attrs = event.activity_task_failed_event_attributes
-            message = scalar(attrs.failure.message)
-            return f"{self._activity(attrs.scheduled_event_id)} failed: {message}"
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-            scheduled = event.activity_task_timed_out_event_attributes.scheduled_event_id
-            return f"{self._activity(scheduled)} timed out"
-        elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            name = (
-                event.start_child_workflow_execution_initiated_event_attributes.workflow_type.name
-            )
-            self._names[event.event_id] = name
-            return f"child workflow {name} started"
-        elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-            initiated = event.child_workflow_execution_completed_event_attributes.initiated_event_id
-            return f"child workflow {self._name(initiated)} done"
-        elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
-            attrs = event.child_workflow_execution_failed_event_attributes
-            message = scalar(attrs.failure.message)
-            return f"child workflow {self._name(attrs.initiated_event_id)} failed: {message}"
-        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
-            timeout = event.timer_started_event_attributes.start_to_fire_timeout
-            return f"waiting {timeout.ToTimedelta().total_seconds():g}s (timer)"
-        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+        elif kind == "START_CHILD_WORKFLOW_EXECUTION_INITIATED":
+            self._names[event.event_id] = attrs.workflow_type.name
+            return f"child workflow {attrs.workflow_type.name} started"
+        elif kind in _ENDINGS:
+            if kind.startswith("ACTIVITY_"):
+                what = self._activity(attrs.scheduled_event_id)
+            else:
+                what = f"child workflow {self._name(attrs.initiated_event_id)}"
+            ending = _ENDINGS[kind]
+            if ending == "failed":
+                ending += f": {scalar(attrs.failure.message)}"
+            return f"{what} {ending}"
+        elif kind == "TIMER_STARTED":
+            timeout = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
+            return f"waiting {timeout:g}s (timer)"
+        elif kind == "TIMER_FIRED":
             return "timer fired"
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            name = event.workflow_execution_signaled_event_attributes.signal_name
-            return f"signal {name} received"
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        elif kind == "WORKFLOW_EXECUTION_SIGNALED":
+            return f"signal {attrs.signal_name} received"
+        elif kind == "WORKFLOW_EXECUTION_CONTINUED_AS_NEW":
             return "continued as new"
         return None
 

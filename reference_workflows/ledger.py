@@ -59,47 +59,55 @@ ORDER_NOT_CANCELLABLE = "OrderNotCancellable"
 ORDER_NOT_FILLABLE = "OrderNotFillable"
 IDEMPOTENCY_KEY_CONFLICT = "IdempotencyKeyConflict"
 INVALID_BROKER_REQUEST = "InvalidBrokerRequest"
+BROKER_ERROR_TYPES = (
+    INSUFFICIENT_FUNDS,
+    INSUFFICIENT_POSITION,
+    UNKNOWN_ORDER,
+    UNKNOWN_RESERVATION,
+    ORDER_NOT_CANCELLABLE,
+    ORDER_NOT_FILLABLE,
+    IDEMPOTENCY_KEY_CONFLICT,
+    INVALID_BROKER_REQUEST,
+)
+"""The ``error_type`` of every ``BrokerError``: each one fails the same call again if retried."""
 
 _T = TypeVar("_T")
 
 
-
-class BrokerError(TradingError):
+class BrokerError(TradingError, error_type="BrokerError"):
     """A broker call that cannot succeed as asked; retrying the same call will not help."""
 
-    error_type = "BrokerError"
+
+class InsufficientFundsError(BrokerError, error_type=INSUFFICIENT_FUNDS):
+    """The account's cash (less what is reserved) does not cover the buy or the reservation."""
 
 
-class InsufficientFundsError(BrokerError):
-    error_type = INSUFFICIENT_FUNDS
+class InsufficientPositionError(BrokerError, error_type=INSUFFICIENT_POSITION):
+    """The account holds fewer shares than the sale."""
 
 
-class InsufficientPositionError(BrokerError):
-    error_type = INSUFFICIENT_POSITION
+class UnknownOrderError(BrokerError, error_type=UNKNOWN_ORDER):
+    """No order has the id (and ``missing_ok`` was not asked for)."""
 
 
-class UnknownOrderError(BrokerError):
-    error_type = UNKNOWN_ORDER
+class UnknownReservationError(BrokerError, error_type=UNKNOWN_RESERVATION):
+    """No reservation has the id (and ``missing_ok`` was not asked for)."""
 
 
-class UnknownReservationError(BrokerError):
-    error_type = UNKNOWN_RESERVATION
+class OrderNotCancellableError(BrokerError, error_type=ORDER_NOT_CANCELLABLE):
+    """The order is filled already: only an opposite order undoes it."""
 
 
-class OrderNotCancellableError(BrokerError):
-    error_type = ORDER_NOT_CANCELLABLE
+class OrderNotFillableError(BrokerError, error_type=ORDER_NOT_FILLABLE):
+    """The order is no longer pending (cancelled, rejected), so it cannot fill."""
 
 
-class OrderNotFillableError(BrokerError):
-    error_type = ORDER_NOT_FILLABLE
+class IdempotencyKeyConflictError(BrokerError, error_type=IDEMPOTENCY_KEY_CONFLICT):
+    """The idempotency key was used before for a call with other arguments."""
 
 
-class IdempotencyKeyConflictError(BrokerError):
-    error_type = IDEMPOTENCY_KEY_CONFLICT
-
-
-class InvalidBrokerRequestError(BrokerError):
-    error_type = INVALID_BROKER_REQUEST
+class InvalidBrokerRequestError(BrokerError, error_type=INVALID_BROKER_REQUEST):
+    """The request itself is wrong: side, quantity, price, amount, key or reservation."""
 
 
 _SCHEMA = """
@@ -239,7 +247,7 @@ class PaperLedger:
         """
 
         def apply(conn: sqlite3.Connection) -> Reservation | None:
-            if request.missing_ok and not self._exists(conn, "reservations", "reservation_id", request.reservation_id):
+            if request.missing_ok and not self._has(conn, "reservations", request.reservation_id):
                 return None
             reservation = self._reservation(conn, request.reservation_id)
             if reservation.status is ReservationStatus.ACTIVE:
@@ -252,23 +260,12 @@ class PaperLedger:
 
     def place_order(self, request: OrderRequest) -> Order:
         """Record a PENDING order after checking cash (buy) or holding (sell)."""
-        side = _validated_side(request.side, request.quantity, request.limit_price)
-        price = request.limit_price or self._price_source(request.symbol)
-        order = Order(
-            order_id_for(request.idempotency_key),
-            request.account_id,
-            request.symbol,
-            side,
-            request.quantity,
-            OrderStatus.PENDING,
-            reference_price=price,
-            limit_price=request.limit_price,
-            reservation_id=request.reservation_id,
+        order = self._new_order(
+            request, request.limit_price, request.limit_price, request.reservation_id
         )
 
         def apply(conn: sqlite3.Connection) -> Order:
-            self._check_affordable(conn, order, price)
-            _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
+            self._place(conn, order)
             return order
 
         return self._once("place_order", request, Order, apply)
@@ -280,7 +277,7 @@ class PaperLedger:
         """
 
         def apply(conn: sqlite3.Connection) -> Order | None:
-            if request.missing_ok and not self._exists(conn, "orders", "order_id", request.order_id):
+            if request.missing_ok and not self._has(conn, "orders", request.order_id):
                 return None
             order = self._order(conn, request.order_id)
             if order.status is OrderStatus.FILLED:
@@ -317,22 +314,11 @@ class PaperLedger:
 
     def execute_trade(self, request: ExecuteTradeRequest) -> TradeExecution:
         """Place and fill an order in one transaction."""
-        side = _validated_side(request.side, request.quantity, request.price)
-        price = request.price or self._price_source(request.symbol)
-        order = Order(
-            order_id_for(request.idempotency_key),
-            request.account_id,
-            request.symbol,
-            side,
-            request.quantity,
-            OrderStatus.PENDING,
-            reference_price=price,
-        )
+        order = self._new_order(request, request.price)
 
         def apply(conn: sqlite3.Connection) -> TradeExecution:
-            self._check_affordable(conn, order, price)
-            _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
-            fill = self._fill(conn, order, price)
+            self._place(conn, order)
+            fill = self._fill(conn, order, order.reference_price)
             return TradeExecution(
                 ExecutionStatus.FILLED,
                 fill.symbol,
@@ -448,7 +434,9 @@ class PaperLedger:
             )
         # missing_ok says what to do when there is nothing to undo, not what to undo: a
         # request repeated with it is the same request.
-        arguments = {k: v for k, v in asdict(request).items() if k not in ("idempotency_key", "missing_ok")}
+        arguments = {
+            k: v for k, v in asdict(request).items() if k not in ("idempotency_key", "missing_ok")
+        }
         fingerprint = hashlib.sha256(
             json.dumps([operation, arguments], sort_keys=True, cls=AdvancedJSONEncoder).encode()
         ).hexdigest()
@@ -496,6 +484,32 @@ class PaperLedger:
             "UPDATE accounts SET cash = cash + ?, reserved = reserved + ? WHERE account_id = ?",
             (cash, reserved, account_id),
         )
+
+    def _new_order(
+        self,
+        request: OrderRequest | ExecuteTradeRequest,
+        price: float | None,
+        limit_price: float | None = None,
+        reservation_id: str | None = None,
+    ) -> Order:
+        """The PENDING order ``request`` asks for, at ``price`` or else the market's."""
+        side = _validated_side(request.side, request.quantity, price)
+        return Order(
+            order_id_for(request.idempotency_key),
+            request.account_id,
+            request.symbol,
+            side,
+            request.quantity,
+            OrderStatus.PENDING,
+            reference_price=price or self._price_source(request.symbol),
+            limit_price=limit_price,
+            reservation_id=reservation_id,
+        )
+
+    def _place(self, conn: sqlite3.Connection, order: Order) -> None:
+        """Record a new order, once the account can pay (buy) or holds the shares (sell)."""
+        self._check_affordable(conn, order, order.reference_price)
+        _insert(conn, "orders", {**_row(order), "placed_at": self._clock().isoformat()})
 
     def _check_affordable(self, conn: sqlite3.Connection, order: Order, price: float) -> None:
         cash, _ = self._balances(conn, order.account_id)
@@ -620,9 +634,11 @@ class PaperLedger:
         )
 
     @staticmethod
-    def _exists(conn: sqlite3.Connection, table: str, column: str, value: str) -> bool:
+    def _has(conn: sqlite3.Connection, table: str, object_id: str) -> bool:
+        """Whether ``table`` (``orders`` or ``reservations``) holds ``object_id``."""
+        column = {"orders": "order_id", "reservations": "reservation_id"}[table]
         query = f"SELECT 1 FROM {table} WHERE {column} = ?"  # noqa: S608 - fixed names only
-        return conn.execute(query, (value,)).fetchone() is not None
+        return conn.execute(query, (object_id,)).fetchone() is not None
 
     @staticmethod
     def _reservation(conn: sqlite3.Connection, reservation_id: str) -> Reservation:

@@ -9,7 +9,6 @@ agent that polls every day sees one continuous history, and a retried activity s
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import math
@@ -23,7 +22,7 @@ from typing import Protocol
 
 from temporalio import activity
 
-from .models import Bar, MarketData, MarketDataRequest, Quote, TradingError
+from .models import Bar, MarketData, MarketDataRequest, Quote, TradingError, run_in_thread
 
 TIMEFRAMES: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
@@ -56,29 +55,20 @@ _CHUNK = 64  # bars between independent anchor prices (see SimulatedMarket._nois
 _BARS_PER_SESSION = {"1m": 390.0, "5m": 78.0, "1h": 6.5, "1d": 1.0}
 
 
-class ExchangeUnavailableError(TradingError):
+class ExchangeUnavailableError(TradingError, error_type=EXCHANGE_UNAVAILABLE, retryable=True):
     """The exchange is down; retrying later can succeed."""
 
-    error_type = EXCHANGE_UNAVAILABLE
-    retryable = True
 
-
-class InvalidMarketDataRequestError(TradingError):
+class InvalidMarketDataRequestError(TradingError, error_type=INVALID_MARKET_DATA_REQUEST):
     """The request itself is wrong (symbol, exchange, timeframe or bar count)."""
 
-    error_type = INVALID_MARKET_DATA_REQUEST
 
-
-class UnknownSymbolError(TradingError):
+class UnknownSymbolError(TradingError, error_type=UNKNOWN_SYMBOL):
     """The provider has no data for the symbol."""
 
-    error_type = UNKNOWN_SYMBOL
 
-
-class MarketDataFileError(TradingError):
+class MarketDataFileError(TradingError, error_type=CORRUPT_MARKET_DATA):
     """A CSV file is missing or has a bad row; the message names the file and line."""
-
-    error_type = CORRUPT_MARKET_DATA
 
 
 class MarketDataProvider(Protocol):
@@ -419,19 +409,12 @@ class MarketDataService:
         Raises ``ApplicationError`` of type ``ExchangeUnavailable`` (retryable) or
         ``InvalidMarketDataRequest`` / ``UnknownSymbol`` / ``CorruptMarketData`` (not retryable).
         """
-        try:
-            # A thread, so that a provider reading files or a network never blocks the worker.
-            return await asyncio.to_thread(self.load, request)
-        except TradingError as error:
-            raise error.to_application_error() from error
+        return await run_in_thread(self.load, request)
 
     @activity.defn
     async def get_quote(self, request: MarketDataRequest) -> Quote:
         """Activity: bid/ask/last from the latest bar at ``request.as_of``."""
-        try:
-            data = await asyncio.to_thread(self.load, _one_bar(request))
-        except TradingError as error:
-            raise error.to_application_error() from error
+        data = await run_in_thread(self.load, _one_bar(request))
         last = data.bars[-1]
         half_spread = max(0.01, round(last.close * 0.0001, 2))
         return Quote(

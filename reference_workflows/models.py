@@ -12,11 +12,17 @@ Money is in account currency (dollars), quantities are whole shares, ratios are 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any, TypeVar
 
 from temporalio.exceptions import ApplicationError
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class Trend(str, Enum):
@@ -522,12 +528,35 @@ class TradingError(Exception):
     """Base of the reference system's domain errors.
 
     Each subclass names the Temporal ``ApplicationError`` type it becomes at the activity
-    boundary and whether retrying can help, so workflows and tests match on a stable string.
+    boundary and whether retrying can help, so workflows and tests match on a stable string:
+    ``class UnknownSymbolError(TradingError, error_type=UNKNOWN_SYMBOL)``, ``retryable=True``
+    for an error that a later attempt can get past.
     """
 
     error_type: str = "TradingError"
     retryable: bool = False
 
+    def __init_subclass__(
+        cls, *, error_type: str | None = None, retryable: bool | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if error_type is not None:
+            cls.error_type = error_type
+        if retryable is not None:
+            cls.retryable = retryable
+
     def to_application_error(self) -> ApplicationError:
         """The ``ApplicationError`` an activity raises for this error."""
         return ApplicationError(str(self), type=self.error_type, non_retryable=not self.retryable)
+
+
+async def run_in_thread(work: Callable[[_T], _R], argument: _T) -> _R:
+    """Do an activity's ``work(argument)`` in a thread, raising a ``TradingError`` as the
+    ``ApplicationError`` it stands for.
+
+    A thread, because the work may block: SQLite, files, a market-data network, an LLM client.
+    """
+    try:
+        return await asyncio.to_thread(work, argument)
+    except TradingError as error:
+        raise error.to_application_error() from error

@@ -38,10 +38,8 @@ MIN_PRICES_FOR_VAR = 21
 INVALID_TRADE_REQUEST = "InvalidTradeRequest"
 
 
-class InvalidTradeRequestError(TradingError):
+class InvalidTradeRequestError(TradingError, error_type=INVALID_TRADE_REQUEST):
     """The trade names an unknown strategy or side."""
-
-    error_type = INVALID_TRADE_REQUEST
 
 
 def parse_trade_terms(strategy: object, side: object) -> tuple[Strategy, Side]:

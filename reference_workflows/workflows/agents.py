@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -31,7 +31,6 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
     from reference_workflows.models import (
-        ActionRequest,
         AgentContext,
         AgentDecision,
         AnalysisReport,
@@ -47,79 +46,47 @@ with workflow.unsafe.imports_passed_through():
         TradingPlan,
     )
     from reference_workflows.risk import RISK_THRESHOLD
-
-from reference_workflows.workflows.trading import (
-    RetryOptions,
-    apply_threshold,
-    check_threshold,
-    error_message,
-    invalid_input,
-    retry_policy,
-    risk_too_high,
-)
-
-
-class _AgentRequest(Protocol):
-    """The fields every agent workflow input shares."""
-
-    symbol: str
-    strategy: Strategy
-    account_id: str
-    exchange: str
-    timeframe: str
-    bars: int
-    as_of: datetime | None
-    retry: RetryOptions
-    activity_timeout_seconds: float
-    market_data_task_queue: str | None
-
-
-def _context(
-    request: _AgentRequest, as_of: datetime, *, symbol: str | None = None, **fields: Any
-) -> AgentContext:
-    return AgentContext(
-        symbol=symbol or request.symbol,
-        strategy=fields.pop("strategy", request.strategy),
-        account_id=request.account_id,
-        exchange=request.exchange,
-        timeframe=request.timeframe,
-        bars=request.bars,
-        as_of=as_of,
-        **fields,
+    from reference_workflows.workflows.common import (
+        AnalysisInput,
+        apply_threshold,
+        check_threshold,
+        error_message,
+        invalid_input,
+        risk_too_high,
     )
+    from reference_workflows.workflows.steps import act, skipped
 
 
-def _options(request: _AgentRequest, *, market: bool = False) -> dict[str, Any]:
+@dataclass
+class AgentInput(AnalysisInput):
+    """What every agent workflow's input has: the symbol and the strategy its agents judge by."""
+
+    strategy: Strategy = Strategy.ADAPTIVE
+
+    def agent_context(self, as_of: datetime, **changes: Any) -> AgentContext:
+        """``AnalysisInput.agent_context`` judged by this input's ``strategy`` (unless given)."""
+        return super().agent_context(as_of, **{"strategy": self.strategy, **changes})
+
+
+def _options(request: AgentInput, *, market: bool = False) -> dict[str, Any]:
     """Activity options; ``market=True`` sends the activity to the market-data workers."""
-    options: dict[str, Any] = {
-        "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-        "retry_policy": retry_policy(request.retry),
-    }
-    if market:
-        options["task_queue"] = request.market_data_task_queue
-    return options
+    return request.market_data_options() if market else request.activity_options()
 
 
-async def _act(
-    request: _AgentRequest, decision: AgentDecision, price: float, step: str = "execute"
-) -> TradeExecution:
-    """The action agent carries ``decision`` out at ``price`` (HOLD comes back SKIPPED)."""
-    execution: TradeExecution = await workflow.execute_activity_method(
-        Agents.action_agent,
-        ActionRequest(
-            decision,
-            request.account_id,
-            idempotency_key=f"{workflow.info().workflow_id}:{step}",
-            price=price,
-        ),
-        summary="action agent",
-        **_options(request),
-    )
-    return execution
+@dataclass
+class ActingAgentInput(AgentInput):
+    """An ``AgentInput`` whose agents may trade: with ``execute=False`` they only decide."""
+
+    _: KW_ONLY
+    execute: bool = True
 
 
-def _skipped(symbol: str, reason: str) -> TradeExecution:
-    return TradeExecution(ExecutionStatus.SKIPPED, symbol, reason=reason)
+async def _act(request: ActingAgentInput, decision: AgentDecision, price: float) -> TradeExecution:
+    """The action agent carries ``decision`` out at ``price`` (HOLD comes back SKIPPED), unless
+    the input says not to execute (SKIPPED too, naming the action)."""
+    if not request.execute:
+        return skipped(request.symbol, f"not executed: {decision.action.value}")
+    return await act(decision, request.account_id, price, _options(request))
 
 
 # --------------------------------------------------------------------------- collaborative
@@ -135,23 +102,12 @@ HOLD_CONVICTION = 0.5
 
 
 @dataclass
-class CollaborativeAgentsInput:
+class CollaborativeAgentsInput(ActingAgentInput):
     """Let the strategy agents vote on ``symbol`` and trade the consensus."""
 
-    symbol: str
-    strategy: Strategy = Strategy.ADAPTIVE
     voters: list[Strategy] = field(default_factory=lambda: list(STRATEGY_AGENTS))
     min_agreement: float = 0.5
-    execute: bool = True
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -183,7 +139,7 @@ class CollaborativeAgentsWorkflow:
             )
         if not 0.0 <= request.min_agreement <= 1.0:
             raise invalid_input(f"min_agreement={request.min_agreement!r} is outside [0, 1]")
-        context = _context(request, request.as_of or workflow.now())
+        context = request.agent_context(request.as_of or workflow.now())
         market = _options(request, market=True)
         # Independent of each other: side by side.
         research, analysis = await asyncio.gather(
@@ -213,13 +169,11 @@ class CollaborativeAgentsWorkflow:
             **_options(request),
         )
         if consensus.action is Signal.HOLD or consensus.quantity < 1:
-            execution = _skipped(
+            execution = skipped(
                 request.symbol, f"the consensus is to hold ({consensus.action.value})"
             )
         elif risk.risk_score > request.risk_threshold:
-            execution = _skipped(request.symbol, risk_too_high(risk))
-        elif not request.execute:
-            execution = _skipped(request.symbol, f"not executed: {consensus.action.value}")
+            execution = skipped(request.symbol, risk_too_high(risk))
         else:
             decision = AgentDecision(
                 "coordinator",
@@ -277,27 +231,16 @@ MAX_ITERATIONS = 20
 
 
 @dataclass
-class AdaptiveAgentInput:
+class AdaptiveAgentInput(ActingAgentInput):
     """Refine a decision on ``symbol`` until ``min_confidence``, at most ``max_iterations``.
 
     Between iterations the agent waits ``observe_every_seconds`` (a day: new bars) and tries
     the next strategy in ``ADAPTATION_ORDER``.
     """
 
-    symbol: str
-    strategy: Strategy = Strategy.ADAPTIVE
     max_iterations: int = 5
     min_confidence: float = 0.75
     observe_every_seconds: float = 86_400.0
-    execute: bool = True
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -355,7 +298,7 @@ class AdaptiveAgentWorkflow:
         for number in range(1, request.max_iterations + 1):
             # A pinned start moves on with each wait, like the clock does when unpinned.
             as_of = request.as_of + (number - 1) * interval if request.as_of else workflow.now()
-            context = _context(request, as_of, strategy=strategy)
+            context = request.agent_context(as_of, strategy=strategy)
             analysis: AnalysisReport = await workflow.execute_activity_method(
                 Agents.analysis_agent, context, **_options(request, market=True)
             )
@@ -386,13 +329,11 @@ class AdaptiveAgentWorkflow:
         assert best is not None  # max_iterations >= 1
         decision, price = best
         if not converged:
-            execution = _skipped(
+            execution = skipped(
                 request.symbol,
                 f"no decision reached confidence {request.min_confidence:.2f} in "
                 f"{request.max_iterations} iterations (best {decision.confidence:.2f})",
             )
-        elif not request.execute:
-            execution = _skipped(request.symbol, f"not executed: {decision.action.value}")
         else:
             execution = await _act(request, decision, price)
         return AdaptiveAgentResult(
@@ -449,26 +390,16 @@ class ConversationMemory:
 
 
 @dataclass
-class LongRunningAgentInput:
+class LongRunningAgentInput(AgentInput):
     """Advise on ``symbol`` (and any ``$TICKER`` a message names) until ``end``.
 
     Continues as new after ``max_messages_per_run`` answers (or when Temporal suggests it).
     ``idle_timeout_seconds`` ends a quiet conversation; None waits for ever.
     """
 
-    symbol: str
-    strategy: Strategy = Strategy.ADAPTIVE
     max_messages_per_run: int = 50
     idle_timeout_seconds: float | None = None
     memory: ConversationMemory | None = None
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -572,7 +503,7 @@ class LongRunningAgentWorkflow:
         if symbol not in self._summary.symbols_discussed:
             self._summary.symbols_discussed.append(symbol)
         notes = [f"{m.role}: {m.text}" for m in self._messages[-RECENT_MESSAGES:]]
-        context = _context(request, request.as_of or workflow.now(), symbol=symbol, notes=notes)
+        context = request.agent_context(request.as_of or workflow.now(), symbol=symbol, notes=notes)
         try:
             decision: AgentDecision = await workflow.execute_activity_method(
                 Agents.reasoning_agent, context, **_options(request)
@@ -607,23 +538,7 @@ class LongRunningAgentWorkflow:
             pending=list(self._pending),
             end_requested=self._end_requested,
         )
-        workflow.continue_as_new(
-            LongRunningAgentInput(
-                symbol=request.symbol,
-                strategy=request.strategy,
-                max_messages_per_run=request.max_messages_per_run,
-                idle_timeout_seconds=request.idle_timeout_seconds,
-                memory=memory,
-                account_id=request.account_id,
-                exchange=request.exchange,
-                timeframe=request.timeframe,
-                bars=request.bars,
-                as_of=request.as_of,
-                retry=request.retry,
-                activity_timeout_seconds=request.activity_timeout_seconds,
-                market_data_task_queue=request.market_data_task_queue,
-            )
-        )
+        workflow.continue_as_new(replace(request, memory=memory))
 
 
 def _symbol_in(text: str) -> str | None:
@@ -652,21 +567,10 @@ class AgentStatus:
 
 
 @dataclass
-class MultiAgentInput:
+class MultiAgentInput(ActingAgentInput):
     """Have the orchestrated agents research, analyse, assess, plan and trade ``symbol``."""
 
-    symbol: str
-    strategy: Strategy = Strategy.ADAPTIVE
-    execute: bool = True
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -699,7 +603,7 @@ class MultiAgentOrchestrationWorkflow:
     @workflow.run
     async def run(self, request: MultiAgentInput) -> MultiAgentResult:
         check_threshold(request.risk_threshold)
-        context = _context(request, request.as_of or workflow.now())
+        context = request.agent_context(request.as_of or workflow.now())
         market = _options(request, market=True)
         research, analysis = await asyncio.gather(
             self._agent("research", Agents.research_agent, context, market),
@@ -716,15 +620,15 @@ class MultiAgentOrchestrationWorkflow:
         self._done("risk", f"score {risk.risk_score:.2f}, max {risk.max_position_size} shares")
         plan: TradingPlan | None = None
         if risk.risk_score > request.risk_threshold:
-            execution = _skipped(request.symbol, risk_too_high(risk))
+            execution = skipped(request.symbol, risk_too_high(risk))
             self._skip("planning", execution.reason)
         else:
             plan = await self._agent("planning", Agents.planning_agent, context, _options(request))
             self._done("planning", f"{plan.signal.value} {plan.quantity} @ {plan.entry_price}")
             if not plan.approved:
-                execution = _skipped(request.symbol, f"the plan is to {plan.signal.value}")
+                execution = skipped(request.symbol, f"the plan is to {plan.signal.value}")
             elif not request.execute:
-                execution = _skipped(request.symbol, f"not executed: {plan.signal.value}")
+                execution = skipped(request.symbol, f"not executed: {plan.signal.value}")
             else:
                 decision = AgentDecision(
                     "planning",
@@ -773,26 +677,15 @@ class MultiAgentOrchestrationWorkflow:
 
 
 @dataclass
-class AIAgentInput:
+class AIAgentInput(ActingAgentInput):
     """Let the reasoning agent decide on ``symbol`` and the action agent carry it out.
 
     The reasoner may be a language model: ``reasoning_timeout_seconds`` bounds one call and
     ``retry`` retries it (timeouts, rate limits, malformed answers).
     """
 
-    symbol: str
-    strategy: Strategy = Strategy.ADAPTIVE
-    execute: bool = True
     max_quantity: int | None = None
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
     reasoning_timeout_seconds: float = 60.0
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -813,7 +706,7 @@ class AIAgentWorkflow:
     async def run(self, request: AIAgentInput) -> AIAgentResult:
         if request.max_quantity is not None and request.max_quantity < 1:
             raise invalid_input(f"max_quantity={request.max_quantity!r}; give at least 1 or None")
-        context = _context(request, request.as_of or workflow.now())
+        context = request.agent_context(request.as_of or workflow.now())
         analysis: AnalysisReport = await workflow.execute_activity_method(
             Agents.analysis_agent, context, **_options(request, market=True)
         )
@@ -831,13 +724,11 @@ class AIAgentWorkflow:
             decision.quantity = request.max_quantity
             decision.rationale.append(f"capped at max_quantity={request.max_quantity}")
         if decision.action is Signal.HOLD or decision.quantity < 1:
-            execution = _skipped(
+            execution = skipped(
                 request.symbol,
                 f"the {decision.reasoner} reasoner decided {decision.action.value} "
                 f"{decision.quantity}",
             )
-        elif not request.execute:
-            execution = _skipped(request.symbol, f"not executed: {decision.action.value}")
         else:
             execution = await _act(request, decision, analysis.indicators.last_price)
         return AIAgentResult(request.symbol, decision, execution.status, execution)

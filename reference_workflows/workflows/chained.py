@@ -17,7 +17,6 @@ Register ``DEPENDENCIES`` (the linked workflows) on the worker along with ``WORK
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Side,
         Signal,
     )
+    from reference_workflows.workflows.common import AnalysisInput, check_quantity
     from reference_workflows.workflows.conditional import (
         ConditionalStrategyInput,
         ConditionalStrategyResult,
@@ -42,27 +42,13 @@ with workflow.unsafe.imports_passed_through():
         TradeSagaResult,
         TradeSagaWorkflow,
     )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        invalid_input,
-        retry_policy,
-    )
 
 
 @dataclass
-class ChainedTradingInput:
+class ChainedTradingInput(AnalysisInput):
     """Decide on ``symbol`` and trade the decision; ``quantity`` is the full-size position."""
 
-    symbol: str
     quantity: int = 100
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -84,8 +70,7 @@ class ChainedTradingWorkflow:
 
     @workflow.run
     async def run(self, request: ChainedTradingInput) -> ChainedTradingResult:
-        if request.quantity < 1:
-            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
+        check_quantity(request.quantity)
         chain_id = workflow.info().workflow_id
         # One moment for every link: the trade is priced on the market that was analysed.
         as_of = request.as_of or workflow.now()
@@ -95,15 +80,8 @@ class ChainedTradingWorkflow:
             ConditionalStrategyInput(
                 request.symbol,
                 quantity=request.quantity,
-                account_id=request.account_id,
-                exchange=request.exchange,
-                timeframe=request.timeframe,
-                bars=request.bars,
-                as_of=as_of,
                 execute=False,
-                retry=request.retry,
-                activity_timeout_seconds=request.activity_timeout_seconds,
-                market_data_task_queue=request.market_data_task_queue,
+                **request.common_fields(ConditionalStrategyInput, as_of=as_of),
             ),
             id=links[-1],
         )
@@ -139,12 +117,7 @@ class ChainedTradingWorkflow:
                     quantity=quantity,
                     # The analysed price: the trade is the one that was decided on.
                     limit_price=decision.analysis.indicators.last_price,
-                    account_id=request.account_id,
-                    exchange=request.exchange,
-                    as_of=as_of,
-                    retry=request.retry,
-                    activity_timeout_seconds=request.activity_timeout_seconds,
-                    market_data_task_queue=request.market_data_task_queue,
+                    **request.common_fields(TradeSagaInput, as_of=as_of),
                 ),
                 id=links[-1],
             )
@@ -169,8 +142,7 @@ class ChainedTradingWorkflow:
         account: AccountSnapshot = await workflow.execute_activity_method(
             PaperBroker.get_account,
             AccountRequest(request.account_id),
-            start_to_close_timeout=timedelta(seconds=request.activity_timeout_seconds),
-            retry_policy=retry_policy(request.retry),
+            **request.activity_options(),
         )
         return sum(p.quantity for p in account.positions if p.symbol == request.symbol)
 

@@ -13,72 +13,46 @@ refuses; SKIPPED when risk does not approve.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from reference_workflows.analysis import calculate_technical_indicators
     from reference_workflows.broker import PaperBroker
-    from reference_workflows.market import (
-        INVALID_MARKET_DATA_REQUEST,
-        UNKNOWN_SYMBOL,
-        MarketDataService,
-    )
+    from reference_workflows.market import INVALID_MARKET_DATA_REQUEST, UNKNOWN_SYMBOL
     from reference_workflows.models import (
         AccountRequest,
         AccountSnapshot,
         ExecuteTradeRequest,
         ExecutionStatus,
-        MarketData,
-        MarketDataRequest,
-        Quote,
         RiskAssessment,
-        RiskAssessmentRequest,
         Side,
         Strategy,
         TechnicalIndicators,
         TradeExecution,
-        TradeRequest,
     )
-    from reference_workflows.risk import assess_risk
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
+    from reference_workflows.workflows.common import (
+        ActivityInput,
+        OrderInput,
+        TradeInput,
         error_message,
         error_type,
-        execute_or_reject,
-        retry_policy,
     )
+    from reference_workflows.workflows.steps import assess_order, execute_or_reject, quote_price
 
 DEFAULT_MAX_NOTIONAL = 250_000.0
-
-
-def _options(timeout_seconds: float, retry: RetryOptions) -> dict[str, Any]:
-    return {
-        "start_to_close_timeout": timedelta(seconds=timeout_seconds),
-        "retry_policy": retry_policy(retry),
-    }
 
 
 # --------------------------------------------------------------------------- order validation
 
 
 @dataclass
-class OrderValidationInput:
+class OrderValidationInput(TradeInput):
     """An order to check before anything is risked on it."""
 
-    symbol: str
     side: Side = Side.BUY
     quantity: int = 10
-    account_id: str = "paper"
-    exchange: str = "NYSE"
     max_notional: float = DEFAULT_MAX_NOTIONAL
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -107,19 +81,10 @@ class OrderValidationWorkflow:
         problems: list[str] = []
         if request.quantity < 1:
             problems.append(f"quantity {request.quantity} is below 1 share")
-        options = _options(request.activity_timeout_seconds, request.retry)
+        options = request.activity_options()
         price: float | None = None
         try:
-            quote: Quote = await workflow.execute_activity_method(
-                MarketDataService.get_quote,
-                MarketDataRequest(
-                    request.symbol, request.exchange, as_of=request.as_of or workflow.now()
-                ),
-                task_queue=request.market_data_task_queue,
-                **options,
-            )
-            # A buy pays the ask, a sale gets the bid.
-            price = quote.ask if Side(request.side) is Side.BUY else quote.bid
+            price = await quote_price(request, Side(request.side))
         except ActivityError as error:
             if error_type(error) not in (INVALID_MARKET_DATA_REQUEST, UNKNOWN_SYMBOL):
                 raise  # the exchange is down, say: not a problem with the order
@@ -163,21 +128,8 @@ def _coverage_problems(
 
 
 @dataclass
-class RiskCheckInput:
+class RiskCheckInput(OrderInput):
     """A validated order to put before the risk model."""
-
-    symbol: str
-    strategy: Strategy = Strategy.MOMENTUM
-    side: Side = Side.BUY
-    quantity: int = 10
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -197,53 +149,18 @@ class RiskCheckWorkflow:
 
     @workflow.run
     async def run(self, request: RiskCheckInput) -> RiskCheckResult:
-        options = _options(request.activity_timeout_seconds, request.retry)
-        market = dict(options, task_queue=request.market_data_task_queue)
-        data: MarketData = await workflow.execute_activity_method(
-            MarketDataService.fetch_market_data,
-            MarketDataRequest(
-                request.symbol,
-                request.exchange,
-                request.timeframe,
-                request.bars,
-                request.as_of or workflow.now(),
-            ),
-            **market,
-        )
-        indicators: TechnicalIndicators = await workflow.execute_activity(
-            calculate_technical_indicators, data, **market
-        )
-        account: AccountSnapshot = await workflow.execute_activity_method(
-            PaperBroker.get_account, AccountRequest(request.account_id), **options
-        )
-        trade = TradeRequest(
-            request.symbol,
-            request.strategy,
-            request.side,
-            quantity=request.quantity,
-            account_id=request.account_id,
-            exchange=request.exchange,
-        )
-        assessment: RiskAssessment = await workflow.execute_activity(
-            assess_risk,
-            RiskAssessmentRequest(
-                trade,
-                data,
-                indicators,
-                account_equity=account.value_at({request.symbol: indicators.last_price}),
-                available_cash=account.cash,
-            ),
-            **options,
-        )
+        market, assessment = await assess_order(request)
         allowed = min(request.quantity, assessment.max_position_size) if assessment.approved else 0
-        return RiskCheckResult(request.symbol, assessment.approved, allowed, assessment, indicators)
+        return RiskCheckResult(
+            request.symbol, assessment.approved, allowed, assessment, market.indicators
+        )
 
 
 # --------------------------------------------------------------------------- trade execution
 
 
 @dataclass
-class TradeExecutionInput:
+class TradeExecutionInput(ActivityInput):
     """An order that passed validation and risk: trade it at ``price``."""
 
     symbol: str
@@ -251,8 +168,6 @@ class TradeExecutionInput:
     quantity: int = 10
     price: float | None = None
     account_id: str = "paper"
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -280,9 +195,7 @@ class TradeExecutionWorkflow:
             idempotency_key=key,
             price=request.price,
         )
-        execution = await execute_or_reject(
-            order, _options(request.activity_timeout_seconds, request.retry)
-        )
+        execution = await execute_or_reject(order, request.activity_options())
         return TradeExecutionResult(execution, key)
 
 
@@ -290,21 +203,14 @@ class TradeExecutionWorkflow:
 
 
 @dataclass
-class TradeWithChildrenInput:
+class TradeWithChildrenInput(TradeInput):
     """The trade the parent validates, risk-checks and executes through its children."""
 
-    symbol: str
     strategy: Strategy = Strategy.MOMENTUM
     side: Side = Side.BUY
     quantity: int = 10
-    account_id: str = "paper"
-    exchange: str = "NYSE"
     max_notional: float = DEFAULT_MAX_NOTIONAL
     bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -338,13 +244,8 @@ class TradeWithChildrenWorkflow:
                 request.symbol,
                 side=request.side,
                 quantity=request.quantity,
-                account_id=request.account_id,
-                exchange=request.exchange,
                 max_notional=request.max_notional,
-                as_of=as_of,
-                retry=request.retry,
-                activity_timeout_seconds=request.activity_timeout_seconds,
-                market_data_task_queue=request.market_data_task_queue,
+                **request.common_fields(OrderValidationInput, as_of=as_of),
             ),
             id=children[-1],
         )
@@ -365,13 +266,7 @@ class TradeWithChildrenWorkflow:
                 strategy=request.strategy,
                 side=request.side,
                 quantity=request.quantity,
-                account_id=request.account_id,
-                exchange=request.exchange,
-                bars=request.bars,
-                as_of=as_of,
-                retry=request.retry,
-                activity_timeout_seconds=request.activity_timeout_seconds,
-                market_data_task_queue=request.market_data_task_queue,
+                **request.common_fields(RiskCheckInput, as_of=as_of),
             ),
             id=children[-1],
         )
@@ -394,8 +289,7 @@ class TradeWithChildrenWorkflow:
                 quantity=risk.allowed_quantity,
                 price=validation.price,
                 account_id=request.account_id,
-                retry=request.retry,
-                activity_timeout_seconds=request.activity_timeout_seconds,
+                **request.common_fields(TradeExecutionInput),
             ),
             id=children[-1],
         )

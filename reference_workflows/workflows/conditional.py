@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import workflow
@@ -24,9 +23,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
     from reference_workflows.models import (
-        AgentContext,
         AnalysisReport,
-        ExecutionStatus,
         Side,
         Signal,
         Strategy,
@@ -34,12 +31,8 @@ with workflow.unsafe.imports_passed_through():
         TradeExecution,
         VolatilityRegime,
     )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        execute_once,
-        invalid_input,
-        retry_policy,
-    )
+    from reference_workflows.workflows.common import AnalysisInput, check_quantity
+    from reference_workflows.workflows.steps import execute_once, skipped
 
 
 @dataclass(frozen=True)
@@ -72,20 +65,11 @@ _STRATEGY_AGENTS: dict[Strategy, Callable[..., Any]] = {
 
 
 @dataclass
-class ConditionalStrategyInput:
+class ConditionalStrategyInput(AnalysisInput):
     """``quantity`` is the full-size position; the regime's plan scales it down."""
 
-    symbol: str
     quantity: int = 100
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     execute: bool = True
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -110,26 +94,12 @@ class ConditionalStrategyWorkflow:
 
     @workflow.run
     async def run(self, request: ConditionalStrategyInput) -> ConditionalStrategyResult:
-        if request.quantity < 1:
-            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
-        context = AgentContext(
-            symbol=request.symbol,
-            account_id=request.account_id,
-            exchange=request.exchange,
-            timeframe=request.timeframe,
-            bars=request.bars,
-            as_of=request.as_of or workflow.now(),
-        )
+        check_quantity(request.quantity)
+        options = request.activity_options()
+        market = request.market_data_options()
+        context = request.agent_context(request.as_of or workflow.now())
         analysis: AnalysisReport = await workflow.execute_activity_method(
-            Agents.analysis_agent,
-            context,
-            task_queue=request.market_data_task_queue,
-            summary="analysis agent",
-            **options,
+            Agents.analysis_agent, context, summary="analysis agent", **market
         )
         regime = analysis.indicators.volatility_regime
         plan = REGIME_PLANS[regime]
@@ -138,27 +108,21 @@ class ConditionalStrategyWorkflow:
         signal: StrategySignal = await workflow.execute_activity_method(
             _STRATEGY_AGENTS[plan.strategy],
             replace(context, strategy=plan.strategy, analysis=analysis),
-            task_queue=request.market_data_task_queue,
             summary=f"{plan.strategy.value} agent",
-            **options,
+            **market,
         )
         quantity = math.floor(request.quantity * plan.position_scale)
         if signal.signal is Signal.HOLD:
             quantity = 0
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED, request.symbol, reason=f"{plan.strategy.value} says hold"
-            )
+            execution = skipped(request.symbol, f"{plan.strategy.value} says hold")
         elif quantity < 1:
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED,
+            execution = skipped(
                 request.symbol,
-                reason=f"{request.quantity} shares at {plan.position_scale:.0%} is below 1 share",
+                f"{request.quantity} shares at {plan.position_scale:.0%} is below 1 share",
             )
         elif not request.execute:
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED,
-                request.symbol,
-                reason=f"{signal.signal.value} {quantity}: execution left to the caller",
+            execution = skipped(
+                request.symbol, f"{signal.signal.value} {quantity}: execution left to the caller"
             )
         else:
             side = Side.BUY if signal.signal is Signal.BUY else Side.SELL

@@ -16,28 +16,16 @@ decided (it is counted in ``ignored_decisions``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from reference_workflows.market import MarketDataService
-    from reference_workflows.models import (
-        ExecutionStatus,
-        MarketDataRequest,
-        Quote,
-        Side,
-        TradeExecution,
-    )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        execute_once,
-        invalid_input,
-        retry_policy,
-    )
+    from reference_workflows.models import Side, TradeExecution
+    from reference_workflows.workflows.common import TradeInput, check_quantity, invalid_input
+    from reference_workflows.workflows.steps import execute_once, quote_price, skipped
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600.0
 
@@ -60,19 +48,12 @@ class ApprovalDecision:
 
 
 @dataclass
-class TradeApprovalInput:
+class TradeApprovalInput(TradeInput):
     """A trade to put before an approver, who has ``approval_timeout_seconds`` to decide."""
 
-    symbol: str
     side: Side = Side.BUY
     quantity: int = 10
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    as_of: datetime | None = None
     approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -126,26 +107,14 @@ class TradeApprovalWorkflow:
 
     @workflow.run
     async def run(self, request: TradeApprovalInput) -> TradeApprovalResult:
-        if request.quantity < 1:
-            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
+        check_quantity(request.quantity)
         if request.approval_timeout_seconds <= 0:
             raise invalid_input(
                 f"approval_timeout_seconds={request.approval_timeout_seconds!r} must be positive"
             )
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
+        options = request.activity_options()
         side = Side(request.side)
-        quote: Quote = await workflow.execute_activity_method(
-            MarketDataService.get_quote,
-            MarketDataRequest(
-                request.symbol, request.exchange, as_of=request.as_of or workflow.now()
-            ),
-            task_queue=request.market_data_task_queue,
-            **options,
-        )
-        price = quote.ask if side is Side.BUY else quote.bid
+        price = await quote_price(request, side)
         timeout = timedelta(seconds=request.approval_timeout_seconds)
         requested_at = workflow.now()
         proposal = PendingDecision(
@@ -168,19 +137,12 @@ class TradeApprovalWorkflow:
         decision = self._decision
         if decision is None:
             outcome = ApprovalOutcome.TIMED_OUT
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED,
-                request.symbol,
-                reason=f"no decision within {request.approval_timeout_seconds:g}s",
-            )
+            reason = f"no decision within {request.approval_timeout_seconds:g}s"
+            execution = skipped(request.symbol, reason)
         elif not decision.approved:
             outcome = ApprovalOutcome.REJECTED
             because = f": {decision.reason}" if decision.reason else ""
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED,
-                request.symbol,
-                reason=f"rejected by {decision.approver}{because}",
-            )
+            execution = skipped(request.symbol, f"rejected by {decision.approver}{because}")
         else:
             outcome = ApprovalOutcome.APPROVED
             # At the price the approver saw, however long the decision took.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -31,12 +30,11 @@ with workflow.unsafe.imports_passed_through():
         Trend,
         VolatilityRegime,
     )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
+    from reference_workflows.workflows.common import (
+        MarketInput,
         error_message,
         error_type,
         invalid_input,
-        retry_policy,
     )
 
 NO_SYMBOL_ANALYSED = "NoSymbolAnalysed"
@@ -53,7 +51,7 @@ _STRATEGY_AGENTS: dict[Strategy, Callable[..., Any]] = {
 
 
 @dataclass
-class PortfolioAnalysisInput:
+class PortfolioAnalysisInput(MarketInput):
     """The symbols to analyse with ``strategy``; duplicates (in any case) count once."""
 
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_PORTFOLIO))
@@ -61,11 +59,7 @@ class PortfolioAnalysisInput:
     exchange: str = "NYSE"
     timeframe: str = "1d"
     bars: int = 120
-    as_of: datetime | None = None
     max_concurrency: int = 10
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -129,11 +123,7 @@ class PortfolioAnalysisWorkflow:
         if request.max_concurrency < 1:
             raise invalid_input(f"max_concurrency={request.max_concurrency!r}; use 1 or more")
         strategy = Strategy(request.strategy)
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-            "task_queue": request.market_data_task_queue,
-        }
+        options = request.market_data_options()
         # Every symbol is analysed as of the same moment, so they compare like with like.
         as_of = request.as_of or workflow.now()
         # asyncio primitives run on the workflow's deterministic event loop: the semaphore

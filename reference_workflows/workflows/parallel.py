@@ -14,27 +14,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.market import MarketDataService
     from reference_workflows.models import MarketData, MarketDataRequest
-    from reference_workflows.workflows.trading import (
+    from reference_workflows.workflows.common import (
         DEFAULT_EXCHANGES,
-        INSUFFICIENT_MARKET_SOURCES,
-        RetryOptions,
+        MarketInput,
+        SourceFailure,
         error_message,
         error_type,
         invalid_input,
-        retry_policy,
+        too_few_sources,
     )
 
 
 @dataclass
-class ParallelMarketDataInput:
+class ParallelMarketDataInput(MarketInput):
     """Fetch ``symbol`` from each of ``exchanges`` at once; ``min_sources`` must answer."""
 
     symbol: str
@@ -42,10 +42,6 @@ class ParallelMarketDataInput:
     min_sources: int = 1
     timeframe: str = "1d"
     bars: int = 60
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -63,12 +59,8 @@ class ExchangeSnapshot:
 
 
 @dataclass
-class ExchangeFailure:
+class ExchangeFailure(SourceFailure):
     """An exchange that did not answer, after its retries."""
-
-    exchange: str
-    error_type: str
-    message: str
 
 
 @dataclass
@@ -106,12 +98,8 @@ class ParallelMarketDataWorkflow:
         snapshots = [o for o in outcomes if isinstance(o, ExchangeSnapshot)]
         failures = [o for o in outcomes if isinstance(o, ExchangeFailure)]
         if len(snapshots) < request.min_sources:
-            detail = "; ".join(f"{f.exchange}: {f.error_type}: {f.message}" for f in failures)
-            raise ApplicationError(
-                f"only {len(snapshots)} of {len(exchanges)} exchanges answered for "
-                f"{request.symbol!r}, {request.min_sources} needed ({detail})",
-                type=INSUFFICIENT_MARKET_SOURCES,
-                non_retryable=True,
+            raise too_few_sources(
+                request.symbol, exchanges, len(snapshots), request.min_sources, failures
             )
         prices = [s.last_price for s in snapshots]
         average = sum(prices) / len(prices)
@@ -133,10 +121,8 @@ class ParallelMarketDataWorkflow:
             data: MarketData = await workflow.execute_activity_method(
                 MarketDataService.fetch_market_data,
                 MarketDataRequest(request.symbol, exchange, request.timeframe, request.bars, as_of),
-                start_to_close_timeout=timedelta(seconds=request.activity_timeout_seconds),
-                retry_policy=retry_policy(request.retry),
-                task_queue=request.market_data_task_queue,
                 summary=f"market data from {exchange}",
+                **request.market_data_options(),
             )
         except ActivityError as error:
             # Only activity failures are an exchange's problem; cancellation propagates.

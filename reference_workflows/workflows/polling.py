@@ -15,8 +15,8 @@ the history, the schedule of waits is visible there, and a worker restart loses 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -24,53 +24,56 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.broker import ORDER_NOT_CANCELLABLE, PaperBroker
-    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         CancelOrderRequest,
-        MarketDataRequest,
         Order,
-        OrderRequest,
         OrderStatus,
         OrderStatusRequest,
-        Quote,
         Side,
     )
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        error_type,
-        invalid_input,
-        retry_policy,
-    )
+    from reference_workflows.workflows.common import TradeInput, error_type, invalid_input
+    from reference_workflows.workflows.steps import place_limit_order, quote_price
 
 ORDER_REJECTED = "OrderRejected"
 ORDER_CANCELLED = "OrderCancelled"
 ORDER_POLLING_TIMEOUT = "OrderPollingTimeout"
 
+NOT_FILLED: dict[OrderStatus, tuple[str, str]] = {
+    OrderStatus.REJECTED: (
+        ORDER_REJECTED,
+        (
+            "order {order.order_id} for {order.quantity} {order.symbol} was rejected after "
+            "{checks} status check(s): {reason}"
+        ),
+    ),
+    OrderStatus.CANCELLED: (
+        ORDER_CANCELLED,
+        (
+            "order {order.order_id} for {order.quantity} {order.symbol} was cancelled before it "
+            "filled (seen at status check {checks}); place a new order"
+        ),
+    ),
+}
+"""The error type and message of an order the broker settled without filling it."""
+
 
 @dataclass
-class OrderPollingInput:
+class OrderPollingInput(TradeInput):
     """Poll ``order_id``, or place a limit order for ``quantity`` of ``symbol`` and poll that.
 
     ``limit_price`` defaults to the quote's ask (buy) or bid (sell) at ``as_of``.
     """
 
-    symbol: str
     order_id: str | None = None
     side: Side = Side.BUY
     quantity: int = 10
     limit_price: float | None = None
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    as_of: datetime | None = None
     max_polls: int = 10
     initial_interval_seconds: float = 1.0
     backoff_coefficient: float = 2.0
     maximum_interval_seconds: float = 60.0
     timeout_seconds: float = 600.0
     cancel_on_timeout: bool = True
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -91,10 +94,7 @@ class OrderPollingWorkflow:
     @workflow.run
     async def run(self, request: OrderPollingInput) -> OrderPollingResult:
         _check(request)
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
+        options = request.activity_options()
         order_id = request.order_id or (await self._place(request, options)).order_id
         started = workflow.now()
         waits: list[float] = []
@@ -107,18 +107,12 @@ class OrderPollingWorkflow:
             checks += 1
             if order.status is OrderStatus.FILLED:
                 return OrderPollingResult(order, checks, waits, request.order_id is None)
-            if order.status is OrderStatus.REJECTED:
+            if order.status in NOT_FILLED:
+                failure, message = NOT_FILLED[order.status]
+                reason = order.reason or "no reason given"
                 raise ApplicationError(
-                    f"order {order_id} for {order.quantity} {order.symbol} was rejected after "
-                    f"{checks} status check(s): {order.reason or 'no reason given'}",
-                    type=ORDER_REJECTED,
-                    non_retryable=True,
-                )
-            if order.status is OrderStatus.CANCELLED:
-                raise ApplicationError(
-                    f"order {order_id} for {order.quantity} {order.symbol} was cancelled before "
-                    f"it filled (seen at status check {checks}); place a new order",
-                    type=ORDER_CANCELLED,
+                    message.format(order=order, checks=checks, reason=reason),
+                    type=failure,
                     non_retryable=True,
                 )
             elapsed = (workflow.now() - started).total_seconds()
@@ -147,10 +141,10 @@ class OrderPollingWorkflow:
                 )
                 return OrderPollingResult(order, checks + 1, waits, request.order_id is None)
             cancelled = "; it was cancelled so that it cannot fill unwatched"
+        waited = (workflow.now() - started).total_seconds()
         raise ApplicationError(
-            f"order {order_id} was still pending after {checks} status checks over "
-            f"{(workflow.now() - started).total_seconds():.1f}s (limits: {request.max_polls} checks, "
-            f"{request.timeout_seconds:g}s){cancelled}",
+            f"order {order_id} was still pending after {checks} status checks over {waited:.1f}s "
+            f"(limits: {request.max_polls} checks, {request.timeout_seconds:g}s){cancelled}",
             type=ORDER_POLLING_TIMEOUT,
             non_retryable=True,
         )
@@ -159,28 +153,9 @@ class OrderPollingWorkflow:
         side = Side(request.side)
         price = request.limit_price
         if price is None:
-            quote: Quote = await workflow.execute_activity_method(
-                MarketDataService.get_quote,
-                MarketDataRequest(
-                    request.symbol, request.exchange, as_of=request.as_of or workflow.now()
-                ),
-                task_queue=request.market_data_task_queue,
-                **options,
-            )
-            price = quote.ask if side is Side.BUY else quote.bid
-        order: Order = await workflow.execute_activity_method(
-            PaperBroker.place_order,
-            OrderRequest(
-                request.account_id,
-                request.symbol,
-                side,
-                request.quantity,
-                idempotency_key=f"{workflow.info().workflow_id}:place",
-                limit_price=price,
-            ),
-            **options,
-        )
-        return order
+            price = await quote_price(request, side)
+        key = f"{workflow.info().workflow_id}:place"
+        return await place_limit_order(request, side, request.quantity, price, key, options)
 
 
 def _check(request: OrderPollingInput) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -35,27 +34,26 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.broker import PaperBroker
     from reference_workflows.ledger import order_id_for, reservation_id_for
-    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
         CancelOrderRequest,
         ConfirmExecutionRequest,
         Fill,
-        MarketDataRequest,
         Order,
-        OrderRequest,
-        Quote,
         ReleaseCapitalRequest,
         Reservation,
         ReserveCapitalRequest,
         Side,
     )
-    from reference_workflows.workflows.trading import (
+    from reference_workflows.workflows.common import (
         RetryOptions,
+        TradeInput,
+        check_quantity,
         error_message,
         error_type,
         invalid_input,
         retry_policy,
     )
+    from reference_workflows.workflows.steps import place_limit_order, quote_price
 
 TRADE_SAGA_FAILED = "TradeSagaFailed"
 """ApplicationError type of a saga that failed and was compensated."""
@@ -74,25 +72,18 @@ COMPENSATIONS_BEFORE_STEPS = "compensations-before-steps"
 
 
 @dataclass
-class TradeSagaInput:
+class TradeSagaInput(TradeInput):
     """A limit order to trade all-or-nothing; ``limit_price`` defaults to the quote's ask
     (buy) or bid (sell) at ``as_of``."""
 
-    symbol: str
     side: Side = Side.BUY
     quantity: int = 10
     limit_price: float | None = None
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
     compensation_retry: RetryOptions = field(
         default_factory=lambda: RetryOptions(maximum_attempts=10)
     )
     """Compensations must not give up easily: they are all that stands between a failure and
     money stuck in a reservation."""
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -131,35 +122,26 @@ class TradeSagaWorkflow:
 
     @workflow.run
     async def run(self, request: TradeSagaInput) -> TradeSagaResult:
-        if request.quantity < 1:
-            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
+        check_quantity(request.quantity)
         if request.limit_price is not None and request.limit_price <= 0:
             raise invalid_input(f"limit_price={request.limit_price!r}; give a positive price")
         workflow_id = workflow.info().workflow_id
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
+        options = request.activity_options()
         side = Side(request.side)
         steps: list[str] = []
         # (name, activity, argument) of each compensation, in the order of its step.
         compensations: list[tuple[str, Callable[..., Any], object]] = []
         early = workflow.patched(COMPENSATIONS_BEFORE_STEPS)
         reserve_key, place_key = f"{workflow_id}:reserve", f"{workflow_id}:place"
-        release_key, cancel_key = f"{workflow_id}:compensate:release", f"{workflow_id}:compensate:cancel"
+        release_key, cancel_key = (
+            f"{workflow_id}:compensate:release",
+            f"{workflow_id}:compensate:cancel",
+        )
         step = QUOTE
         try:
             price = request.limit_price
             if price is None:
-                quote: Quote = await workflow.execute_activity_method(
-                    MarketDataService.get_quote,
-                    MarketDataRequest(
-                        request.symbol, request.exchange, as_of=request.as_of or workflow.now()
-                    ),
-                    task_queue=request.market_data_task_queue,
-                    **options,
-                )
-                price = quote.ask if side is Side.BUY else quote.bid
+                price = await quote_price(request, side)
                 steps.append(step)
 
             reservation: Reservation | None = None
@@ -189,18 +171,14 @@ class TradeSagaWorkflow:
             if early:
                 cancel = CancelOrderRequest(order_id_for(place_key), cancel_key, missing_ok=True)
                 compensations.append((CANCEL, PaperBroker.cancel_order, cancel))
-            order: Order = await workflow.execute_activity_method(
-                PaperBroker.place_order,
-                OrderRequest(
-                    request.account_id,
-                    request.symbol,
-                    side,
-                    request.quantity,
-                    idempotency_key=place_key,
-                    limit_price=price,
-                    reservation_id=reservation.reservation_id if reservation else None,
-                ),
-                **options,
+            order = await place_limit_order(
+                request,
+                side,
+                request.quantity,
+                price,
+                place_key,
+                options,
+                reservation.reservation_id if reservation else None,
             )
             steps.append(step)
             if not early:
@@ -239,8 +217,8 @@ class TradeSagaWorkflow:
         """Run the compensations last-in first-out; return the names of those that undid
         something (one that finds nothing to undo, its step having never taken effect, is
         left out)."""
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+        options = {
+            **request.activity_options(),
             "retry_policy": retry_policy(request.compensation_retry),
         }
         undone: list[str] = []

@@ -13,35 +13,20 @@ trade, not a failure of the workflow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from reference_workflows.analysis import calculate_technical_indicators
-    from reference_workflows.broker import PaperBroker
-    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
-        AccountRequest,
         ExecutionStatus,
-        MarketData,
-        MarketDataRequest,
         RiskAssessment,
-        RiskAssessmentRequest,
         Side,
         Strategy,
         TechnicalIndicators,
         TradeExecution,
-        TradeRequest,
     )
-    from reference_workflows.risk import assess_risk
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        execute_once,
-        invalid_input,
-        retry_policy,
-    )
+    from reference_workflows.workflows.common import OrderInput, check_quantity
+    from reference_workflows.workflows.steps import assess_order, execute_once
 
 FETCH = "fetch_market_data"
 INDICATORS = "calculate_technical_indicators"
@@ -53,25 +38,12 @@ STEPS = [FETCH, INDICATORS, ACCOUNT, RISK, EXECUTE]
 
 
 @dataclass
-class SequentialTradingInput:
+class SequentialTradingInput(OrderInput):
     """A trade to check and place: ``quantity`` shares, capped at risk's position limit.
 
     ``as_of`` pins the market to a moment (default: workflow time); ``market_data_task_queue``
     sends the market-data and indicator steps to their own workers (default: this queue).
     """
-
-    symbol: str
-    strategy: Strategy = Strategy.MOMENTUM
-    side: Side = Side.BUY
-    quantity: int = 10
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -94,53 +66,11 @@ class SequentialTradingWorkflow:
 
     @workflow.run
     async def run(self, request: SequentialTradingInput) -> SequentialTradingResult:
-        if request.quantity < 1:
-            raise invalid_input(f"quantity={request.quantity!r}; trade at least 1 share")
-        steps: list[str] = []
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-            "retry_policy": retry_policy(request.retry),
-        }
-        market = dict(options, task_queue=request.market_data_task_queue)
-        # Pinned once: a retried or replayed fetch asks for the very same bars.
-        as_of = request.as_of or workflow.now()
-
-        data: MarketData = await workflow.execute_activity_method(
-            MarketDataService.fetch_market_data,
-            MarketDataRequest(
-                request.symbol, request.exchange, request.timeframe, request.bars, as_of
-            ),
-            **market,
-        )
-        steps.append(FETCH)
-        indicators: TechnicalIndicators = await workflow.execute_activity(
-            calculate_technical_indicators, data, **market
-        )
-        steps.append(INDICATORS)
-        account = await workflow.execute_activity_method(
-            PaperBroker.get_account, AccountRequest(request.account_id), **options
-        )
-        steps.append(ACCOUNT)
-        trade = TradeRequest(
-            request.symbol,
-            request.strategy,
-            request.side,
-            quantity=request.quantity,
-            account_id=request.account_id,
-            exchange=request.exchange,
-        )
-        risk: RiskAssessment = await workflow.execute_activity(
-            assess_risk,
-            RiskAssessmentRequest(
-                trade,
-                data,
-                indicators,
-                account_equity=account.value_at({request.symbol: indicators.last_price}),
-                available_cash=account.cash,
-            ),
-            **options,
-        )
-        steps.append(RISK)
+        check_quantity(request.quantity)
+        options = request.activity_options()
+        market, risk = await assess_order(request)
+        indicators = market.indicators
+        steps = [FETCH, INDICATORS, ACCOUNT, RISK]
 
         if not risk.approved:
             execution = TradeExecution(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -24,49 +23,36 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
-    from reference_workflows.analysis import calculate_technical_indicators
-    from reference_workflows.broker import PaperBroker
-    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
-        AccountRequest,
-        ActionRequest,
-        AgentContext,
         AgentDecision,
         ExecutionStatus,
-        MarketData,
-        MarketDataRequest,
         RiskAssessment,
-        RiskAssessmentRequest,
         Side,
         Signal,
         Strategy,
         StrategySignal,
         TechnicalIndicators,
         TradeExecution,
-        TradeRequest,
         Trend,
         VolatilityRegime,
     )
-    from reference_workflows.risk import RISK_THRESHOLD, assess_risk
-
-from reference_workflows.workflows.trading import (
-    RetryOptions,
-    apply_threshold,
-    check_threshold,
-    retry_policy,
-    risk_too_high,
-)
+    from reference_workflows.risk import RISK_THRESHOLD
+    from reference_workflows.workflows.common import (
+        AnalysisInput,
+        apply_threshold,
+        check_threshold,
+        risk_too_high,
+    )
+    from reference_workflows.workflows.steps import (
+        MarketSnapshot,
+        act,
+        assess_trade_risk,
+        fetch_snapshot,
+        skipped,
+    )
 
 UNROUTABLE_STRATEGY = "UnroutableStrategy"
 """ApplicationError type when the requested strategy has no child workflow."""
-
-
-@dataclass
-class MarketSnapshot:
-    """The bars and indicators a parent already fetched, handed down so children don't refetch."""
-
-    data: MarketData
-    indicators: TechnicalIndicators
 
 
 @dataclass
@@ -90,25 +76,16 @@ def regime_of(indicators: TechnicalIndicators) -> MarketRegime:
 
 
 @dataclass
-class StrategyInput:
+class StrategyInput(AnalysisInput):
     """Run one strategy for ``symbol``; ``execute=False`` evaluates the signal only.
 
     ``market`` is the parent's snapshot (fetched here when absent, so each child also runs on
     its own).
     """
 
-    symbol: str
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
     execute: bool = True
     market: MarketSnapshot | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -126,20 +103,11 @@ class StrategyResult:
 
 
 @dataclass
-class StrategyRouterInput:
+class StrategyRouterInput(AnalysisInput):
     """Trade ``symbol`` with ``strategy`` (trend following, mean reversion or adaptive)."""
 
-    symbol: str
     strategy: Strategy = Strategy.ADAPTIVE
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -156,40 +124,6 @@ class StrategyRouterResult:
 
 
 # --------------------------------------------------------------------------- shared steps
-
-
-def _activity_options(request: StrategyInput | StrategyRouterInput) -> dict[str, Any]:
-    return {
-        "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
-        "retry_policy": retry_policy(request.retry),
-    }
-
-
-async def _fetch_snapshot(
-    request: StrategyInput | StrategyRouterInput, as_of: datetime
-) -> MarketSnapshot:
-    options = {**_activity_options(request), "task_queue": request.market_data_task_queue}
-    data: MarketData = await workflow.execute_activity_method(
-        MarketDataService.fetch_market_data,
-        MarketDataRequest(request.symbol, request.exchange, request.timeframe, request.bars, as_of),
-        **options,
-    )
-    indicators: TechnicalIndicators = await workflow.execute_activity(
-        calculate_technical_indicators, data, **options
-    )
-    return MarketSnapshot(data, indicators)
-
-
-def _context(request: StrategyInput, strategy: Strategy, as_of: datetime) -> AgentContext:
-    return AgentContext(
-        symbol=request.symbol,
-        strategy=strategy,
-        account_id=request.account_id,
-        exchange=request.exchange,
-        timeframe=request.timeframe,
-        bars=request.bars,
-        as_of=as_of,
-    )
 
 
 async def _trade_signal(
@@ -211,41 +145,20 @@ async def _trade_signal(
 
     if signal.signal is Signal.HOLD:
         reason = f"{signal.strategy.value} says hold: {signal.rationale}"
-        return result(ExecutionStatus.SKIPPED, _skipped(request, reason))
+        return result(ExecutionStatus.SKIPPED, skipped(request.symbol, reason))
     if not request.execute:
         reason = f"evaluated only: {signal.signal.value} at strength {signal.strength:.2f}"
-        return result(ExecutionStatus.SKIPPED, _skipped(request, reason))
+        return result(ExecutionStatus.SKIPPED, skipped(request.symbol, reason))
 
-    options = _activity_options(request)
+    options = request.activity_options()
     side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
-    account = await workflow.execute_activity_method(
-        PaperBroker.get_account, AccountRequest(request.account_id), **options
-    )
-    price = snapshot.data.last_price
-    assessed: RiskAssessment = await workflow.execute_activity(
-        assess_risk,
-        RiskAssessmentRequest(
-            TradeRequest(
-                request.symbol,
-                strategy,
-                side,
-                account_id=request.account_id,
-                exchange=request.exchange,
-            ),
-            snapshot.data,
-            snapshot.indicators,
-            account_equity=account.value_at({request.symbol: price}),
-            available_cash=account.cash,
-        ),
-        **options,
-    )
+    assessed = await assess_trade_risk(request.trade_request(strategy, side), snapshot, options)
     risk = apply_threshold(assessed, request.risk_threshold)
     if risk.risk_score > request.risk_threshold:
-        return result(ExecutionStatus.SKIPPED, _skipped(request, risk_too_high(risk)), risk)
+        return result(ExecutionStatus.SKIPPED, skipped(request.symbol, risk_too_high(risk)), risk)
     if risk.max_position_size < 1:
-        return result(
-            ExecutionStatus.SKIPPED, _skipped(request, "no share fits the risk limits"), risk
-        )
+        reason = "no share fits the risk limits"
+        return result(ExecutionStatus.SKIPPED, skipped(request.symbol, reason), risk)
     # Conviction scales the position: a weak signal trades a fraction of what risk allows.
     quantity = max(1, math.floor(risk.max_position_size * signal.strength))
     decision = AgentDecision(
@@ -256,34 +169,21 @@ async def _trade_signal(
         confidence=signal.strength,
         rationale=[signal.rationale],
     )
-    execution: TradeExecution = await workflow.execute_activity_method(
-        Agents.action_agent,
-        ActionRequest(
-            decision,
-            request.account_id,
-            idempotency_key=f"{workflow.info().workflow_id}:execute",
-            price=price,
-        ),
-        **options,
-    )
+    price = snapshot.data.last_price
+    execution = await act(decision, request.account_id, price, options, summary=None)
     return result(execution.status, execution, risk)
-
-
-def _skipped(request: StrategyInput, reason: str) -> TradeExecution:
-    return TradeExecution(ExecutionStatus.SKIPPED, request.symbol, reason=reason)
 
 
 async def _run_strategy(request: StrategyInput, strategy: Strategy, agent: Any) -> StrategyResult:
     """The common body of the two single-strategy children."""
     check_threshold(request.risk_threshold)
     as_of = request.as_of or workflow.now()
-    snapshot = request.market or await _fetch_snapshot(request, as_of)
+    snapshot = request.market or await fetch_snapshot(request, as_of)
     signal: StrategySignal = await workflow.execute_activity_method(
         agent,
-        _context(request, strategy, as_of),
-        task_queue=request.market_data_task_queue,
+        request.agent_context(as_of, strategy=strategy),
         summary=f"{strategy.value} agent",
-        **_activity_options(request),
+        **request.market_data_options(),
     )
     return await _trade_signal(
         request, strategy, signal, snapshot, regime_of(snapshot.indicators), [signal]
@@ -319,7 +219,7 @@ class AdaptiveStrategyWorkflow:
     async def run(self, request: StrategyInput) -> StrategyResult:
         check_threshold(request.risk_threshold)
         as_of = request.as_of or workflow.now()
-        snapshot = request.market or await _fetch_snapshot(request, as_of)
+        snapshot = request.market or await fetch_snapshot(request, as_of)
         regime = regime_of(snapshot.indicators)
         # Both candidates evaluate only: the adaptive strategy owns the one trade.
         evaluate = replace(request, as_of=as_of, market=snapshot, execute=False)
@@ -370,21 +270,14 @@ class StrategyRouterWorkflow:
                 non_retryable=True,
             )
         as_of = request.as_of or workflow.now()
-        snapshot = await _fetch_snapshot(request, as_of)
+        snapshot = await fetch_snapshot(request, as_of)
         child = ROUTES[strategy]
         child_id = f"{workflow.info().workflow_id}/{strategy.value.replace('_', '-')}"
         child_input = StrategyInput(
-            symbol=request.symbol,
-            account_id=request.account_id,
-            exchange=request.exchange,
-            timeframe=request.timeframe,
-            bars=request.bars,
-            as_of=as_of,
+            request.symbol,
             risk_threshold=request.risk_threshold,
             market=snapshot,
-            retry=request.retry,
-            activity_timeout_seconds=request.activity_timeout_seconds,
-            market_data_task_queue=request.market_data_task_queue,
+            **request.common_fields(StrategyInput, as_of=as_of),
         )
         result: StrategyResult = await workflow.execute_child_workflow(
             child.run,  # type: ignore[attr-defined]

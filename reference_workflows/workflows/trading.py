@@ -10,58 +10,32 @@ how far along) and ``get_trade_state`` (every report so far).
 once, tolerates the venues that fail, trades on the most liquid one that answered, and reports
 which venues failed and why.
 
-Both retry activities with one policy (``RetryOptions``): transient failures (an exchange that
-is down) are retried with exponential backoff, while the domain's permanent errors (unknown
-symbol, insufficient funds...) are listed as non-retryable, so they fail at once instead of
-burning attempts. The other agent modules share that policy from here.
+Both retry activities with the policy every pattern shares (``RetryOptions``, in
+:mod:`.common`): transient failures are retried, the domain's permanent errors are not.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from reference_workflows.agents import AGENT_MISCONFIGURED, INVALID_CONSENSUS_REQUEST, Agents
-    from reference_workflows.analysis import (
-        INSUFFICIENT_MARKET_DATA,
-        calculate_technical_indicators,
-    )
-    from reference_workflows.broker import (
-        IDEMPOTENCY_KEY_CONFLICT,
-        INSUFFICIENT_FUNDS,
-        INSUFFICIENT_POSITION,
-        INVALID_BROKER_REQUEST,
-        ORDER_NOT_CANCELLABLE,
-        ORDER_NOT_FILLABLE,
-        UNKNOWN_ORDER,
-        UNKNOWN_RESERVATION,
-        PaperBroker,
-    )
-    from reference_workflows.market import (
-        CORRUPT_MARKET_DATA,
-        INVALID_MARKET_DATA_REQUEST,
-        UNKNOWN_SYMBOL,
-        MarketDataService,
-    )
+    from reference_workflows.agents import Agents
+    from reference_workflows.analysis import calculate_technical_indicators
+    from reference_workflows.market import MarketDataService
     from reference_workflows.models import (
-        AccountRequest,
         ActionRequest,
-        AgentContext,
         AgentDecision,
         AnalysisReport,
-        ExecuteTradeRequest,
         ExecutionStatus,
         MarketData,
         MarketDataRequest,
         RiskAssessment,
-        RiskAssessmentRequest,
         Side,
         Strategy,
         TechnicalIndicators,
@@ -69,165 +43,34 @@ with workflow.unsafe.imports_passed_through():
         TradeRequest,
         TradingPlan,
     )
-    from reference_workflows.risk import INVALID_TRADE_REQUEST, RISK_THRESHOLD, assess_risk
+    from reference_workflows.risk import RISK_THRESHOLD
 
-INVALID_WORKFLOW_INPUT = "InvalidWorkflowInput"
-"""ApplicationError type of a workflow input that cannot work (the workflow fails at once)."""
-INSUFFICIENT_MARKET_SOURCES = "InsufficientMarketSources"
-"""ApplicationError type when fewer exchanges answered than ``min_sources``."""
-
-NON_RETRYABLE_ERROR_TYPES: tuple[str, ...] = (
-    INVALID_MARKET_DATA_REQUEST,
-    UNKNOWN_SYMBOL,
-    CORRUPT_MARKET_DATA,
-    INSUFFICIENT_MARKET_DATA,
-    INVALID_TRADE_REQUEST,
-    INSUFFICIENT_FUNDS,
-    INSUFFICIENT_POSITION,
-    UNKNOWN_ORDER,
-    UNKNOWN_RESERVATION,
-    ORDER_NOT_CANCELLABLE,
-    ORDER_NOT_FILLABLE,
-    IDEMPOTENCY_KEY_CONFLICT,
-    INVALID_BROKER_REQUEST,
-    AGENT_MISCONFIGURED,
-    INVALID_CONSENSUS_REQUEST,
-)
-"""Domain errors that the same call would raise again: retrying them only delays the failure.
-
-The activities already mark these non-retryable; listing them in the policy as well keeps the
-guarantee if an activity implementation (an LLM reasoner, a real broker client) forgets to.
-"""
-
-REFUSALS = frozenset({INSUFFICIENT_FUNDS, INSUFFICIENT_POSITION})
-"""Broker errors that are an outcome of the trade (REJECTED), not a failure of the workflow."""
-
-DEFAULT_EXCHANGES = ["NYSE", "NASDAQ", "LSE"]
-
-
-# --------------------------------------------------------------------------- shared plumbing
-
-
-@dataclass
-class RetryOptions:
-    """How activities are retried: exponential backoff, bounded attempts.
-
-    Seconds rather than ``timedelta`` so that the input stays plain JSON for the CLI.
-    """
-
-    initial_interval_seconds: float = 1.0
-    backoff_coefficient: float = 2.0
-    maximum_interval_seconds: float = 30.0
-    maximum_attempts: int = 5
-
-
-def retry_policy(options: RetryOptions) -> RetryPolicy:
-    """The activity retry policy for ``options``, with the domain's permanent errors excluded.
-
-    Raises:
-        ApplicationError: (``InvalidWorkflowInput``) an option is out of range.
-    """
-    if options.initial_interval_seconds <= 0 or options.maximum_attempts < 1:
-        raise invalid_input(
-            f"retry options {options!r} cannot work; use initial_interval_seconds > 0 and "
-            "maximum_attempts >= 1"
-        )
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=options.initial_interval_seconds),
-        backoff_coefficient=options.backoff_coefficient,
-        maximum_interval=timedelta(
-            seconds=max(options.maximum_interval_seconds, options.initial_interval_seconds)
-        ),
-        maximum_attempts=options.maximum_attempts,
-        non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+    # The plumbing every pattern shares was first defined here: the names in ``__all__`` stay
+    # importable from this module.
+    from reference_workflows.workflows.common import (
+        DEFAULT_EXCHANGES,
+        INSUFFICIENT_MARKET_SOURCES,
+        INVALID_WORKFLOW_INPUT,
+        NON_RETRYABLE_ERROR_TYPES,
+        AnalysisInput,
+        MarketInput,
+        RetryOptions,
+        SourceFailure,
+        apply_threshold,
+        check_threshold,
+        error_message,
+        error_type,
+        invalid_input,
+        retry_policy,
+        risk_too_high,
+        too_few_sources,
     )
-
-
-def invalid_input(message: str) -> ApplicationError:
-    """A non-retryable failure for a workflow input that cannot work."""
-    return ApplicationError(message, type=INVALID_WORKFLOW_INPUT, non_retryable=True)
-
-
-def check_threshold(threshold: float) -> None:
-    """Reject a risk threshold outside [0, 1] (risk scores live there)."""
-    if not 0.0 <= threshold <= 1.0:
-        raise invalid_input(f"risk_threshold={threshold!r} is outside [0, 1]; the default is 0.7")
-
-
-def error_type(error: BaseException) -> str:
-    """The ``ApplicationError`` type behind an activity or child failure (or the class name)."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return cause.type
-        cause = cause.__cause__
-    return type(error).__name__
-
-
-def error_message(error: BaseException) -> str:
-    """The innermost message of a failure chain: what actually went wrong."""
-    while error.__cause__ is not None:
-        error = error.__cause__
-    return str(error)
-
-
-async def execute_once(
-    account_id: str,
-    symbol: str,
-    side: Side,
-    quantity: int,
-    price: float,
-    options: dict[str, Any],
-) -> TradeExecution:
-    """Execute this workflow's one trade at ``price`` (see :func:`execute_or_reject`).
-
-    The idempotency key is the workflow id, so a retried activity never fills twice; the
-    price is the one the workflow decided on, not the broker's wall-clock price, so fills
-    are reproducible.
-    """
-    order = ExecuteTradeRequest(
-        account_id,
-        symbol,
-        side,
-        quantity,
-        idempotency_key=f"{workflow.info().workflow_id}:execute",
-        price=price,
+    from reference_workflows.workflows.steps import (
+        MarketSnapshot,
+        assess_trade_risk,
+        execute_once,
+        skipped,
     )
-    return await execute_or_reject(order, options)
-
-
-async def execute_or_reject(order: ExecuteTradeRequest, options: dict[str, Any]) -> TradeExecution:
-    """Trade through the broker; a refusal (no cash, no shares) is a REJECTED execution.
-
-    A refusal is an answer, not a fault: the workflow reports it instead of failing.
-    """
-    try:
-        result: TradeExecution = await workflow.execute_activity_method(
-            PaperBroker.execute_trade, order, **options
-        )
-        return result
-    except ActivityError as error:
-        if error_type(error) not in REFUSALS:
-            raise
-        return TradeExecution(
-            ExecutionStatus.REJECTED,
-            order.symbol,
-            Side(order.side),
-            order.quantity,
-            order.price,
-            reason=error_message(error),
-        )
-
-
-def apply_threshold(risk: RiskAssessment, threshold: float) -> RiskAssessment:
-    """``risk`` judged against the workflow's threshold instead of the risk model's default."""
-    approved = risk.risk_score <= threshold and risk.max_position_size > 0
-    return replace(risk, threshold=threshold, approved=approved)
-
-
-def risk_too_high(risk: RiskAssessment) -> str:
-    """The skip reason for a trade whose risk is above its threshold."""
-    return f"risk score {risk.risk_score:.2f} is above the threshold {risk.threshold:.2f}"
 
 
 @dataclass
@@ -276,7 +119,7 @@ TRADING_STEPS = [MARKET_ANALYSIS, RISK_ASSESSMENT, DECISION, EXECUTION]
 
 
 @dataclass
-class AutomatedTradingInput:
+class AutomatedTradingInput(AnalysisInput):
     """A trade for the agents to analyse, size and (if risk allows) place.
 
     ``as_of`` pins the market to a past moment (default: workflow time), ``max_quantity`` caps
@@ -284,18 +127,9 @@ class AutomatedTradingInput:
     workers (default: this workflow's queue).
     """
 
-    symbol: str
     strategy: Strategy = Strategy.MOMENTUM
-    account_id: str = "paper"
-    exchange: str = "NYSE"
-    timeframe: str = "1d"
-    bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
     max_quantity: int | None = None
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -364,36 +198,24 @@ class AutomatedTradingWorkflow:
     ) -> AutomatedTradingResult:
         policy = retry_policy(request.retry)
         timeout = timedelta(seconds=request.activity_timeout_seconds)
-        context = AgentContext(
-            symbol=request.symbol,
-            strategy=request.strategy,
-            account_id=request.account_id,
-            exchange=request.exchange,
-            timeframe=request.timeframe,
-            bars=request.bars,
-            # Pinned once, so that every agent (and every retry) sees the same bars.
-            as_of=request.as_of or workflow.now(),
-        )
+        options: dict[str, Any] = {"start_to_close_timeout": timeout, "retry_policy": policy}
+        # Pinned once, so that every agent (and every retry) sees the same bars.
+        context = request.agent_context(request.as_of or workflow.now(), strategy=request.strategy)
 
         self._step(MARKET_ANALYSIS, f"analysing {request.symbol} on {request.exchange}", state)
         analysis: AnalysisReport = await workflow.execute_activity_method(
             Agents.analysis_agent,
             context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
             task_queue=request.market_data_task_queue,
             summary="market analysis agent",
+            **options,
         )
         state.analysis = context.analysis = analysis
         self._progress.finish(MARKET_ANALYSIS)
 
         self._step(RISK_ASSESSMENT, f"assessing the risk of {analysis.signal.value}", state)
         assessed: RiskAssessment = await workflow.execute_activity_method(
-            Agents.risk_agent,
-            context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
-            summary="risk assessment agent",
+            Agents.risk_agent, context, summary="risk assessment agent", **options
         )
         risk = state.risk = context.risk = apply_threshold(assessed, request.risk_threshold)
         self._progress.finish(RISK_ASSESSMENT)
@@ -406,11 +228,7 @@ class AutomatedTradingWorkflow:
 
         self._step(DECISION, "planning entry, size, stop-loss and take-profit", state)
         plan: TradingPlan = await workflow.execute_activity_method(
-            Agents.planning_agent,
-            context,
-            start_to_close_timeout=timeout,
-            retry_policy=policy,
-            summary="decision agent",
+            Agents.planning_agent, context, summary="decision agent", **options
         )
         if request.max_quantity is not None and plan.quantity > request.max_quantity:
             plan = replace(
@@ -422,15 +240,8 @@ class AutomatedTradingWorkflow:
         state.plan = plan
         self._progress.finish(DECISION)
         if not plan.approved:
-            return self._outcome(
-                request,
-                state,
-                TradeExecution(
-                    ExecutionStatus.SKIPPED,
-                    request.symbol,
-                    reason=f"the plan is not to trade ({plan.signal.value}, {plan.quantity} shares)",
-                ),
-            )
+            reason = f"the plan is not to trade ({plan.signal.value}, {plan.quantity} shares)"
+            return self._outcome(request, state, skipped(request.symbol, reason))
 
         self._step(EXECUTION, f"{plan.signal.value} {plan.quantity} {request.symbol}", state)
         decision = AgentDecision(
@@ -490,7 +301,7 @@ PARALLEL_STEPS = [FETCHING, ANALYSING, RISK_ASSESSMENT, EXECUTION]
 
 
 @dataclass
-class EnhancedParallelTradingInput:
+class EnhancedParallelTradingInput(MarketInput):
     """Trade ``symbol`` on the most liquid of several exchanges, fetched in parallel.
 
     At least ``min_sources`` exchanges must answer; the others are reported, not fatal.
@@ -506,11 +317,7 @@ class EnhancedParallelTradingInput:
     account_id: str = "paper"
     timeframe: str = "1d"
     bars: int = 120
-    as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
-    market_data_task_queue: str | None = None
 
 
 @dataclass
@@ -525,12 +332,8 @@ class VenueSnapshot:
 
 
 @dataclass
-class VenueFailure:
+class VenueFailure(SourceFailure):
     """An exchange that did not answer, after its retries."""
-
-    exchange: str
-    error_type: str
-    message: str
 
 
 @dataclass
@@ -579,13 +382,7 @@ class EnhancedParallelTradingWorkflow:
     async def _trade(
         self, request: EnhancedParallelTradingInput, exchanges: list[str]
     ) -> EnhancedParallelTradingResult:
-        policy = retry_policy(request.retry)
-        timeout = timedelta(seconds=request.activity_timeout_seconds)
-        market_options: dict[str, Any] = {
-            "start_to_close_timeout": timeout,
-            "retry_policy": policy,
-            "task_queue": request.market_data_task_queue,
-        }
+        market_options = request.market_data_options()
         as_of = request.as_of or workflow.now()
 
         self._progress.start(FETCHING, f"fetching {request.symbol} from {', '.join(exchanges)}")
@@ -614,12 +411,8 @@ class EnhancedParallelTradingWorkflow:
                 sources.append(outcome)
         self._progress.finish(FETCHING)
         if len(sources) < request.min_sources:
-            detail = "; ".join(f"{f.exchange}: {f.error_type}: {f.message}" for f in failures)
-            raise ApplicationError(
-                f"only {len(sources)} of {len(exchanges)} exchanges answered for "
-                f"{request.symbol!r}, {request.min_sources} needed ({detail})",
-                type=INSUFFICIENT_MARKET_SOURCES,
-                non_retryable=True,
+            raise too_few_sources(
+                request.symbol, exchanges, len(sources), request.min_sources, failures
             )
 
         self._progress.start(ANALYSING, f"indicators for {len(sources)} venue(s)")
@@ -650,13 +443,7 @@ class EnhancedParallelTradingWorkflow:
         self._progress.finish(ANALYSING)
 
         self._progress.start(RISK_ASSESSMENT, f"risk on {chosen.exchange}")
-        trading_options: dict[str, Any] = {
-            "start_to_close_timeout": timeout,
-            "retry_policy": policy,
-        }
-        account = await workflow.execute_activity_method(
-            PaperBroker.get_account, AccountRequest(request.account_id), **trading_options
-        )
+        trading_options = request.activity_options()
         trade = TradeRequest(
             request.symbol,
             request.strategy,
@@ -665,29 +452,16 @@ class EnhancedParallelTradingWorkflow:
             account_id=request.account_id,
             exchange=chosen.exchange,
         )
-        assessed: RiskAssessment = await workflow.execute_activity(
-            assess_risk,
-            RiskAssessmentRequest(
-                trade,
-                data,
-                chosen.indicators,
-                account_equity=account.value_at({request.symbol: chosen.last_price}),
-                available_cash=account.cash,
-            ),
-            **trading_options,
-        )
+        market = MarketSnapshot(data, chosen.indicators)
+        assessed = await assess_trade_risk(trade, market, trading_options)
         risk = apply_threshold(assessed, request.risk_threshold)
         self._progress.finish(RISK_ASSESSMENT)
 
         quantity = min(request.quantity or risk.max_position_size, risk.max_position_size)
         if risk.risk_score > request.risk_threshold:
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED, request.symbol, reason=risk_too_high(risk)
-            )
+            execution = skipped(request.symbol, risk_too_high(risk))
         elif quantity < 1:
-            execution = TradeExecution(
-                ExecutionStatus.SKIPPED, request.symbol, reason="no share fits the risk limits"
-            )
+            execution = skipped(request.symbol, "no share fits the risk limits")
         else:
             self._progress.start(EXECUTION, f"{request.side.value} {quantity} on {chosen.exchange}")
             execution = await execute_once(

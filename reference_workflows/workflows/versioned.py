@@ -18,8 +18,9 @@ and then goes away.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio import workflow
 
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.models import (
         AccountRequest,
         AccountSnapshot,
-        ActionRequest,
         AgentContext,
         AgentDecision,
         AnalysisReport,
@@ -37,16 +37,11 @@ with workflow.unsafe.imports_passed_through():
         RiskAssessment,
         Signal,
         Strategy,
-        TradeExecution,
         TradingPlan,
     )
     from reference_workflows.risk import RISK_THRESHOLD
-    from reference_workflows.workflows.trading import (
-        RetryOptions,
-        apply_threshold,
-        retry_policy,
-        risk_too_high,
-    )
+    from reference_workflows.workflows.common import ActivityInput, apply_threshold, risk_too_high
+    from reference_workflows.workflows.steps import act
 
 #: The patch id of release 2's account re-check (recorded in the histories of its runs).
 ACCOUNT_RECHECK = "recheck-account-before-execution"
@@ -55,7 +50,7 @@ ANALYSIS, RISK, PLAN, ACCOUNT, EXECUTION = "analysis", "risk", "plan", "account"
 
 
 @dataclass
-class VersionedTradingInput:
+class VersionedTradingInput(ActivityInput):
     """A trade for the agents; ``as_of`` pins the market (default: workflow time)."""
 
     symbol: str
@@ -63,8 +58,6 @@ class VersionedTradingInput:
     account_id: str = "paper"
     as_of: datetime | None = None
     risk_threshold: float = RISK_THRESHOLD
-    retry: RetryOptions = field(default_factory=RetryOptions)
-    activity_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -78,12 +71,11 @@ class VersionedTradingResult:
 
 
 class _Pipeline:
-    """The steps both releases share; each release decides what runs before execution."""
+    """The steps both releases share; each release says whether the account is re-read."""
 
     def __init__(self, request: VersionedTradingInput) -> None:
         self.request = request
-        self.policy = retry_policy(request.retry)
-        self.timeout = timedelta(seconds=request.activity_timeout_seconds)
+        self.options = request.activity_options()
         self.steps: list[str] = []
         self.context = AgentContext(
             symbol=request.symbol,
@@ -95,31 +87,30 @@ class _Pipeline:
     async def plan(self) -> TradingPlan | VersionedTradingResult:
         """Analysis, risk and plan: the plan, or the result when the trade stops there."""
         analysis: AnalysisReport = await workflow.execute_activity_method(
-            Agents.analysis_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
+            Agents.analysis_agent, self.context, **self.options
         )
         self.context.analysis = analysis
         self.steps.append(ANALYSIS)
         assessed: RiskAssessment = await workflow.execute_activity_method(
-            Agents.risk_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
+            Agents.risk_agent, self.context, **self.options
         )
         risk = self.context.risk = apply_threshold(assessed, self.request.risk_threshold)
         self.steps.append(RISK)
         if risk.risk_score > self.request.risk_threshold:
             return self.result(ExecutionStatus.SKIPPED, risk_too_high(risk))
         plan: TradingPlan = await workflow.execute_activity_method(
-            Agents.planning_agent, self.context, start_to_close_timeout=self.timeout, retry_policy=self.policy
+            Agents.planning_agent, self.context, **self.options
         )
         self.steps.append(PLAN)
         if not plan.approved:
-            return self.result(ExecutionStatus.SKIPPED, f"the plan is not to trade ({plan.signal.value})")
+            return self.result(
+                ExecutionStatus.SKIPPED, f"the plan is not to trade ({plan.signal.value})"
+            )
         return plan
 
     async def account(self) -> AccountSnapshot:
         account: AccountSnapshot = await workflow.execute_activity_method(
-            PaperBroker.get_account,
-            AccountRequest(self.request.account_id),
-            start_to_close_timeout=self.timeout,
-            retry_policy=self.policy,
+            PaperBroker.get_account, AccountRequest(self.request.account_id), **self.options
         )
         self.steps.append(ACCOUNT)
         return account
@@ -133,20 +124,27 @@ class _Pipeline:
             confidence=self.context.analysis.confidence if self.context.analysis else 0.0,
             rationale=plan.rationale,
         )
-        execution: TradeExecution = await workflow.execute_activity_method(
-            Agents.action_agent,
-            ActionRequest(
-                decision,
-                self.request.account_id,
-                idempotency_key=f"{workflow.info().workflow_id}:execute",
-                price=plan.entry_price,
-            ),
-            start_to_close_timeout=self.timeout,
-            retry_policy=self.policy,
+        execution = await act(
+            decision, self.request.account_id, plan.entry_price, self.options, summary=None
         )
         self.steps.append(EXECUTION)
-        reason = execution.reason or f"{execution.status.value}: {execution.quantity} at {execution.price}"
+        reason = (
+            execution.reason
+            or f"{execution.status.value}: {execution.quantity} at {execution.price}"
+        )
         return self.result(execution.status, reason)
+
+    async def run(self, recheck_account: Callable[[], bool]) -> VersionedTradingResult:
+        """Plan; then, if ``recheck_account()`` says so, skip a buy the cash no longer covers;
+        then execute."""
+        plan = await self.plan()
+        if isinstance(plan, VersionedTradingResult):
+            return plan
+        if recheck_account():
+            short = _cash_short(plan, await self.account())
+            if short is not None:
+                return self.result(ExecutionStatus.SKIPPED, short)
+        return await self.execute(plan)
 
     def result(self, status: ExecutionStatus, reason: str) -> VersionedTradingResult:
         return VersionedTradingResult(self.request.symbol, status, reason, list(self.steps))
@@ -164,17 +162,9 @@ class VersionedTradingWorkflow:
 
     @workflow.run
     async def run(self, request: VersionedTradingInput) -> VersionedTradingResult:
-        pipeline = _Pipeline(request)
-        plan = await pipeline.plan()
-        if isinstance(plan, VersionedTradingResult):
-            return plan
         # Runs started under release 1 never re-read the account: their histories go
         # straight from the plan to the execution.
-        if workflow.patched(ACCOUNT_RECHECK):
-            short = _cash_short(plan, await pipeline.account())
-            if short is not None:
-                return pipeline.result(ExecutionStatus.SKIPPED, short)
-        return await pipeline.execute(plan)
+        return await _Pipeline(request).run(lambda: workflow.patched(ACCOUNT_RECHECK))
 
 
 @workflow.defn(name="VersionedTradingWorkflow")
@@ -183,11 +173,7 @@ class Release1TradingWorkflow:
 
     @workflow.run
     async def run(self, request: VersionedTradingInput) -> VersionedTradingResult:
-        pipeline = _Pipeline(request)
-        plan = await pipeline.plan()
-        if isinstance(plan, VersionedTradingResult):
-            return plan
-        return await pipeline.execute(plan)
+        return await _Pipeline(request).run(lambda: False)
 
 
 @workflow.defn(name="VersionedTradingWorkflow")
@@ -196,14 +182,7 @@ class UnpatchedTradingWorkflow:
 
     @workflow.run
     async def run(self, request: VersionedTradingInput) -> VersionedTradingResult:
-        pipeline = _Pipeline(request)
-        plan = await pipeline.plan()
-        if isinstance(plan, VersionedTradingResult):
-            return plan
-        short = _cash_short(plan, await pipeline.account())
-        if short is not None:
-            return pipeline.result(ExecutionStatus.SKIPPED, short)
-        return await pipeline.execute(plan)
+        return await _Pipeline(request).run(lambda: True)
 
 
 WORKFLOWS: list[type] = [VersionedTradingWorkflow]

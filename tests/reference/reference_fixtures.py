@@ -1,19 +1,30 @@
-"""Shared fixtures and helpers of the basic-pattern workflow tests (import them explicitly).
+"""Shared fixtures, constants and helpers of the reference tests (``conftest.py`` registers the
+fixtures, so tests ask for ``services`` or ``make_services`` without importing them).
 
 Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so a
 symbol keeps its character whatever day the suite runs. Where a test needs a particular market
 (a buy signal, a risk score above the threshold), ``find_as_of`` searches the days after
 ``AS_OF`` with the domain's own pure functions, so the test states the condition it needs
 instead of a magic date that would silently stop fitting if the simulator changed.
+
+At ``AS_OF`` with 120 daily bars and the momentum strategy (the agent patterns' tests):
+
+- AAPL: uptrend, the analysis says buy, risk 0.27: the agents buy.
+- TSLA: high volatility, risk 0.74: above the 0.7 threshold, skipped.
+- MSFT: risk 0.25 but no signal: the plan is to hold.
+- PEP: sideways, mean reversion says buy, trend following holds.
+- MS: uptrend; trend following says buy while mean reversion says sell.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio import activity
@@ -42,6 +53,8 @@ from reference_workflows.models import (
 )
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
 
+_Input = TypeVar("_Input")
+
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
 STARTING_CASH = 100_000.0
 BARS = 60
@@ -54,11 +67,23 @@ FAST_RETRY = RetryOptions(
     maximum_attempts=2,
 )
 """Real retries, quick: activity retries wait in real time, even on the time-skipping server."""
+AGENT_RETRY = replace(
+    FAST_RETRY, initial_interval_seconds=0.05, maximum_interval_seconds=0.05, maximum_attempts=3
+)
+"""The agent patterns' retries: three attempts, enough for a reasoner that fails twice."""
+UNTIL_BACK_UP = RetryOptions(
+    initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
+)
+"""Retries that outlast an exchange a test takes down, queries mid-run, then brings back."""
+
+REPO = Path(__file__).resolve().parents[2]
+COOKBOOK = REPO / "docs" / "cookbook"
 
 
 @pytest.fixture(name="services")
 def services_fixture(tmp_path: Path) -> ReferenceServices:
-    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents."""
+    """Fresh market, paper broker (its ledger in ``tmp_path``) and agents; ``.activities()``
+    gives the same 23 activities as ``create_activities``, bound to these services."""
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")
 
 
@@ -71,6 +96,12 @@ def make_services_fixture(tmp_path: Path) -> Callable[..., ReferenceServices]:
         return create_services(ledger_path=tmp_path / f"ledger-{next(count)}.sqlite3", **options)
 
     return build
+
+
+def pinned(input_type: Callable[..., _Input], *args: Any, **fields: Any) -> _Input:
+    """``input_type(*args, **fields)`` on the market at ``AS_OF``, retrying with ``FAST_RETRY``,
+    unless ``fields`` say otherwise."""
+    return input_type(*args, **{"as_of": AS_OF, "retry": FAST_RETRY, **fields})
 
 
 def market_at(symbol: str, as_of: datetime, bars: int = BARS, exchange: str = "NYSE") -> MarketData:
@@ -118,6 +149,19 @@ async def wait_for_query(
             return answer
         await asyncio.sleep(0.01)
     raise AssertionError(f"{handle.id}: the query never became ready; last answer {answer!r}")
+
+
+async def until_retrying(
+    handle: WorkflowHandle[Any, Any], attempt: int = 2, *, count: int = 1
+) -> str:
+    """Wait (real time, bounded) until ``count`` activities of the workflow are pending, each
+    at ``attempt`` or later; return the first one's name."""
+    for _ in range(400):
+        pending = (await handle.describe()).raw_description.pending_activities
+        if len(pending) >= count and all(a.attempt >= attempt for a in pending):
+            return str(pending[0].activity_type.name)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no {count} activities of {handle.id} reached attempt {attempt}")
 
 
 async def invalid_input_messages(
@@ -182,12 +226,12 @@ class RejectingBroker(PaperBroker):
         return await super().confirm_execution(request)
 
 
-class _Refused(BrokerError):
-    error_type = INVALID_BROKER_REQUEST
+class _Refused(BrokerError, error_type=INVALID_BROKER_REQUEST):
+    """The venue refuses the order."""
 
 
-class _Unfillable(BrokerError):
-    error_type = ORDER_NOT_FILLABLE
+class _Unfillable(BrokerError, error_type=ORDER_NOT_FILLABLE):
+    """The venue refuses to fill the order."""
 
 
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
@@ -195,3 +239,44 @@ def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     base = create_services(ledger_path=ledger_path)
     broker = RejectingBroker(ledger_path, reject=reject)
     return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+
+
+def snippet_problems(page: str, *sources: str) -> list[str]:
+    """Python blocks of cookbook ``page`` that are not verbatim in any of ``sources``.
+
+    Indentation and blank lines are ignored and a ``...`` line skips source lines, so a page
+    can quote from the middle of a method; anything else must match, so the page cannot rot.
+    """
+    text = (COOKBOOK / page).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    codes = [_lines((REPO / source).read_text()) for source in sources]
+    if not blocks:
+        return [f"- {page} has no python block"]
+    problems = []
+    for block in blocks:
+        parts = re.split(r"^\s*\.\.\.\s*$", block, flags=re.MULTILINE)
+        chunks = [_lines(part) for part in parts]
+        if not any(_contains_in_order(code, chunks) for code in codes):
+            problems.append(f"- {page}: not found verbatim in {list(sources)}:\n{block}")
+    return problems
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _contains_in_order(code: list[str], chunks: list[list[str]]) -> bool:
+    start = 0
+    for chunk in chunks:
+        found = next(
+            (
+                i
+                for i in range(start, len(code) - len(chunk) + 1)
+                if code[i : i + len(chunk)] == chunk
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        start = found + len(chunk)
+    return True

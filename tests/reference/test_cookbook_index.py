@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent_fixtures import COOKBOOK
+from reference_fixtures import COOKBOOK
 
 from reference_workflows.patterns import PATTERNS
 

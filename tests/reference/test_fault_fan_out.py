@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF
+from reference_fixtures import AS_OF
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import TemporalHarness
@@ -13,13 +13,13 @@ from pytest_temporal_agents.faults import EVERY_ATTEMPT, non_retryable_error, re
 from reference_workflows.activities import create_services
 from reference_workflows.agents import Agents
 from reference_workflows.market import EXCHANGE_UNAVAILABLE
+from reference_workflows.workflows.common import RetryOptions, error_type
 from reference_workflows.workflows.fan_out import (
     NO_SYMBOL_ANALYSED,
     PortfolioAnalysisInput,
     PortfolioAnalysisResult,
     PortfolioAnalysisWorkflow,
 )
-from reference_workflows.workflows.trading import RetryOptions, error_type
 
 SYMBOLS = ["AAPL", "MSFT", "TSLA", "PEP"]
 #: Three attempts, so an exchange that stays down fails its symbol after two retries.

@@ -13,12 +13,12 @@ from pytest_temporal_agents.faults import EVERY_ATTEMPT, retryable_error, start_
 from reference_workflows.activities import create_services
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import OrderStatus
+from reference_workflows.workflows.common import RetryOptions, error_type
 from reference_workflows.workflows.polling import (
     ORDER_POLLING_TIMEOUT,
     OrderPollingInput,
     OrderPollingWorkflow,
 )
-from reference_workflows.workflows.trading import RetryOptions, error_type
 
 STARTING_CASH = 100_000.0
 

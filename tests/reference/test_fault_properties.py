@@ -13,9 +13,9 @@ import itertools
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_fixtures import AS_OF
 from temporalio.client import WorkflowFailureError
 
 from pytest_temporal_agents import FaultPlan, TemporalHarness
@@ -25,17 +25,14 @@ from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import Agents
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import ExecutionStatus
+from reference_workflows.workflows.common import error_type
 from reference_workflows.workflows.saga import (
     TRADE_SAGA_COMPENSATION_FAILED,
     TRADE_SAGA_FAILED,
     TradeSagaInput,
     TradeSagaWorkflow,
 )
-from reference_workflows.workflows.trading import (
-    AutomatedTradingInput,
-    AutomatedTradingWorkflow,
-    error_type,
-)
+from reference_workflows.workflows.trading import AutomatedTradingInput, AutomatedTradingWorkflow
 
 STARTING_CASH = 100_000.0
 EXAMPLES = 100
@@ -61,8 +58,18 @@ trading_plans = fault_plans(activities=AGENTS, max_faults=3, kinds=KINDS)
 _ledgers = itertools.count()
 
 
+SAGA = TradeSagaInput("AAPL", quantity=10, limit_price=190.0, as_of=AS_OF)
+"""The trade every saga example runs."""
+
+
 def fresh_services(directory: Path) -> ReferenceServices:
-    return create_services(ledger_path=directory / f"ledger-{next(_ledgers)}.sqlite3", starting_cash=STARTING_CASH)
+    ledger_path = directory / f"ledger-{next(_ledgers)}.sqlite3"
+    return create_services(ledger_path=ledger_path, starting_cash=STARTING_CASH)
+
+
+def saga_activities(broker: PaperBroker) -> list[object]:
+    """The saga's steps and compensations, bound to ``broker``."""
+    return [getattr(broker, step.__name__) for step in SAGA_STEPS + COMPENSATIONS]
 
 
 def ledger_problems(broker: PaperBroker) -> list[str]:
@@ -92,14 +99,11 @@ def ledger_problems(broker: PaperBroker) -> list[str]:
 async def test_the_saga_keeps_the_ledger_whole_whatever_fails(
     temporal: TemporalHarness, tmp_path: Path, plan: FaultPlan
 ) -> None:
-    services = fresh_services(tmp_path)
-    broker = services.broker
-    activities = [getattr(broker, step.__name__) for step in SAGA_STEPS + COMPENSATIONS]
+    broker = fresh_services(tmp_path).broker
     async with temporal.isolated(replay_check=False) as t:
         t.inject(plan)
-        request = TradeSagaInput("AAPL", quantity=10, limit_price=190.0, as_of=AS_OF)
         try:
-            result = await t.run(TradeSagaWorkflow.run, request, activities=activities)
+            result = await t.run(TradeSagaWorkflow.run, SAGA, activities=saga_activities(broker))
         except WorkflowFailureError as failure:
             # Failed steps are compensated; only a confirmation whose result was lost after
             # the fill leaves something to undo that cannot be (the order is filled).
@@ -115,15 +119,12 @@ async def test_a_step_that_took_effect_then_failed_for_good_is_undone(
 ) -> None:
     # The smallest plan the property above found when compensations were pushed only after
     # their steps succeeded: the first attempt runs, its result is lost, the retry fails.
-    services = fresh_services(tmp_path)
-    broker = services.broker
+    broker = fresh_services(tmp_path).broker
     temporal.inject(
         FaultPlan(retryable_error(step, after_running=True), non_retryable_error(step, attempts=[2]))
     )
-    activities = [getattr(broker, s.__name__) for s in SAGA_STEPS + COMPENSATIONS]
-    request = TradeSagaInput("AAPL", quantity=10, limit_price=190.0, as_of=AS_OF)
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(TradeSagaWorkflow.run, request, activities=activities)
+        await temporal.run(TradeSagaWorkflow.run, SAGA, activities=saga_activities(broker))
     assert error_type(failure.value) == TRADE_SAGA_FAILED
     [details] = failure.value.cause.details  # type: ignore[union-attr]
     # The step never completed for the workflow, yet what it did is undone.

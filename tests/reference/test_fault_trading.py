@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF
+from reference_fixtures import AS_OF, STARTING_CASH
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -33,12 +33,6 @@ from reference_workflows.workflows.trading import (
 )
 
 AGENTS = [Agents.analysis_agent, Agents.risk_agent, Agents.planning_agent, Agents.action_agent]
-STARTING_CASH = 100_000.0
-
-
-@pytest.fixture(name="services")
-def services_fixture(tmp_path: Path) -> ReferenceServices:
-    return create_services(ledger_path=tmp_path / "ledger.sqlite3", starting_cash=STARTING_CASH)
 
 
 def agents_of(services: ReferenceServices) -> list[object]:

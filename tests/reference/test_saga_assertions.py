@@ -14,13 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
-    STARTING_CASH,
-    rejecting_services,
-    services_fixture,
-)
+from reference_fixtures import AS_OF, FAST_RETRY, STARTING_CASH, rejecting_services
 
 from pytest_temporal_agents import SagaFailure, TemporalHarness
 from pytest_temporal_agents.faults import retryable_error

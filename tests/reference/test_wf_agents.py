@@ -9,12 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
-    AS_OF,
-    FAST_RETRY,
-    services_fixture,
-    snippet_problems,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -46,7 +41,7 @@ from reference_workflows.workflows.agents import (
     MultiAgentOrchestrationWorkflow,
 )
 from reference_workflows.workflows.agents import _symbol_in as symbol_in
-from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
+from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
 # ------------------------------------------------------------------ collaborative
 
@@ -56,7 +51,7 @@ async def test_collaborative_agents_vote_and_the_consensus_is_traded(
 ) -> None:
     result = await temporal.run(
         CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -92,7 +87,7 @@ async def test_a_sell_consensus_sells_shares_the_account_holds(
 
     result = await temporal.run(
         CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=FAST_RETRY),
+        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -112,7 +107,7 @@ async def test_adaptive_agent_adapts_its_strategy_until_confident_then_trades(
     result = await temporal.run(
         AdaptiveAgentWorkflow.run,
         AdaptiveAgentInput(
-            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=FAST_RETRY
+            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=AGENT_RETRY
         ),
         activities=services.activities(),
     )
@@ -136,7 +131,7 @@ async def test_adaptive_agent_stops_after_max_iterations_without_trading(
     # DIS never gets past 0.71 confidence.
     handle = await temporal.start(
         AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=FAST_RETRY),
+        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     result = await handle.result()
@@ -183,8 +178,10 @@ async def idle(handle: WorkflowHandle[object, object]) -> None:
     """
     for _ in range(500):
         latest = await handle.fetch_history()
-        if not task_in_flight(latest.events) and not (await handle.describe()).raw_description.pending_activities:
-            return
+        if not task_in_flight(latest.events):
+            description = await handle.describe()
+            if not description.raw_description.pending_activities:
+                return
         await asyncio.sleep(0.01)
     raise AssertionError("the agent never became idle")
 
@@ -207,7 +204,7 @@ async def test_long_running_agent_keeps_the_conversation_across_continue_as_new(
 ) -> None:
     handle = await temporal.start(
         LongRunningAgentWorkflow.run,
-        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=FAST_RETRY),
+        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     first_run = handle.first_execution_run_id
@@ -276,19 +273,12 @@ async def test_orchestrator_runs_every_agent_and_shows_the_board_mid_run(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
     services.market.set_exchange_down("NYSE")
-    retry = RetryOptions(
-        initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
-    )
     handle = await temporal.start(
         MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("AAPL", as_of=AS_OF, retry=retry),
+        MultiAgentInput("AAPL", as_of=AS_OF, retry=UNTIL_BACK_UP),
         activities=services.activities(),
     )
-    for _ in range(400):  # until both market agents have failed once and are retrying
-        pending = (await handle.describe()).raw_description.pending_activities
-        if len(pending) == 2 and all(a.attempt >= 2 for a in pending):
-            break
-        await asyncio.sleep(0.01)
+    await until_retrying(handle, count=2)  # both market agents failed once and are retrying
 
     board = await handle.query(MultiAgentOrchestrationWorkflow.get_agent_statuses)
     assert [(s.agent, s.state) for s in board] == [
@@ -313,7 +303,7 @@ async def test_orchestrator_skips_planning_and_action_above_the_risk_threshold(
 ) -> None:
     result = await temporal.run(
         MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=FAST_RETRY),
+        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -353,7 +343,7 @@ async def test_ai_agent_retries_the_reasoner_then_acts_once(
 
     result = await temporal.run(
         AIAgentWorkflow.run,
-        AIAgentInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+        AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
 
@@ -377,7 +367,7 @@ async def test_ai_agent_fails_without_acting_when_the_reasoner_never_answers(
     with pytest.raises(WorkflowFailureError) as failure:
         await temporal.run(
             AIAgentWorkflow.run,
-            AIAgentInput("AAPL", as_of=AS_OF, retry=FAST_RETRY),
+            AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
             activities=services.activities(),
         )
 
@@ -392,7 +382,7 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(
 ) -> None:
     capped = await temporal.run(
         AIAgentWorkflow.run,
-        AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=FAST_RETRY),
+        AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     assert (
@@ -401,7 +391,7 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(
 
     hold = await temporal.run(
         AIAgentWorkflow.run,
-        replace(AIAgentInput("MSFT", as_of=AS_OF, retry=FAST_RETRY)),
+        replace(AIAgentInput("MSFT", as_of=AS_OF, retry=AGENT_RETRY)),
         activities=services.activities(),
     )
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED

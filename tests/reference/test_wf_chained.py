@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
+from reference_fixtures import (
     BARS,
-    FAST_RETRY,
     STARTING_CASH,
     find_as_of,
+    pinned,
     rejecting_services,
-    services_fixture,
+    snippet_problems,
 )
 
 from pytest_temporal_agents import TemporalHarness
@@ -50,9 +49,7 @@ def day_when(symbol: str, signal: Signal) -> datetime:
 async def run(
     temporal: TemporalHarness, services: ReferenceServices, symbol: str, signal: Signal
 ) -> ChainedTradingResult:
-    request = ChainedTradingInput(
-        symbol, bars=BARS, as_of=day_when(symbol, signal), retry=FAST_RETRY
-    )
+    request = pinned(ChainedTradingInput, symbol, bars=BARS, as_of=day_when(symbol, signal))
     result: ChainedTradingResult = await temporal.run(
         ChainedTradingWorkflow.run,
         request,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
+from reference_fixtures import (
     AS_OF,
     BARS,
     FAST_RETRY,
     STARTING_CASH,
     find_as_of,
-    services_fixture,
+    pinned,
+    snippet_problems,
 )
 
 from pytest_temporal_agents import TemporalHarness
@@ -40,8 +40,7 @@ from reference_workflows.workflows.child import (
 
 
 def trade(symbol: str = "AAPL", **fields: object) -> TradeWithChildrenInput:
-    fields.setdefault("as_of", AS_OF)
-    return TradeWithChildrenInput(symbol, bars=BARS, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(TradeWithChildrenInput, symbol, bars=BARS, **fields)
 
 
 async def run_parent(

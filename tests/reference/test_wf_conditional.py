@@ -12,14 +12,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - services is a fixture
-    BARS,
-    FAST_RETRY,
-    STARTING_CASH,
-    find_as_of,
-    services_fixture,
-)
+from reference_fixtures import BARS, STARTING_CASH, find_as_of, pinned, snippet_problems
 
 from pytest_temporal_agents import TemporalHarness
 from reference_workflows.activities import ReferenceServices
@@ -59,13 +52,8 @@ async def run(
     signal: Signal,
     **fields: object,
 ) -> ConditionalStrategyResult:
-    request = ConditionalStrategyInput(
-        symbol,
-        bars=BARS,
-        as_of=find_as_of(symbol, says(signal)),
-        retry=FAST_RETRY,
-        **fields,  # type: ignore[arg-type]
-    )
+    as_of = find_as_of(symbol, says(signal))
+    request = pinned(ConditionalStrategyInput, symbol, bars=BARS, as_of=as_of, **fields)
     result: ConditionalStrategyResult = await temporal.run(
         ConditionalStrategyWorkflow.run, request, activities=services.activities()
     )

@@ -12,14 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
+from reference_fixtures import (
     STARTING_CASH,
     invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
+    pinned,
+    snippet_problems,
     wait_for_query,
 )
 from temporalio import activity
@@ -41,7 +38,7 @@ from reference_workflows.workflows.event_driven import (
 
 
 def approval(**fields: object) -> TradeApprovalInput:
-    return TradeApprovalInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(TradeApprovalInput, "AAPL", **fields)
 
 
 async def pending(handle: WorkflowHandle[object, object]) -> PendingDecision:

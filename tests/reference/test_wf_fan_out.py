@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401
+from reference_fixtures import (
     AS_OF,
     BARS,
-    FAST_RETRY,
     indicators_at,
     invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
+    pinned,
+    snippet_problems,
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
@@ -38,8 +36,7 @@ from reference_workflows.workflows.fan_out import (
 
 
 def portfolio(**fields: object) -> PortfolioAnalysisInput:
-    fields.setdefault("as_of", AS_OF)
-    return PortfolioAnalysisInput(bars=BARS, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(PortfolioAnalysisInput, bars=BARS, **fields)
 
 
 async def scheduled_activities(temporal: TemporalHarness, workflow_id: str) -> list[str]:

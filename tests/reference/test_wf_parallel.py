@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
-    invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import FAST_RETRY, invalid_input_messages, pinned, snippet_problems
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -37,7 +30,7 @@ ACTIVITY = {
 
 
 def fetch(**fields: object) -> ParallelMarketDataInput:
-    return ParallelMarketDataInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(ParallelMarketDataInput, "AAPL", **fields)
 
 
 async def test_every_exchange_answers(

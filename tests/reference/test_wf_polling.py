@@ -12,14 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
-    FAST_RETRY,
-    invalid_input_messages,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import invalid_input_messages, pinned, snippet_problems
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -48,7 +41,7 @@ from reference_workflows.workflows.polling import (
 
 
 def poll(**fields: object) -> OrderPollingInput:
-    return OrderPollingInput("AAPL", as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(OrderPollingInput, "AAPL", **fields)
 
 
 async def timers(temporal: TemporalHarness, handle: WorkflowHandle[object, object]) -> list[float]:

@@ -6,14 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401 - fixtures
-    AS_OF,
+from reference_fixtures import (
     FAST_RETRY,
     STARTING_CASH,
-    make_services_fixture,
+    pinned,
     rejecting_services,
-    services_fixture,
+    snippet_problems,
 )
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -40,13 +38,7 @@ from reference_workflows.workflows.saga import (
 
 
 def saga(**fields: object) -> TradeSagaInput:
-    return TradeSagaInput(
-        "AAPL",
-        as_of=AS_OF,
-        retry=FAST_RETRY,
-        compensation_retry=FAST_RETRY,
-        **fields,  # type: ignore[arg-type]
-    )
+    return pinned(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY, **fields)
 
 
 async def test_a_buy_reserves_places_and_confirms(

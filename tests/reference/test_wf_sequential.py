@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from agent_fixtures import snippet_problems
-from reference_fixtures import (  # noqa: F401
-    AS_OF,
-    BARS,
-    FAST_RETRY,
-    STARTING_CASH,
-    make_services_fixture,
-    services_fixture,
-)
+from reference_fixtures import BARS, STARTING_CASH, pinned, snippet_problems
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -30,7 +22,7 @@ from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
 
 def trade(symbol: str = "AAPL", **fields: object) -> SequentialTradingInput:
-    return SequentialTradingInput(symbol, bars=BARS, as_of=AS_OF, retry=FAST_RETRY, **fields)  # type: ignore[arg-type]
+    return pinned(SequentialTradingInput, symbol, bars=BARS, **fields)
 
 
 async def run(

@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
-    AS_OF,
-    FAST_RETRY,
-    services_fixture,
-    snippet_problems,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -37,7 +32,7 @@ async def route(
     **overrides: object,
 ) -> StrategyRouterResult:
     request = replace(
-        StrategyRouterInput(symbol, strategy, as_of=AS_OF, retry=FAST_RETRY), **overrides
+        StrategyRouterInput(symbol, strategy, as_of=AS_OF, retry=AGENT_RETRY), **overrides
     )
     result: StrategyRouterResult = await temporal.run(
         StrategyRouterWorkflow.run, request, workflows=WORKFLOWS, activities=services.activities()
@@ -152,7 +147,7 @@ async def test_a_child_runs_on_its_own_and_fetches_its_market(
 ) -> None:
     result: StrategyResult = await temporal.run(
         MeanReversionWorkflow.run,
-        StrategyInput("PEP", as_of=AS_OF, retry=FAST_RETRY, execute=False),
+        StrategyInput("PEP", as_of=AS_OF, retry=AGENT_RETRY, execute=False),
         activities=services.activities(),
     )
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import (  # noqa: F401 - services_fixture is a fixture
-    AS_OF,
-    FAST_RETRY,
-    services_fixture,
-    snippet_problems,
-)
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
@@ -42,7 +36,7 @@ from reference_workflows.workflows.trading import (
 
 
 def automated(symbol: str, **overrides: object) -> AutomatedTradingInput:
-    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY), **overrides)
+    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY), **overrides)
 
 
 async def run_automated(
@@ -52,16 +46,6 @@ async def run_automated(
         AutomatedTradingWorkflow.run, request, activities=services.activities()
     )
     return result
-
-
-async def until_retrying(handle: WorkflowHandle[object, object], attempt: int = 2) -> str:
-    """Wait (real time, bounded) until the workflow's pending activity reaches ``attempt``."""
-    for _ in range(400):
-        pending = (await handle.describe()).raw_description.pending_activities
-        if pending and pending[0].attempt >= attempt:
-            return str(pending[0].activity_type.name)
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no activity of {handle.id} reached attempt {attempt}")
 
 
 # ------------------------------------------------------------------ automated trading
@@ -144,12 +128,9 @@ async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
     services.market.set_exchange_down("NYSE")
-    retry = RetryOptions(
-        initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
-    )
     handle = await temporal.start(
         AutomatedTradingWorkflow.run,
-        automated("AAPL", retry=retry),
+        automated("AAPL", retry=UNTIL_BACK_UP),
         activities=services.activities(),
     )
 
@@ -191,7 +172,7 @@ async def test_retries_are_bounded_and_the_failure_names_its_type(
     assert failure.value.cause.cause.type == EXCHANGE_UNAVAILABLE
     history = await temporal.history(handle)
     [analysis] = history.activities("analysis_agent")
-    assert analysis.attempt == FAST_RETRY.maximum_attempts
+    assert analysis.attempt == AGENT_RETRY.maximum_attempts
     state = await handle.query(AutomatedTradingWorkflow.get_trade_state)
     assert state is not None and state.stage == "failed" and "unavailable" in state.error
 
@@ -201,7 +182,7 @@ async def test_non_retryable_errors_fail_on_the_first_attempt(
 ) -> None:
     handle = await temporal.start(
         AutomatedTradingWorkflow.run,
-        automated("1NVALID", retry=replace(FAST_RETRY, maximum_attempts=10)),
+        automated("1NVALID", retry=replace(AGENT_RETRY, maximum_attempts=10)),
         activities=services.activities(),
     )
 
@@ -276,7 +257,8 @@ async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
 
 
 def parallel(symbol: str, **overrides: object) -> EnhancedParallelTradingInput:
-    return replace(EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY), **overrides)
+    request = EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
+    return replace(request, **overrides)
 
 
 async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
@@ -340,7 +322,7 @@ async def test_parallel_tolerates_an_exchange_that_stays_down(
         )
         if '"LSE"' in a.input
     ]
-    assert lse[0].status == "failed" and lse[0].attempt == FAST_RETRY.maximum_attempts
+    assert lse[0].status == "failed" and lse[0].attempt == AGENT_RETRY.maximum_attempts
 
 
 async def test_parallel_fails_clearly_when_too_few_exchanges_answer(
@@ -384,5 +366,11 @@ async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(
 
 @pytest.mark.parametrize("page", ["automated-trading.md", "enhanced-parallel.md"])
 def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = ("reference_workflows/workflows/trading.py", "tests/reference/test_wf_trading.py")
+    sources = (
+        "reference_workflows/workflows/trading.py",
+        # The retry policy and the broker-refusal handling both pages quote are shared.
+        "reference_workflows/workflows/common.py",
+        "reference_workflows/workflows/steps.py",
+        "tests/reference/test_wf_trading.py",
+    )
     assert snippet_problems(page, *sources) == []

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
+from reference_fixtures import AGENT_RETRY, AS_OF
 
 from pytest_temporal_agents import TemporalHarness, replay_files
 from pytest_temporal_agents.__main__ import EXIT_FAILED, EXIT_OK, replay_command
@@ -35,7 +35,7 @@ FILLED_RUN = next(RELEASE_1.glob("*AAPL*/*.json"))
 async def run(temporal: TemporalHarness, services: ReferenceServices, symbol: str) -> VersionedTradingResult:
     result: VersionedTradingResult = await temporal.run(
         VersionedTradingWorkflow.run,
-        VersionedTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY),
+        VersionedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY),
         activities=services.activities(),
     )
     return result

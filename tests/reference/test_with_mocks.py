@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from agent_fixtures import AS_OF, FAST_RETRY, services_fixture  # noqa: F401 - a fixture
+from reference_fixtures import AGENT_RETRY, AS_OF
 from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
@@ -56,7 +56,7 @@ PLAN = TradingPlan(
 
 
 def trade(symbol: str = "AAPL") -> AutomatedTradingInput:
-    return AutomatedTradingInput(symbol, as_of=AS_OF, retry=FAST_RETRY)
+    return AutomatedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
 
 
 @pytest.mark.parametrize("score", [0.71, 0.95])
@@ -131,7 +131,7 @@ async def test_two_exchanges_down_the_trade_goes_to_the_one_that_answered(
         return await services.market.fetch_market_data(request)
 
     fetch = temporal.mock_activity(MarketDataService.fetch_market_data, returns=only_nasdaq)
-    single_attempt = replace(FAST_RETRY, maximum_attempts=1)
+    single_attempt = replace(AGENT_RETRY, maximum_attempts=1)
     request = EnhancedParallelTradingInput("AAPL", as_of=AS_OF, quantity=5, retry=single_attempt)
 
     result = await temporal.run(EnhancedParallelTradingWorkflow.run, request, activities=services.activities())
