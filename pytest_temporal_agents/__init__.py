@@ -17,57 +17,53 @@ from typing import TYPE_CHECKING
 
 from ._lazy import lazy_names
 
-if TYPE_CHECKING:
-    from ._errors import (
-        HarnessUsageError,
-        ServerBinaryNotFound,
-        TemporalAgentsError,
-        TemporalAgentsWarning,
-        TemporalConfigError,
-        WorkflowTimeoutError,
-    )
-    from .faults import AttemptRecord, Fault, FaultPlan, FaultWarning
-    from .harness import IsolatedChecksFailed, TemporalHarness, TemporalMarker
-    from .history import (
-        ActivityRecord,
-        ChildRecord,
-        History,
-        HistoryFileError,
-        SignalRecord,
-        TimerRecord,
-        load_history_file,
-        save_history_file,
-    )
-    from .mocks import (
-        ActivityClockLease,
-        ActivityEnv,
-        ActivityMock,
-        CannotFake,
-        DelayedCall,
-        DelayedCallError,
-        Mock,
-        MockCall,
-        WorkflowMock,
-        fake_value,
-    )
-    from .replay import (
-        ReplayFailed,
-        ReplayResult,
-        load_workflow_specs,
-        load_workflows,
-        replay_files,
-        replay_histories,
-    )
-    from .saga import (
-        Rerun,
-        SagaAnalysis,
-        SagaAssertionError,
-        SagaCheck,
-        SagaFailure,
-        StepRun,
-        saga_failure_points,
-    )
-    from .servers import ServerConfig, find_binary
+if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
+    from ._errors import HarnessUsageError as HarnessUsageError
+    from ._errors import ServerBinaryNotFound as ServerBinaryNotFound
+    from ._errors import TemporalAgentsError as TemporalAgentsError
+    from ._errors import TemporalAgentsWarning as TemporalAgentsWarning
+    from ._errors import TemporalConfigError as TemporalConfigError
+    from ._errors import WorkflowTimeoutError as WorkflowTimeoutError
+    from .faults import AttemptRecord as AttemptRecord
+    from .faults import Fault as Fault
+    from .faults import FaultPlan as FaultPlan
+    from .faults import FaultWarning as FaultWarning
+    from .harness import IsolatedChecksFailed as IsolatedChecksFailed
+    from .harness import TemporalHarness as TemporalHarness
+    from .harness import TemporalMarker as TemporalMarker
+    from .history import ActivityRecord as ActivityRecord
+    from .history import ChildRecord as ChildRecord
+    from .history import History as History
+    from .history import HistoryFileError as HistoryFileError
+    from .history import SignalRecord as SignalRecord
+    from .history import TimerRecord as TimerRecord
+    from .history import load_history_file as load_history_file
+    from .history import save_history_file as save_history_file
+    from .mocks import ActivityClockLease as ActivityClockLease
+    from .mocks import ActivityEnv as ActivityEnv
+    from .mocks import ActivityMock as ActivityMock
+    from .mocks import CannotFake as CannotFake
+    from .mocks import DelayedCall as DelayedCall
+    from .mocks import DelayedCallError as DelayedCallError
+    from .mocks import Mock as Mock
+    from .mocks import MockCall as MockCall
+    from .mocks import WorkflowMock as WorkflowMock
+    from .mocks import fake_value as fake_value
+    from .replay import ReplayFailed as ReplayFailed
+    from .replay import ReplayResult as ReplayResult
+    from .replay import load_workflow_specs as load_workflow_specs
+    from .replay import load_workflows as load_workflows
+    from .replay import replay_files as replay_files
+    from .replay import replay_histories as replay_histories
+    from .saga import Rerun as Rerun
+    from .saga import SagaAnalysis as SagaAnalysis
+    from .saga import SagaAssertionError as SagaAssertionError
+    from .saga import SagaCheck as SagaCheck
+    from .saga import SagaFailure as SagaFailure
+    from .saga import StepRun as StepRun
+    from .saga import saga_failure_points as saga_failure_points
+    from .servers import ServerConfig as ServerConfig
+    from .servers import find_binary as find_binary
 
 #: Public names, by the module (or subpackage) that defines them.
 _EXPORTED_BY = {
