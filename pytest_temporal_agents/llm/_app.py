@@ -59,7 +59,7 @@ SERVED = (
     "GET /v1/models/{id} (OpenAI, base URL fake_llm.openai_base_url) and POST /v1/messages, "
     "GET /v1/models (Anthropic, base URL fake_llm.anthropic_base_url)"
 )
-UNKNOWN_PATH = "the fake model server does not serve {method} {path}; it serves " + SERVED
+UNKNOWN_PATH = "the fake model server does not serve {method} {path}; it serves {served}"
 HANG_RELEASED = "released without an answer: the test that scripted hang() for it has ended"
 NOT_EMBEDDINGS = (
     "a rule when(api='openai.embeddings') answered with {reply}; embeddings answer themselves "
@@ -112,7 +112,7 @@ def build_app(server: ModelServer) -> Starlette:
             return Response(chunks[0], media_type="application/json")
         return StreamingResponse(_iterate(chunks), media_type="text/event-stream")
 
-    async def answer(record: LLMRequest, reply: Reply | None) -> Response:
+    async def answer(record: LLMRequest, reply: Reply | None, arrived_after: int) -> Response:
         if reply is None:
             record.problem = record.problem or UNSCRIPTED
             return refuse(record)
@@ -122,20 +122,23 @@ def build_app(server: ModelServer) -> Starlette:
             retry = {} if reply.retry_after is None else _retry_headers(record, reply.retry_after)
             return error(record, reply.status, reply.message, retry)
         if reply.kind == "hang":
-            await server.hang()
+            await server.hang(arrived_after)
             return error(record, 400, HANG_RELEASED, {"x-should-retry": "false"})
         return render(record, reply)
 
     def generate(api: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
+            arrived_after = server.releases
             record = await read(request, api)
             if record.problem is not None:
                 return refuse(record)
-            return await answer(record, await run_in_threadpool(script.choose, record))
+            reply = await run_in_threadpool(script.choose, record)
+            return await answer(record, reply, arrived_after)
 
         return endpoint
 
     async def embeddings(request: Request) -> Response:
+        arrived_after = server.releases
         record = await read(request, OPENAI_EMBEDDINGS)
         if record.problem is not None:
             return refuse(record)
@@ -145,7 +148,7 @@ def build_app(server: ModelServer) -> Starlette:
             record.problem = NOT_EMBEDDINGS.format(reply=reply.describe())
             return refuse(record)
         if reply is not None:
-            return await answer(record, reply)
+            return await answer(record, reply, arrived_after)
         record.usage = Usage(record.input_tokens(), 0)
         record.status = 200
         return JSONResponse(_openai.embeddings(record.body, record.inputs, record.usage))
@@ -164,7 +167,8 @@ def build_app(server: ModelServer) -> Starlette:
 
     async def unknown(request: Request, exc: Exception) -> Response:
         record = await read(request, UNKNOWN)
-        record.problem = UNKNOWN_PATH.format(method=request.method, path=request.url.path)
+        path = request.url.path
+        record.problem = UNKNOWN_PATH.format(method=request.method, path=path, served=SERVED)
         return refuse(record, 404)
 
     routes = [

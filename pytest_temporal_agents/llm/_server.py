@@ -48,6 +48,9 @@ class ModelServer:
         self._server: Any = None
         self._failure: BaseException | None = None
         self._hangs: set[asyncio.Event] = set()
+        #: How many times hanging requests were let go: a request that arrived before the
+        #: latest release must not start hanging after it (read and written in the loop).
+        self.releases = 0
         self.port: int | None = None
 
     @property
@@ -110,8 +113,11 @@ class ModelServer:
             started.set()
         await serving
 
-    async def hang(self) -> None:
-        """Wait until :meth:`release_hangs` (the test ended, or the server stops)."""
+    async def hang(self, arrived_after: int) -> None:
+        """Wait until :meth:`release_hangs` (the test ended, or the server stops), unless
+        it was called since the request arrived (``arrived_after``: :attr:`releases` then)."""
+        if self.releases != arrived_after:
+            return
         event = asyncio.Event()
         self._hangs.add(event)
         try:
@@ -129,6 +135,7 @@ class ModelServer:
                 pass
 
     def _release(self) -> None:
+        self.releases += 1
         for event in list(self._hangs):
             event.set()
 
