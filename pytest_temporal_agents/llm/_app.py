@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import _anthropic, _openai
+from ._hangs import Hangs
 from ._limits import unsupported
 from ._openai_responses import response_body, response_events
 from ._render import Answer, cut
@@ -42,10 +43,7 @@ from ._requests import (
     LLMRequest,
     read_request,
 )
-from ._script import UNSCRIPTED, usage_for
-
-if TYPE_CHECKING:
-    from ._server import ModelServer
+from ._script import UNSCRIPTED, Script, usage_for
 
 #: Per API: the plain body and the stream of a message reply.
 RENDERERS: dict[str, tuple[Callable[[Answer], dict[str, Any]], Callable[[Answer], list[str]]]] = {
@@ -76,9 +74,8 @@ def _provider(request: LLMRequest) -> Any:
     return _openai
 
 
-def build_app(server: ModelServer) -> Starlette:
-    """The ASGI app of ``server``."""
-    script = server.script
+def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
+    """The ASGI app that answers from ``script``, lists ``models``, and keeps ``hangs``."""
 
     def error(record: LLMRequest, status: int, message: str, headers: dict[str, str]) -> Response:
         body, own = _provider(record).error(status, message, record.number)
@@ -122,13 +119,13 @@ def build_app(server: ModelServer) -> Starlette:
             retry = {} if reply.retry_after is None else _retry_headers(record, reply.retry_after)
             return error(record, reply.status, reply.message, retry)
         if reply.kind == "hang":
-            await server.hang(arrived_after)
+            await hangs.wait(arrived_after)
             return error(record, 400, HANG_RELEASED, {"x-should-retry": "false"})
         return render(record, reply)
 
     def generate(api: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            arrived_after = server.releases
+            arrived_after = hangs.releases
             record = await read(request, api)
             if record.problem is not None:
                 return refuse(record)
@@ -138,7 +135,7 @@ def build_app(server: ModelServer) -> Starlette:
         return endpoint
 
     async def embeddings(request: Request) -> Response:
-        arrived_after = server.releases
+        arrived_after = hangs.releases
         record = await read(request, OPENAI_EMBEDDINGS)
         if record.problem is not None:
             return refuse(record)
@@ -153,16 +150,16 @@ def build_app(server: ModelServer) -> Starlette:
         record.status = 200
         return JSONResponse(_openai.embeddings(record.body, record.inputs, record.usage))
 
-    async def models(request: Request) -> Response:
+    async def model_list(request: Request) -> Response:
         provider = _anthropic if _anthropic.is_anthropic(request.headers) else _openai
         api = ANTHROPIC_MODELS if provider is _anthropic else OPENAI_MODELS
         record = await read(request, api)
         name = request.path_params.get("model_id")
-        if name is not None and name not in server.models:
-            record.problem = UNKNOWN_MODEL.format(model=name, models=", ".join(server.models))
+        if name is not None and name not in models:
+            record.problem = UNKNOWN_MODEL.format(model=name, models=", ".join(models))
             return refuse(record, 404)
         record.status = 200
-        listed = provider.models(server.models) if name is None else provider.model(name)
+        listed = provider.models(models) if name is None else provider.model(name)
         return JSONResponse(listed)
 
     async def unknown(request: Request, exc: Exception) -> Response:
@@ -176,8 +173,8 @@ def build_app(server: ModelServer) -> Starlette:
         Route("/v1/responses", generate(OPENAI_RESPONSES), methods=["POST"]),
         Route("/v1/messages", generate(ANTHROPIC_MESSAGES), methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/models/{model_id:path}", models, methods=["GET"]),
+        Route("/v1/models", model_list, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", model_list, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: unknown})
 

@@ -3,7 +3,7 @@
 The thread runs its own event loop, so the server answers while the test's loop (or a
 Temporal worker's threads) wait on a client. The app reads each request into an
 :class:`LLMRequest`, takes its reply from the :class:`Script`, and renders it for the API
-the request came through; see ``_answers.py`` for how each kind of reply is sent.
+the request came through; see ``_app.py`` for how each kind of reply is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._errors import FakeLLMError, require
+from ._hangs import Hangs
 from ._script import Script
 
 #: Seconds to wait for the server to start, and for it to stop.
@@ -47,10 +48,7 @@ class ModelServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._failure: BaseException | None = None
-        self._hangs: set[asyncio.Event] = set()
-        #: How many times hanging requests were let go: a request that arrived before the
-        #: latest release must not start hanging after it (read and written in the loop).
-        self.releases = 0
+        self.hangs = Hangs()
         self.port: int | None = None
 
     @property
@@ -69,7 +67,7 @@ class ModelServer:
         from ._app import build_app  # imports starlette: only once it is known to be there
 
         config = uvicorn.Config(
-            build_app(self),
+            build_app(self.script, self.models, self.hangs),
             host="127.0.0.1",
             port=0,
             log_config=None,
@@ -113,31 +111,14 @@ class ModelServer:
             started.set()
         await serving
 
-    async def hang(self, arrived_after: int) -> None:
-        """Wait until :meth:`release_hangs` (the test ended, or the server stops), unless
-        it was called since the request arrived (``arrived_after``: :attr:`releases` then)."""
-        if self.releases != arrived_after:
-            return
-        event = asyncio.Event()
-        self._hangs.add(event)
-        try:
-            await event.wait()
-        finally:
-            self._hangs.discard(event)
-
     def release_hangs(self) -> None:
         """Let every hanging request go (each is then answered with an error)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._release)
+                loop.call_soon_threadsafe(self.hangs.release)
             except RuntimeError:  # the loop closed meanwhile: nothing hangs any more
                 pass
-
-    def _release(self) -> None:
-        self.releases += 1
-        for event in list(self._hangs):
-            event.set()
 
     def stop(self) -> None:
         """Stop serving: release hanging requests, close connections, end the thread."""
