@@ -110,6 +110,8 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
         return StreamingResponse(_iterate(chunks), media_type="text/event-stream")
 
     async def answer(record: LLMRequest, reply: Reply | None, arrived_after: int) -> Response:
+        if record.api == OPENAI_EMBEDDINGS and (reply is None or reply.kind == "message"):
+            return embed(record, reply)
         if reply is None:
             record.problem = record.problem or UNSCRIPTED
             return refuse(record)
@@ -123,32 +125,26 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
             return error(record, 400, HANG_RELEASED, {"x-should-retry": "false"})
         return render(record, reply)
 
-    def generate(api: str) -> Callable[[Request], Any]:
+    def embed(record: LLMRequest, reply: Reply | None) -> Response:
+        """Embeddings answer themselves unless a rule fails (or hangs, or cuts) them."""
+        if reply is not None:
+            record.problem = NOT_EMBEDDINGS.format(reply=reply.describe())
+            return refuse(record)
+        record.usage = Usage(record.input_tokens(), 0)
+        record.status = 200
+        return JSONResponse(_openai.embeddings(record.body, record.inputs, record.usage))
+
+    def scripted(api: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             arrived_after = hangs.releases
             record = await read(request, api)
             if record.problem is not None:
                 return refuse(record)
+            # In a thread: a respond_with function is user code (slow, or calling a client).
             reply = await run_in_threadpool(script.choose, record)
             return await answer(record, reply, arrived_after)
 
         return endpoint
-
-    async def embeddings(request: Request) -> Response:
-        arrived_after = hangs.releases
-        record = await read(request, OPENAI_EMBEDDINGS)
-        if record.problem is not None:
-            return refuse(record)
-        # In a thread: a respond_with function is user code (slow, or calling a client).
-        reply = await run_in_threadpool(script.choose, record)
-        if reply is not None and reply.kind == "message":
-            record.problem = NOT_EMBEDDINGS.format(reply=reply.describe())
-            return refuse(record)
-        if reply is not None:
-            return await answer(record, reply, arrived_after)
-        record.usage = Usage(record.input_tokens(), 0)
-        record.status = 200
-        return JSONResponse(_openai.embeddings(record.body, record.inputs, record.usage))
 
     async def model_list(request: Request) -> Response:
         provider = _anthropic if _anthropic.is_anthropic(request.headers) else _openai
@@ -169,10 +165,10 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
         return refuse(record, 404)
 
     routes = [
-        Route("/v1/chat/completions", generate(OPENAI_CHAT), methods=["POST"]),
-        Route("/v1/responses", generate(OPENAI_RESPONSES), methods=["POST"]),
-        Route("/v1/messages", generate(ANTHROPIC_MESSAGES), methods=["POST"]),
-        Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/chat/completions", scripted(OPENAI_CHAT), methods=["POST"]),
+        Route("/v1/responses", scripted(OPENAI_RESPONSES), methods=["POST"]),
+        Route("/v1/messages", scripted(ANTHROPIC_MESSAGES), methods=["POST"]),
+        Route("/v1/embeddings", scripted(OPENAI_EMBEDDINGS), methods=["POST"]),
         Route("/v1/models", model_list, methods=["GET"]),
         Route("/v1/models/{model_id:path}", model_list, methods=["GET"]),
     ]

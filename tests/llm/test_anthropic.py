@@ -27,10 +27,7 @@ TOOLS = [
 async def test_a_text_message(fake_llm: FakeLLM, anthropic_api: Client, stream: bool) -> None:
     fake_llm.reply("Sunny, 24 degrees.")
 
-    if stream:
-        message = await anthropic_api.final("messages.stream", "get_final_message", **ASK)
-    else:
-        message = await anthropic_api.call("messages.create", **ASK)
+    message = await anthropic_api.answer("messages", stream=stream, **ASK)
 
     assert [(block.type, block.text) for block in message.content] == [
         ("text", "Sunny, 24 degrees.")
@@ -80,12 +77,7 @@ async def test_parallel_tool_use_and_the_tool_result_round_trip(
     fake_llm.reply_tool_calls(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"}))
     fake_llm.reply("Paris 24, Rome 28.")
 
-    if stream:
-        first = await anthropic_api.final(
-            "messages.stream", "get_final_message", **ASK, tools=TOOLS
-        )
-    else:
-        first = await anthropic_api.call("messages.create", **ASK, tools=TOOLS)
+    first = await anthropic_api.answer("messages", stream=stream, **ASK, tools=TOOLS)
     uses = [block for block in first.content if block.type == "tool_use"]
     assert [(u.name, u.input) for u in uses] == [
         ("get_weather", {"city": "Paris"}),
@@ -153,10 +145,7 @@ async def test_a_truncated_message_is_a_connection_error(
 ) -> None:
     fake_llm.truncated()
     with pytest.raises(anthropic.APIConnectionError):
-        if stream:
-            await anthropic_api.events("messages.create", **ASK)
-        else:
-            await anthropic_api.call("messages.create", **ASK)
+        await anthropic_api.answer("messages", stream=stream, **ASK)
 
 
 async def test_a_malformed_tool_call_fails_the_streaming_clients_json_parse(

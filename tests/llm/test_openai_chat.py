@@ -95,12 +95,7 @@ async def test_parallel_tool_calls_with_text(
     )
     kwargs = {"model": MODEL, "messages": ASK, "tools": TOOLS}
 
-    if stream:
-        completion = await openai_api.final(
-            "chat.completions.stream", "get_final_completion", **kwargs
-        )
-    else:
-        completion = await openai_api.call("chat.completions.create", **kwargs)
+    completion = await openai_api.answer("chat", stream=stream, **kwargs)
 
     [choice] = completion.choices
     assert choice.finish_reason == "tool_calls"
@@ -185,10 +180,7 @@ async def test_a_truncated_answer_is_a_connection_error(
     fake_llm.truncated("The market opened higher and then")
 
     with pytest.raises(openai.APIConnectionError):
-        if stream:
-            await openai_api.events("chat.completions.create", model=MODEL, messages=ASK)
-        else:
-            await openai_api.call("chat.completions.create", model=MODEL, messages=ASK)
+        await openai_api.answer("chat", stream=stream, model=MODEL, messages=ASK)
 
     assert fake_llm.requests[0].reply is not None and fake_llm.requests[0].reply.kind == "truncated"
 
@@ -210,12 +202,7 @@ async def test_a_malformed_tool_call_has_arguments_that_are_not_json(
     fake_llm.malformed_tool_call("get_price")
     kwargs = {"model": MODEL, "messages": ASK, "tools": TOOLS}
 
-    if stream:
-        completion = await openai_api.final(
-            "chat.completions.stream", "get_final_completion", **kwargs
-        )
-    else:
-        completion = await openai_api.call("chat.completions.create", **kwargs)
+    completion = await openai_api.answer("chat", stream=stream, **kwargs)
 
     [call] = completion.choices[0].message.tool_calls
     assert call.function.name == "get_price"

@@ -24,10 +24,7 @@ async def test_a_text_response(fake_llm: FakeLLM, openai_api: Client, stream: bo
     fake_llm.reply("Buy low, sell high.", usage=Usage(12, 5))
     kwargs = {"model": MODEL, "input": "Any advice?", "instructions": "Be brief."}
 
-    if stream:
-        response = await openai_api.final("responses.stream", "get_final_response", **kwargs)
-    else:
-        response = await openai_api.call("responses.create", **kwargs)
+    response = await openai_api.answer("responses", stream=stream, **kwargs)
 
     assert response.output_text == "Buy low, sell high."
     assert response.status == "completed" and response.model == MODEL
@@ -62,10 +59,7 @@ async def test_function_calls(fake_llm: FakeLLM, openai_api: Client, stream: boo
     fake_llm.reply_tool_calls(("get_price", {"symbol": "AAPL"}), ("get_price", {"symbol": "TSLA"}))
     kwargs = {"model": MODEL, "input": "prices?", "tools": TOOLS}
 
-    if stream:
-        response = await openai_api.final("responses.stream", "get_final_response", **kwargs)
-    else:
-        response = await openai_api.call("responses.create", **kwargs)
+    response = await openai_api.answer("responses", stream=stream, **kwargs)
 
     calls = [item for item in response.output if item.type == "function_call"]
     assert [(c.name, json.loads(c.arguments)) for c in calls] == [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import openai
 import pytest
+from llm_clients import BackgroundCall
 
 from pytest_temporal_agents.llm import (
     DUMMY_OPENAI_KEY,
@@ -202,24 +202,12 @@ def test_usage_adds_up_over_requests(fake_llm: FakeLLM) -> None:
 def test_reset_forgets_the_script_and_lets_a_hanging_request_go(fake_llm: FakeLLM) -> None:
     fake_llm.hang()
     fake_llm.reply("left over")
-    errors: list[Exception] = []
+    call = BackgroundCall(fake_llm)
 
-    def call() -> None:
-        with fake_llm.openai_client(timeout=60) as client:
-            try:
-                ask(client, "x")
-            except openai.APIError as err:
-                errors.append(err)
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    while not fake_llm.requests:
-        threading.Event().wait(0.01)
     fake_llm.reset()
-    caller.join(30)
 
-    assert not caller.is_alive()
-    [error] = errors
+    assert call.ended()
+    [error] = call.errors
     assert isinstance(error, openai.BadRequestError) and "hang() for it has ended" in error.message
     assert fake_llm.requests == [] and fake_llm.problems() == []
 

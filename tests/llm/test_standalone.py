@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 import anthropic
 import openai
 import pytest
+from llm_clients import BackgroundCall
 
 from pytest_temporal_agents.llm import (
     DUMMY_ANTHROPIC_KEY,
@@ -73,28 +73,14 @@ def test_leaving_the_block_fails_on_an_unused_reply_but_not_over_another_error()
 
 
 def test_a_hanging_request_does_not_block_stopping() -> None:
-    errors: list[Exception] = []
     llm = FakeLLM().start()
     llm.hang()
+    call = BackgroundCall(llm)
 
-    def call() -> None:
-        with llm.openai_client(timeout=60) as client:
-            try:
-                client.chat.completions.create(
-                    model="m", messages=[{"role": "user", "content": "x"}]
-                )
-            except openai.APIError as err:
-                errors.append(err)
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    while not llm.requests:
-        threading.Event().wait(0.01)
     llm.stop()
-    caller.join(30)
 
-    assert not caller.is_alive() and not llm.running
-    assert len(errors) == 1 and isinstance(errors[0], openai.APIError)
+    assert call.ended() and not llm.running
+    assert len(call.errors) == 1 and isinstance(call.errors[0], openai.APIError)
 
 
 def test_proxies_from_the_environment_are_bypassed_for_the_fake(
