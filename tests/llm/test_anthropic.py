@@ -110,6 +110,7 @@ async def test_parallel_tool_use_and_the_tool_result_round_trip(
         (401, anthropic.AuthenticationError, "authentication_error"),
         (429, anthropic.RateLimitError, "rate_limit_error"),
         (500, anthropic.InternalServerError, "api_error"),
+        (503, anthropic.ServiceUnavailableError, "api_error"),
         (529, anthropic.OverloadedError, "overloaded_error"),
     ],
 )
