@@ -31,7 +31,7 @@ from ._hangs import Hangs
 from ._limits import unsupported
 from ._openai_responses import response_body, response_events
 from ._render import Answer, cut
-from ._replies import Reply, Usage
+from ._replies import Reply
 from ._requests import (
     ANTHROPIC_MESSAGES,
     ANTHROPIC_MODELS,
@@ -45,12 +45,17 @@ from ._requests import (
 )
 from ._script import UNSCRIPTED, Script, usage_for
 
-#: Per API: the plain body and the stream of a message reply.
-RENDERERS: dict[str, tuple[Callable[[Answer], dict[str, Any]], Callable[[Answer], list[str]]]] = {
+#: Per API: the plain body and the stream (None: never streamed) of a message reply.
+RENDERERS: dict[
+    str, tuple[Callable[[Answer], dict[str, Any]], Callable[[Answer], list[str]] | None]
+] = {
     OPENAI_CHAT: (_openai.chat_body, _openai.chat_events),
     OPENAI_RESPONSES: (response_body, response_events),
     ANTHROPIC_MESSAGES: (_anthropic.message_body, _anthropic.message_events),
+    OPENAI_EMBEDDINGS: (_openai.embeddings_body, None),
 }
+#: What answers an embeddings request that no rule takes: the vectors, from the text.
+VECTORS = Reply("message")
 
 SERVED = (
     "POST /v1/chat/completions, POST /v1/responses, POST /v1/embeddings, GET /v1/models, "
@@ -98,20 +103,25 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
         record.usage = usage = usage_for(record, reply)
         answer = Answer(record, reply, usage, int(time.time()))
         body, events = RENDERERS[record.api]
-        if record.stream:
+        stream = record.stream and events is not None
+        if events is not None and stream:
             chunks = [event.encode() for event in events(answer)]
         else:
             chunks = [json.dumps(body(answer)).encode()]
         record.status = 200
         if reply.kind == "truncated":
-            return _Cut(chunks, stream=record.stream)
-        if not record.stream:
+            return _Cut(chunks, stream=stream)
+        if not stream:
             return Response(chunks[0], media_type="application/json")
         return StreamingResponse(_iterate(chunks), media_type="text/event-stream")
 
     async def answer(record: LLMRequest, reply: Reply | None, arrived_after: int) -> Response:
-        if record.api == OPENAI_EMBEDDINGS and (reply is None or reply.kind == "message"):
-            return embed(record, reply)
+        if record.api == OPENAI_EMBEDDINGS:  # they answer themselves, unless a rule takes them
+            if reply is None:
+                return render(record, VECTORS)
+            if reply.kind == "message":
+                record.problem = NOT_EMBEDDINGS.format(reply=reply.describe())
+                return refuse(record)
         if reply is None:
             record.problem = record.problem or UNSCRIPTED
             return refuse(record)
@@ -124,15 +134,6 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
             await hangs.wait(arrived_after)
             return error(record, 400, HANG_RELEASED, {"x-should-retry": "false"})
         return render(record, reply)
-
-    def embed(record: LLMRequest, reply: Reply | None) -> Response:
-        """Embeddings answer themselves unless a rule fails (or hangs, or cuts) them."""
-        if reply is not None:
-            record.problem = NOT_EMBEDDINGS.format(reply=reply.describe())
-            return refuse(record)
-        record.usage = Usage(record.input_tokens(), 0)
-        record.status = 200
-        return JSONResponse(_openai.embeddings(record.body, record.inputs, record.usage))
 
     def scripted(api: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:

@@ -65,14 +65,15 @@ def embedding(text: str, dimensions: int) -> list[float]:
     return list(struct.unpack(f"<{dimensions}f", packed))
 
 
-def embeddings(body: dict[str, Any], inputs: list[str], usage: Usage) -> dict[str, Any]:
+def embeddings_body(answer: Answer) -> dict[str, Any]:
     """``POST /v1/embeddings``: one vector per input, in the encoding asked for."""
+    body, usage = answer.request.body, answer.usage
     name = str(body.get("model") or "text-embedding-3-small")
     dimensions = body.get("dimensions")
     if not isinstance(dimensions, int) or dimensions < 1:
         dimensions = EMBEDDING_DIMENSIONS.get(name, DEFAULT_DIMENSIONS)
     data = []
-    for index, text in enumerate(inputs):
+    for index, text in enumerate(answer.request.inputs):
         vector: Any = embedding(text, dimensions)
         if body.get("encoding_format") == "base64":
             vector = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode("ascii")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ._errors import FakeLLMError
 from ._replies import Reply, Scripting, Usage, estimate_tokens
-from ._requests import GENERATIVE, LLMRequest
+from ._requests import GENERATIVE, OPENAI_EMBEDDINGS, LLMRequest
 
 #: What a ``respond_with`` function may return: a reply, text, or None for "no answer".
 Responder = Callable[[LLMRequest], Reply | str | None]
@@ -89,9 +89,12 @@ class Rule(Scripting["Rule"]):
 
 
 def usage_for(request: LLMRequest, reply: Reply) -> Usage:
-    """The scripted usage, or one counted from the request's and the answer's text."""
+    """The scripted usage, or one counted from the request's and the answer's text
+    (embeddings have no output tokens)."""
     if reply.usage is not None:
         return reply.usage
+    if request.api == OPENAI_EMBEDDINGS:
+        return Usage(request.input_tokens(), 0)
     return Usage(request.input_tokens(), max(1, estimate_tokens(reply.output_text)))
 
 

@@ -171,6 +171,18 @@ async def test_a_rule_can_fail_embeddings(fake_llm: FakeLLM, openai_api: Client)
     assert estimate_tokens("for chat only") == chat.usage.completion_tokens
 
 
+def test_a_rule_can_cut_embeddings_and_the_next_request_gets_vectors(fake_llm: FakeLLM) -> None:
+    fake_llm.when(api="openai.embeddings").truncated()
+    with fake_llm.openai_client() as client:
+        with pytest.raises(openai.APIConnectionError):
+            client.embeddings.create(model="text-embedding-3-small", input="cut")
+        result = client.embeddings.create(model="text-embedding-3-small", input="whole")
+    assert result.data[0].embedding == FakeLLM.embedding("whole")
+    cut, whole = fake_llm.requests
+    assert cut.reply is not None and cut.reply.kind == "truncated" and whole.reply is None
+    assert cut.usage == whole.usage == Usage(1, 0)
+
+
 async def test_models_are_listed_and_retrieved(fake_llm: FakeLLM, openai_api: Client) -> None:
     page = await openai_api.call("models.list")
     assert "gpt-4o-mini" in [m.id for m in page.data]
