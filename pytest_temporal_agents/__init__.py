@@ -1,7 +1,8 @@
 """pytest-temporal-agents: test Temporal workflows, above all agent-style ones, with pytest.
 
 The ``temporal`` fixture gives each test a :class:`TemporalHarness` on a real, offline
-Temporal server; see the docs for options, markers and the harness API.
+Temporal server; the ``fake_llm`` fixture a :class:`FakeLLM` that answers as OpenAI and
+Anthropic do; see the docs for options, markers and the APIs.
 
 Names are imported lazily (PEP 562): pytest loads this package for every run through its
 entry point, and a run with no Temporal test should not pay for importing temporalio.
@@ -39,6 +40,11 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from .history import TimerRecord as TimerRecord
     from .history import load_history_file as load_history_file
     from .history import save_history_file as save_history_file
+    from .llm import FakeLLM as FakeLLM
+    from .llm import FakeLLMError as FakeLLMError
+    from .llm import FakeLLMProblems as FakeLLMProblems
+    from .llm import LLMExtraMissing as LLMExtraMissing
+    from .llm import LLMRequest as LLMRequest
     from .mocks import ActivityClockLease as ActivityClockLease
     from .mocks import ActivityEnv as ActivityEnv
     from .mocks import ActivityMock as ActivityMock
@@ -73,6 +79,7 @@ _EXPORTED_BY = {
     ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",
     ".history": "ActivityRecord ChildRecord History HistoryFileError SignalRecord TimerRecord "
     "load_history_file save_history_file",
+    ".llm": "FakeLLM FakeLLMError FakeLLMProblems LLMExtraMissing LLMRequest",
     ".mocks": "ActivityClockLease ActivityEnv ActivityMock CannotFake DelayedCall DelayedCallError "
     "Mock MockCall WorkflowMock fake_value",
     ".replay": "ReplayFailed ReplayResult load_workflow_specs load_workflows replay_files "

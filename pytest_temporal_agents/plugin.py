@@ -15,6 +15,7 @@ import pytest_asyncio
 
 if TYPE_CHECKING:
     from .harness import ReplaySettings, Settings, TemporalHarness, TemporalMarker
+    from .llm import FakeLLM
     from .mocks import ActivityEnv
     from .servers import ServerPool
 
@@ -22,7 +23,7 @@ SETTINGS_KEY = pytest.StashKey["Settings"]()
 POOL_KEY = pytest.StashKey["ServerPool"]()
 HARNESS_KEY = pytest.StashKey["TemporalHarness"]()
 REPLAY_KEY = pytest.StashKey["ReplaySettings"]()  # replay feature
-CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay feature: the test body failed
+CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay and llm features: the test body failed
 
 REPORT_TIMEOUT_SECONDS = 30.0
 
@@ -70,6 +71,13 @@ def pytest_configure(config: pytest.Config) -> None:
     except TemporalConfigError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[POOL_KEY] = ServerPool()
+    from .llm import MARKER_SIGNATURE as FAKE_LLM_MARKER  # llm feature (no starlette import)
+
+    config.addinivalue_line(
+        "markers",
+        f"{FAKE_LLM_MARKER}: allow_unused=True keeps scripted replies that no request took "
+        "from failing the test at teardown.",
+    )
     from .harness import exempt_from_assertion_rewriting
 
     exempt_from_assertion_rewriting(getattr(config.pluginmanager, "rewrite_hook", None))
@@ -91,6 +99,8 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     from .harness import TemporalHarness, apply_marker, merge_markers
     from .servers import TIME_SKIPPING
 
+    if "fake_llm" in request.fixturenames:  # llm feature: the fake outlives this test's workers
+        request.getfixturevalue("fake_llm")
     problem: str | None = None
     try:
         marker = merge_markers((m.args, m.kwargs) for m in request.node.iter_markers("temporal"))
@@ -178,6 +188,63 @@ def activity_env() -> Iterator[ActivityEnv]:
         yield env
     finally:
         env.close()
+
+
+# -- llm feature: the fake model server, one per session, reset for each test -----------------
+@pytest.fixture(scope="session")
+def _fake_llm_server() -> Iterator[FakeLLM]:
+    from .llm import FakeLLM, LLMExtraMissing
+
+    fake = FakeLLM()
+    problem: str | None = None
+    try:
+        fake.start()
+    except LLMExtraMissing as err:
+        problem = str(err)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Iterator[FakeLLM]:
+    """A :class:`FakeLLM` with an empty script, the environment pointing clients at it.
+
+    At teardown the environment is restored and the test fails for every request the fake
+    could not answer and every scripted reply no request took.
+    """
+    from .llm import FakeLLMError, read_markers
+
+    problem: str | None = None
+    try:
+        marker = read_markers((m.args, m.kwargs) for m in request.node.iter_markers("fake_llm"))
+    except FakeLLMError as err:
+        problem = str(err)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    fake = _fake_llm_server
+    fake.reset()
+    if marker.allow_unused:
+        fake.allow_unused()
+    fake.activate()
+    try:
+        yield fake
+        problems = fake.problems()
+    finally:
+        fake.deactivate()
+        fake.reset()
+    if not problems:
+        return
+    from .llm import FakeLLMProblems
+
+    report = str(FakeLLMProblems(problems))
+    if request.node.stash.get(CALL_FAILED_KEY, False):  # the test's own failure says enough
+        request.node.add_report_section("teardown", "fake_llm", report)
+    else:
+        pytest.fail(report, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,40 @@
+"""The fake model server: a real HTTP server that answers as OpenAI and Anthropic do, from a
+script, so agent code that calls a model runs in tests with no network and no code change.
+
+``FakeLLM`` serves OpenAI chat completions, responses, embeddings and models and Anthropic
+messages (streamed and not) on 127.0.0.1; the ``fake_llm`` fixture gives each test one,
+with the environment pointing the official clients at it. Replies are scripted in one
+neutral form (``reply``, ``reply_tool_call``, ``fail``, ``hang``, ...) rendered per API;
+every request is recorded with its usage. Importing this package imports none of
+starlette, uvicorn, openai or anthropic: starting the server does.
+"""
+
+from ._errors import INSTALL_EXTRA, FakeLLMError, FakeLLMProblems, LLMExtraMissing
+from ._fake import DUMMY_ANTHROPIC_KEY, DUMMY_OPENAI_KEY, FakeLLM
+from ._options import MARKER_SIGNATURE, FakeLLMMarker, read_markers
+from ._render import DEFAULT_MODELS
+from ._replies import Replies, Reply, ToolCall, Usage, estimate_tokens, replies
+from ._requests import LLMRequest
+from ._script import Rule
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "DUMMY_ANTHROPIC_KEY",
+    "DUMMY_OPENAI_KEY",
+    "INSTALL_EXTRA",
+    "MARKER_SIGNATURE",
+    "FakeLLM",
+    "FakeLLMError",
+    "FakeLLMMarker",
+    "FakeLLMProblems",
+    "LLMExtraMissing",
+    "LLMRequest",
+    "Replies",
+    "Reply",
+    "Rule",
+    "ToolCall",
+    "Usage",
+    "estimate_tokens",
+    "read_markers",
+    "replies",
+]
