@@ -71,12 +71,18 @@ def pytest_configure(config: pytest.Config) -> None:
     except TemporalConfigError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[POOL_KEY] = ServerPool()
-    from .llm import MARKER_SIGNATURE as FAKE_LLM_MARKER  # llm feature (no starlette import)
+    from .llm import BUDGET_SIGNATURE  # llm feature (no starlette import)
+    from .llm import MARKER_SIGNATURE as FAKE_LLM_MARKER
 
     config.addinivalue_line(
         "markers",
         f"{FAKE_LLM_MARKER}: allow_unused=True keeps scripted replies that no request took "
         "from failing the test at teardown.",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{BUDGET_SIGNATURE}: fail the test when its model calls (through fake_llm) spend more "
+        "tokens, requests or money (at prices per million tokens) than this.",
     )
     from .harness import exempt_from_assertion_rewriting
 
@@ -214,13 +220,15 @@ def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Itera
     """A :class:`FakeLLM` with an empty script, the environment pointing clients at it.
 
     At teardown the environment is restored and the test fails for every request the fake
-    could not answer and every scripted reply no request took.
+    could not answer, every scripted reply no request took, and every limit of its
+    ``llm_budget`` marker that its requests exceeded.
     """
-    from .llm import FakeLLMError, read_markers
+    from .llm import FakeLLMError, budget_problems, read_budget, read_markers
 
     problem: str | None = None
     try:
         marker = read_markers((m.args, m.kwargs) for m in request.node.iter_markers("fake_llm"))
+        budget = read_budget((m.args, m.kwargs) for m in request.node.iter_markers("llm_budget"))
     except FakeLLMError as err:
         problem = str(err)
     if problem is not None:
@@ -232,7 +240,7 @@ def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Itera
     fake.activate()
     try:
         yield fake
-        problems = fake.problems()
+        problems = fake.problems() + budget_problems(fake.requests, budget)
     finally:
         fake.deactivate()
         fake.reset()

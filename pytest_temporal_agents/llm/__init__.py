@@ -5,10 +5,11 @@ script, so agent code that calls a model runs in tests with no network and no co
 messages (streamed and not) on 127.0.0.1; the ``fake_llm`` fixture gives each test one,
 with the environment pointing the official clients at it. Replies are scripted in one
 neutral form (``reply``, ``reply_tool_call``, ``fail``, ``hang``, ...) rendered per API;
-every request is recorded with its usage. Importing this package imports none of
+every request is recorded with its usage, and ``llm_budget`` limits what a test spends. Importing this package imports none of
 starlette, uvicorn, openai or anthropic: starting the server does.
 """
 
+from ._budget import BUDGET_SIGNATURE, Budget, budget_problems, read_budget, usage_table
 from ._errors import INSTALL_EXTRA, FakeLLMError, FakeLLMProblems, LLMExtraMissing
 from ._fake import DUMMY_ANTHROPIC_KEY, DUMMY_OPENAI_KEY, FakeLLM
 from ._options import MARKER_SIGNATURE, FakeLLMMarker, read_markers
@@ -18,9 +19,11 @@ from ._requests import LLMRequest
 from ._script import Rule
 
 __all__ = [
+    "BUDGET_SIGNATURE",
     "DEFAULT_MODELS",
     "DUMMY_ANTHROPIC_KEY",
     "DUMMY_OPENAI_KEY",
+    "Budget",
     "INSTALL_EXTRA",
     "MARKER_SIGNATURE",
     "FakeLLM",
@@ -34,7 +37,10 @@ __all__ = [
     "Rule",
     "ToolCall",
     "Usage",
+    "budget_problems",
     "estimate_tokens",
+    "read_budget",
     "read_markers",
     "replies",
+    "usage_table",
 ]

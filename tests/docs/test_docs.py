@@ -61,3 +61,13 @@ def test_every_option_is_documented() -> None:
 def test_marker_signature_is_documented() -> None:
     page = (ROOT / "docs/reference/options.md").read_text()
     assert f"@pytest.mark.{MARKER_SIGNATURE}" in page
+
+
+def test_the_llm_markers_are_documented() -> None:
+    from pytest_temporal_agents.llm import BUDGET_SIGNATURE
+    from pytest_temporal_agents.llm import MARKER_SIGNATURE as FAKE_LLM_SIGNATURE
+
+    page = (ROOT / "docs/reference/llm.md").read_text()
+    for signature in (FAKE_LLM_SIGNATURE, BUDGET_SIGNATURE):
+        name, arguments = signature.split("(", 1)
+        assert f"@pytest.mark.{name}(*, {arguments.removeprefix('*, ')}" in page, signature
