@@ -24,10 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
-from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
@@ -43,12 +42,8 @@ from reference_workflows.broker import (
 )
 from reference_workflows.market import MarketDataService
 from reference_workflows.models import (
-    ConfirmExecutionRequest,
-    Fill,
     MarketData,
     MarketDataRequest,
-    Order,
-    OrderRequest,
     TechnicalIndicators,
 )
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
@@ -192,11 +187,29 @@ async def invalid_input_messages(
     return messages
 
 
+class _Refused(BrokerError, error_type=INVALID_BROKER_REQUEST):
+    """The venue refuses the order."""
+
+
+class _Unfillable(BrokerError, error_type=ORDER_NOT_FILLABLE):
+    """The venue refuses to fill the order."""
+
+
+#: What the venue says when it refuses each call it can refuse.
+REFUSALS: dict[str, Callable[[Any], BrokerError]] = {
+    "place_order": lambda request: _Refused(f"the venue refused the order for {request.symbol}"),
+    "confirm_execution": lambda request: _Unfillable(
+        f"the venue refused to fill {request.order_id}"
+    ),
+}
+
+
 class RejectingBroker(PaperBroker):
     """A paper broker whose venue refuses new orders or fills, as a real venue can.
 
     The ledger is the real one, so a test checks the real effects of what ran before the
-    refusal and of the compensations after it.
+    refusal and of the compensations after it. The refusal comes from the ledger call behind
+    the activity, so it reaches the workflow as every broker error does.
 
     Args:
         ledger_path: the SQLite ledger.
@@ -205,33 +218,15 @@ class RejectingBroker(PaperBroker):
 
     def __init__(self, ledger_path: str | Path, *, reject: str, **options: Any) -> None:
         super().__init__(ledger_path, **options)
-        if reject not in ("place_order", "confirm_execution"):
-            raise ValueError(f"reject={reject!r}; use 'place_order' or 'confirm_execution'")
+        if reject not in REFUSALS:
+            raise ValueError(f"reject={reject!r}; use one of {', '.join(map(repr, REFUSALS))}")
         self.reject = reject
+        refusal = REFUSALS[reject]
 
-    @activity.defn
-    async def place_order(self, request: OrderRequest) -> Order:
-        if self.reject == "place_order":
-            raise _Refused(
-                f"the venue refused the order for {request.symbol}"
-            ).to_application_error()
-        return await super().place_order(request)
+        def refuse(request: Any) -> NoReturn:
+            raise refusal(request)
 
-    @activity.defn
-    async def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
-        if self.reject == "confirm_execution":
-            raise _Unfillable(
-                f"the venue refused to fill {request.order_id}"
-            ).to_application_error()
-        return await super().confirm_execution(request)
-
-
-class _Refused(BrokerError, error_type=INVALID_BROKER_REQUEST):
-    """The venue refuses the order."""
-
-
-class _Unfillable(BrokerError, error_type=ORDER_NOT_FILLABLE):
-    """The venue refuses to fill the order."""
+        setattr(self.ledger, reject, refuse)
 
 
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
