@@ -1,5 +1,9 @@
 """Shared fixtures, constants and helpers of the reference tests (``conftest.py`` registers the
-fixtures, so tests ask for ``services`` or ``make_services`` without importing them).
+fixtures, so tests ask for ``desk``, ``make_desk`` or ``services`` without importing them).
+
+The workflow tests (``test_wf_*.py``) run every pattern on a ``TradingDesk``: the ``temporal``
+harness with the reference services behind it, so a test names the workflow and its input, and
+reads the broker and the market it traded on.
 
 Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so a
 symbol keeps its character whatever day the suite runs. Where a test needs a particular market
@@ -21,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -30,7 +34,7 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents import History, TemporalHarness
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import Agents
 from reference_workflows.analysis import compute_indicators
@@ -41,11 +45,7 @@ from reference_workflows.broker import (
     PaperBroker,
 )
 from reference_workflows.market import MarketDataService
-from reference_workflows.models import (
-    MarketData,
-    MarketDataRequest,
-    TechnicalIndicators,
-)
+from reference_workflows.models import MarketData, MarketDataRequest, TechnicalIndicators
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
 
 _Input = TypeVar("_Input")
@@ -75,6 +75,45 @@ REPO = Path(__file__).resolve().parents[2]
 COOKBOOK = REPO / "docs" / "cookbook"
 
 
+@dataclass
+class TradingDesk:
+    """The test's ``temporal`` harness with the reference services behind it.
+
+    ``start`` and ``run`` are the harness's, with the services' 23 activities registered (as
+    every reference workflow needs them); ``broker`` and ``market`` are what the workflows
+    traded on, for the test to arrange and to check.
+    """
+
+    temporal: TemporalHarness
+    services: ReferenceServices
+
+    @property
+    def broker(self) -> PaperBroker:
+        return self.services.broker
+
+    @property
+    def market(self) -> MarketDataService:
+        return self.services.market
+
+    async def start(
+        self, workflow: Any, request: object, **options: Any
+    ) -> WorkflowHandle[Any, Any]:
+        """``temporal.start(workflow, request, **options)`` on the services' activities."""
+        return await self.temporal.start(
+            workflow, request, activities=self.services.activities(), **options
+        )
+
+    async def run(self, workflow: Any, request: object, **options: Any) -> Any:
+        """``temporal.run(workflow, request, **options)`` on the services' activities."""
+        return await self.temporal.run(
+            workflow, request, activities=self.services.activities(), **options
+        )
+
+    async def history(self, workflow: WorkflowHandle[Any, Any] | str | None = None) -> History:
+        """The history of ``workflow``; by default of the first one the test started."""
+        return await self.temporal.history(workflow or self.temporal.started_workflows[0])
+
+
 @pytest.fixture(name="services")
 def services_fixture(tmp_path: Path) -> ReferenceServices:
     """Fresh market, paper broker (its ledger in ``tmp_path``) and agents; ``.activities()``
@@ -82,15 +121,32 @@ def services_fixture(tmp_path: Path) -> ReferenceServices:
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")
 
 
-@pytest.fixture(name="make_services")
-def make_services_fixture(tmp_path: Path) -> Callable[..., ReferenceServices]:
-    """Build services with options (``starting_cash``, ``down_exchanges``, broker options)."""
+@pytest.fixture(name="desk")
+def desk_fixture(temporal: TemporalHarness, services: ReferenceServices) -> TradingDesk:
+    """A ``TradingDesk`` on the ``services`` fixture's fresh services."""
+    return TradingDesk(temporal, services)
+
+
+@pytest.fixture(name="make_desk")
+def make_desk_fixture(temporal: TemporalHarness, tmp_path: Path) -> Callable[..., TradingDesk]:
+    """Build a ``TradingDesk`` on services made with options (``starting_cash``,
+    ``down_exchanges``, ``csv_dir``, broker options), or, with ``broker=``, around a broker of
+    that ``PaperBroker`` subclass, which gets the options."""
     count = iter(range(1_000))
 
-    def build(**options: Any) -> ReferenceServices:
-        return create_services(ledger_path=tmp_path / f"ledger-{next(count)}.sqlite3", **options)
+    def build(*, broker: Callable[..., PaperBroker] | None = None, **options: Any) -> TradingDesk:
+        ledger_path = tmp_path / f"ledger-{next(count)}.sqlite3"
+        if broker is None:
+            return TradingDesk(temporal, create_services(ledger_path=ledger_path, **options))
+        return TradingDesk(temporal, services_around(broker(ledger_path, **options)))
 
     return build
+
+
+def services_around(broker: PaperBroker) -> ReferenceServices:
+    """Fresh market and agents trading through ``broker``."""
+    market = MarketDataService()
+    return ReferenceServices(market, broker, Agents(market=market, broker=broker))
 
 
 def pinned(input_type: Callable[..., _Input], *args: Any, **fields: Any) -> _Input:
@@ -160,10 +216,7 @@ async def until_retrying(
 
 
 async def invalid_input_messages(
-    temporal: TemporalHarness,
-    run: Callable[..., Any],
-    inputs: Sequence[object],
-    activities: Sequence[Callable[..., Any]],
+    desk: TradingDesk, run: Callable[..., Any], inputs: Sequence[object]
 ) -> list[str]:
     """Start a workflow per input (all at once); each must fail with ``InvalidWorkflowInput``.
 
@@ -174,8 +227,8 @@ async def invalid_input_messages(
     # again makes the harness replace the worker, and a workflow task caught on the old one
     # waits out its 10 s task timeout.)
     first, *rest = inputs
-    handles = [await temporal.start(run, first, activities=activities)]
-    handles += [await temporal.start(run, request) for request in rest]
+    handles = [await desk.start(run, first)]
+    handles += [await desk.temporal.start(run, request) for request in rest]
     messages = []
     for handle in handles:
         with pytest.raises(WorkflowFailureError) as failure:
@@ -231,9 +284,7 @@ class RejectingBroker(PaperBroker):
 
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     """Services whose broker refuses ``reject`` (see ``RejectingBroker``)."""
-    base = create_services(ledger_path=ledger_path)
-    broker = RejectingBroker(ledger_path, reject=reject)
-    return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+    return services_around(RejectingBroker(ledger_path, reject=reject))
 
 
 def snippet_problems(page: str, *sources: str) -> list[str]:
