@@ -23,7 +23,6 @@ At ``AS_OF`` with 120 daily bars and the momentum strategy (the agent patterns' 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -70,9 +69,6 @@ UNTIL_BACK_UP = RetryOptions(
     initial_interval_seconds=0.05, backoff_coefficient=1.0, maximum_attempts=50
 )
 """Retries that outlast an exchange a test takes down, queries mid-run, then brings back."""
-
-REPO = Path(__file__).resolve().parents[2]
-COOKBOOK = REPO / "docs" / "cookbook"
 
 
 @dataclass
@@ -285,44 +281,3 @@ class RejectingBroker(PaperBroker):
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     """Services whose broker refuses ``reject`` (see ``RejectingBroker``)."""
     return services_around(RejectingBroker(ledger_path, reject=reject))
-
-
-def snippet_problems(page: str, *sources: str) -> list[str]:
-    """Python blocks of cookbook ``page`` that are not verbatim in any of ``sources``.
-
-    Indentation and blank lines are ignored and a ``...`` line skips source lines, so a page
-    can quote from the middle of a method; anything else must match, so the page cannot rot.
-    """
-    text = (COOKBOOK / page).read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    codes = [_lines((REPO / source).read_text()) for source in sources]
-    if not blocks:
-        return [f"- {page} has no python block"]
-    problems = []
-    for block in blocks:
-        parts = re.split(r"^\s*\.\.\.\s*$", block, flags=re.MULTILINE)
-        chunks = [_lines(part) for part in parts]
-        if not any(_contains_in_order(code, chunks) for code in codes):
-            problems.append(f"- {page}: not found verbatim in {list(sources)}:\n{block}")
-    return problems
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _contains_in_order(code: list[str], chunks: list[list[str]]) -> bool:
-    start = 0
-    for chunk in chunks:
-        found = next(
-            (
-                i
-                for i in range(start, len(code) - len(chunk) + 1)
-                if code[i : i + len(chunk)] == chunk
-            ),
-            None,
-        )
-        if found is None:
-            return False
-        start = found + len(chunk)
-    return True

@@ -7,14 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from reference_fixtures import (
-    AGENT_RETRY,
-    AS_OF,
-    UNTIL_BACK_UP,
-    TradingDesk,
-    snippet_problems,
-    until_retrying,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, TradingDesk, until_retrying
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -363,18 +356,3 @@ async def test_ai_agent_caps_the_quantity_and_can_hold(desk: TradingDesk) -> Non
     hold = await desk.run(AIAgentWorkflow.run, AIAgentInput("MSFT", as_of=AS_OF, retry=AGENT_RETRY))
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED
     assert [f.quantity for f in desk.broker.fills()] == [2]
-
-
-@pytest.mark.parametrize(
-    "page",
-    [
-        "collaborative-agents.md",
-        "adaptive-agent.md",
-        "long-running-agent.md",
-        "multi-agent.md",
-        "ai-agent.md",
-    ],
-)
-def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = ("reference_workflows/workflows/agents.py", "tests/reference/test_wf_agents.py")
-    assert snippet_problems(page, *sources) == []

@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from reference_fixtures import (
-    BARS,
-    STARTING_CASH,
-    RejectingBroker,
-    TradingDesk,
-    find_as_of,
-    pinned,
-    snippet_problems,
-)
+from reference_fixtures import BARS, STARTING_CASH, RejectingBroker, TradingDesk, find_as_of, pinned
 
 from reference_workflows.agents import STRATEGY_SIGNALS
 from reference_workflows.analysis import compute_indicators
@@ -121,8 +113,3 @@ async def test_a_compensated_saga_ends_the_chain_rejected_with_the_ledger_as_bef
     account = desk.broker.snapshot()
     assert (account.cash, account.reserved) == (STARTING_CASH, 0)
     assert desk.broker.open_reservations() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/chained.py", "tests/reference/test_wf_chained.py")
-    assert snippet_problems("chained.md", *sources) == []

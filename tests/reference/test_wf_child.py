@@ -11,7 +11,6 @@ from reference_fixtures import (
     TradingDesk,
     find_as_of,
     pinned,
-    snippet_problems,
 )
 
 from reference_workflows.analysis import compute_indicators
@@ -142,8 +141,3 @@ async def test_execution_alone_turns_a_broker_refusal_into_rejected(desk: Tradin
     assert result.execution.status is ExecutionStatus.REJECTED
     assert "buy fewer shares" in result.execution.reason
     assert desk.broker.snapshot().cash == STARTING_CASH
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/child.py", "tests/reference/test_wf_child.py")
-    assert snippet_problems("sub-workflows.md", *sources) == []

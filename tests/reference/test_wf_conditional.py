@@ -12,14 +12,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import (
-    BARS,
-    STARTING_CASH,
-    TradingDesk,
-    find_as_of,
-    pinned,
-    snippet_problems,
-)
+from reference_fixtures import BARS, STARTING_CASH, TradingDesk, find_as_of, pinned
 
 from reference_workflows.agents import STRATEGY_SIGNALS
 from reference_workflows.analysis import compute_indicators
@@ -120,11 +113,3 @@ async def test_a_size_that_scales_below_one_share_is_skipped(desk: TradingDesk) 
     assert result.execution.status is ExecutionStatus.SKIPPED
     assert result.execution.reason == "1 shares at 50% is below 1 share"
     assert desk.broker.fills() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = (
-        "reference_workflows/workflows/conditional.py",
-        "tests/reference/test_wf_conditional.py",
-    )
-    assert snippet_problems("conditional.md", *sources) == []

@@ -16,7 +16,6 @@ from reference_fixtures import (
     TradingDesk,
     invalid_input_messages,
     pinned,
-    snippet_problems,
     wait_for_query,
 )
 from temporalio import activity
@@ -159,11 +158,3 @@ async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
         "quantity=0; trade at least 1 share",
         "approval_timeout_seconds=0.0 must be positive",
     ]
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = (
-        "reference_workflows/workflows/event_driven.py",
-        "tests/reference/test_wf_event_driven.py",
-    )
-    assert snippet_problems("approval.md", *sources) == []

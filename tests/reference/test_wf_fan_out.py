@@ -12,7 +12,6 @@ from reference_fixtures import (
     indicators_at,
     invalid_input_messages,
     pinned,
-    snippet_problems,
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
@@ -132,8 +131,3 @@ async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
         "symbols=[' ']; give at least one symbol to analyse",
         "max_concurrency=0; use 1 or more",
     ]
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/fan_out.py", "tests/reference/test_wf_fan_out.py")
-    assert snippet_problems("fan-out.md", *sources) == []

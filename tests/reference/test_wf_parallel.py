@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import (
-    FAST_RETRY,
-    TradingDesk,
-    invalid_input_messages,
-    pinned,
-    snippet_problems,
-)
+from reference_fixtures import FAST_RETRY, TradingDesk, invalid_input_messages, pinned
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -105,8 +99,3 @@ async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
         "exchanges=['NYSE', 'nyse']; list each exchange once",
         "min_sources=4 must be between 1 and 3",
     ]
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/parallel.py", "tests/reference/test_wf_parallel.py")
-    assert snippet_problems("parallel.md", *sources) == []

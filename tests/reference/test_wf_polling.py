@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from reference_fixtures import TradingDesk, invalid_input_messages, pinned, snippet_problems
+from reference_fixtures import TradingDesk, invalid_input_messages, pinned
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -192,8 +192,3 @@ async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
     for fields, message in zip(cases, messages):
         [(name, value)] = fields.items()
         assert f"{name}={value!r}" in message
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/polling.py", "tests/reference/test_wf_polling.py")
-    assert snippet_problems("polling.md", *sources) == []

@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import (
-    FAST_RETRY,
-    STARTING_CASH,
-    RejectingBroker,
-    TradingDesk,
-    pinned,
-    snippet_problems,
-)
+from reference_fixtures import FAST_RETRY, STARTING_CASH, RejectingBroker, TradingDesk, pinned
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -152,8 +145,3 @@ async def test_insufficient_funds_at_the_first_step_leave_nothing_to_undo(
     assert "compensated: nothing to undo" in str(error)
     assert desk.broker.snapshot().cash == 500.0
     assert desk.broker.ledger.reservations() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/saga.py", "tests/reference/test_wf_saga.py")
-    assert snippet_problems("saga.md", *sources) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import BARS, STARTING_CASH, TradingDesk, pinned, snippet_problems
+from reference_fixtures import BARS, STARTING_CASH, TradingDesk, pinned
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -79,11 +79,3 @@ async def test_a_quantity_below_one_fails_the_workflow_at_once(desk: TradingDesk
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == INVALID_WORKFLOW_INPUT
     assert "quantity=0" in str(failure.value.cause)
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = (
-        "reference_workflows/workflows/sequential.py",
-        "tests/reference/test_wf_sequential.py",
-    )
-    assert snippet_problems("sequential.md", *sources) == []

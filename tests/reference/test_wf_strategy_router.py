@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, TradingDesk, snippet_problems
+from reference_fixtures import AGENT_RETRY, AS_OF, TradingDesk
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -141,8 +141,3 @@ async def test_a_child_runs_on_its_own_and_fetches_its_market(desk: TradingDesk)
         "mean_reversion_agent",
     ]
     assert desk.broker.orders() == []
-
-
-def test_cookbook_code_is_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/strategy_router.py",)
-    assert snippet_problems("strategy-router.md", *sources) == []

@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import (
-    AGENT_RETRY,
-    AS_OF,
-    UNTIL_BACK_UP,
-    TradingDesk,
-    snippet_problems,
-    until_retrying,
-)
+from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, TradingDesk, until_retrying
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -324,15 +317,3 @@ async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(desk: Tr
     assert refused.status is ExecutionStatus.REJECTED
     assert "AAPL" in refused.execution.reason
     assert desk.broker.fills() == []
-
-
-@pytest.mark.parametrize("page", ["automated-trading.md", "enhanced-parallel.md"])
-def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = (
-        "reference_workflows/workflows/trading.py",
-        # The retry policy and the broker-refusal handling both pages quote are shared.
-        "reference_workflows/workflows/common.py",
-        "reference_workflows/workflows/steps.py",
-        "tests/reference/test_wf_trading.py",
-    )
-    assert snippet_problems(page, *sources) == []
