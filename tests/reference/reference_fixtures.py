@@ -23,7 +23,7 @@ At ``AS_OF`` with 120 daily bars and the momentum strategy (the agent patterns' 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -48,6 +48,9 @@ from reference_workflows.models import MarketData, MarketDataRequest, TechnicalI
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
 
 _Input = TypeVar("_Input")
+_Result = TypeVar("_Result")
+#: A workflow's run method, ``SomeWorkflow.run``: what the result of running it is.
+_RunMethod = Callable[[Any, Any], Awaitable[_Result]]
 
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
 STARTING_CASH = 100_000.0
@@ -92,18 +95,19 @@ class TradingDesk:
         return self.services.market
 
     async def start(
-        self, workflow: Any, request: object, **options: Any
-    ) -> WorkflowHandle[Any, Any]:
+        self, workflow: _RunMethod[_Result], request: object, **options: Any
+    ) -> WorkflowHandle[Any, _Result]:
         """``temporal.start(workflow, request, **options)`` on the services' activities."""
         return await self.temporal.start(
             workflow, request, activities=self.services.activities(), **options
         )
 
-    async def run(self, workflow: Any, request: object, **options: Any) -> Any:
+    async def run(self, workflow: _RunMethod[_Result], request: object, **options: Any) -> _Result:
         """``temporal.run(workflow, request, **options)`` on the services' activities."""
-        return await self.temporal.run(
+        result: _Result = await self.temporal.run(
             workflow, request, activities=self.services.activities(), **options
         )
+        return result
 
     async def history(self, workflow: WorkflowHandle[Any, Any] | str | None = None) -> History:
         """The history of ``workflow``; by default of the first one the test started."""
@@ -149,6 +153,19 @@ def pinned(input_type: Callable[..., _Input], *args: Any, **fields: Any) -> _Inp
     """``input_type(*args, **fields)`` on the market at ``AS_OF``, retrying with ``FAST_RETRY``,
     unless ``fields`` say otherwise."""
     return input_type(*args, **{"as_of": AS_OF, "retry": FAST_RETRY, **fields})
+
+
+def pinned_inputs(
+    input_type: Callable[..., _Input], *args: Any, **defaults: Any
+) -> Callable[..., _Input]:
+    """A test module's builder of ``input_type`` inputs: ``pinned(input_type, *args,
+    **defaults)``, where a call's positional arguments replace ``args`` and its fields go on
+    top of ``defaults``."""
+
+    def build(*given: Any, **fields: Any) -> _Input:
+        return pinned(input_type, *(given or args), **{**defaults, **fields})
+
+    return build
 
 
 def market_at(symbol: str, as_of: datetime, bars: int = BARS, exchange: str = "NYSE") -> MarketData:

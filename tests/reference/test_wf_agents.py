@@ -7,7 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, TradingDesk, until_retrying
+from reference_fixtures import (
+    AGENT_RETRY,
+    AS_OF,
+    UNTIL_BACK_UP,
+    TradingDesk,
+    pinned_inputs,
+    until_retrying,
+)
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -39,14 +46,18 @@ from reference_workflows.workflows.agents import (
 from reference_workflows.workflows.agents import _symbol_in as symbol_in
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
+#: Each pattern's inputs, pinned to ``AS_OF``, with the agents' retries.
+collaborative = pinned_inputs(CollaborativeAgentsInput, retry=AGENT_RETRY)
+adaptive = pinned_inputs(AdaptiveAgentInput, retry=AGENT_RETRY)
+conversation = pinned_inputs(LongRunningAgentInput, retry=AGENT_RETRY)
+orchestration = pinned_inputs(MultiAgentInput, retry=AGENT_RETRY)
+ai_agent = pinned_inputs(AIAgentInput, retry=AGENT_RETRY)
+
 # ------------------------------------------------------------------ collaborative
 
 
 async def test_collaborative_agents_vote_and_the_consensus_is_traded(desk: TradingDesk) -> None:
-    result = await desk.run(
-        CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
-    )
+    result = await desk.run(CollaborativeAgentsWorkflow.run, collaborative("AAPL"))
 
     assert [(s.strategy, s.signal) for s in result.signals] == [
         (Strategy.MOMENTUM, Signal.BUY),
@@ -76,10 +87,7 @@ async def test_a_sell_consensus_sells_shares_the_account_holds(desk: TradingDesk
         ExecuteTradeRequest("paper", "KO", Side.BUY, 200, "seed-position", price=60.0)
     )
 
-    result = await desk.run(
-        CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=AGENT_RETRY),
-    )
+    result = await desk.run(CollaborativeAgentsWorkflow.run, collaborative("KO"))
 
     assert result.consensus.action is Signal.SELL
     assert result.status is ExecutionStatus.FILLED and result.execution.side is Side.SELL
@@ -95,10 +103,7 @@ async def test_adaptive_agent_adapts_its_strategy_until_confident_then_trades(
 ) -> None:
     # TSLA: trend following finds nothing to ride; a day later mean reversion is sure.
     result = await desk.run(
-        AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput(
-            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=AGENT_RETRY
-        ),
+        AdaptiveAgentWorkflow.run, adaptive("TSLA", strategy=Strategy.TREND_FOLLOWING)
     )
 
     assert [(i.strategy, i.action) for i in result.iterations] == [
@@ -118,10 +123,7 @@ async def test_adaptive_agent_stops_after_max_iterations_without_trading(
     desk: TradingDesk,
 ) -> None:
     # DIS never gets past 0.71 confidence.
-    handle = await desk.start(
-        AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=AGENT_RETRY),
-    )
+    handle = await desk.start(AdaptiveAgentWorkflow.run, adaptive("DIS", max_iterations=3))
     result = await handle.result()
 
     assert not result.converged and len(result.iterations) == 3
@@ -185,8 +187,7 @@ async def test_long_running_agent_keeps_the_conversation_across_continue_as_new(
     desk: TradingDesk,
 ) -> None:
     handle = await desk.start(
-        LongRunningAgentWorkflow.run,
-        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=AGENT_RETRY),
+        LongRunningAgentWorkflow.run, conversation("AAPL", max_messages_per_run=2)
     )
     first_run = handle.first_execution_run_id
 
@@ -252,8 +253,7 @@ async def test_orchestrator_runs_every_agent_and_shows_the_board_mid_run(
 ) -> None:
     desk.market.set_exchange_down("NYSE")
     handle = await desk.start(
-        MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("AAPL", as_of=AS_OF, retry=UNTIL_BACK_UP),
+        MultiAgentOrchestrationWorkflow.run, orchestration("AAPL", retry=UNTIL_BACK_UP)
     )
     await until_retrying(handle, count=2)  # both market agents failed once and are retrying
 
@@ -279,8 +279,7 @@ async def test_orchestrator_skips_planning_and_action_above_the_risk_threshold(
     desk: TradingDesk,
 ) -> None:
     result = await desk.run(
-        MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=AGENT_RETRY),
+        MultiAgentOrchestrationWorkflow.run, orchestration("TSLA", strategy=Strategy.MOMENTUM)
     )
 
     assert result.risk.risk_score > 0.7 and result.status is ExecutionStatus.SKIPPED
@@ -317,9 +316,7 @@ async def test_ai_agent_retries_the_reasoner_then_acts_once(
     reasoner = FlakyReasoner(failures=2)
     desk = make_desk(reasoner=reasoner)
 
-    result = await desk.run(
-        AIAgentWorkflow.run, AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY)
-    )
+    result = await desk.run(AIAgentWorkflow.run, ai_agent("AAPL"))
 
     assert reasoner.calls == 3
     assert result.decision.reasoner == "flaky-model" and result.decision.action is Signal.BUY
@@ -337,7 +334,7 @@ async def test_ai_agent_fails_without_acting_when_the_reasoner_never_answers(
     desk = make_desk(reasoner=FlakyReasoner(failures=100))
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await desk.run(AIAgentWorkflow.run, AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY))
+        await desk.run(AIAgentWorkflow.run, ai_agent("AAPL"))
 
     cause = failure.value.cause.cause
     assert isinstance(cause, ApplicationError) and cause.type == "TimeoutError"
@@ -346,13 +343,11 @@ async def test_ai_agent_fails_without_acting_when_the_reasoner_never_answers(
 
 
 async def test_ai_agent_caps_the_quantity_and_can_hold(desk: TradingDesk) -> None:
-    capped = await desk.run(
-        AIAgentWorkflow.run, AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=AGENT_RETRY)
-    )
+    capped = await desk.run(AIAgentWorkflow.run, ai_agent("AAPL", max_quantity=2))
     assert (
         capped.execution.quantity == 2 and "capped at max_quantity=2" in capped.decision.rationale
     )
 
-    hold = await desk.run(AIAgentWorkflow.run, AIAgentInput("MSFT", as_of=AS_OF, retry=AGENT_RETRY))
+    hold = await desk.run(AIAgentWorkflow.run, ai_agent("MSFT"))
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED
     assert [f.quantity for f in desk.broker.fills()] == [2]

@@ -39,10 +39,9 @@ def day_when(symbol: str, signal: Signal) -> datetime:
 
 async def run(desk: TradingDesk, symbol: str, signal: Signal) -> ChainedTradingResult:
     request = pinned(ChainedTradingInput, symbol, bars=BARS, as_of=day_when(symbol, signal))
-    result: ChainedTradingResult = await desk.run(
+    return await desk.run(
         ChainedTradingWorkflow.run, request, workflows=[*WORKFLOWS, *DEPENDENCIES]
     )
-    return result
 
 
 async def test_a_buy_decision_is_carried_out_by_the_saga(desk: TradingDesk) -> None:

@@ -10,7 +10,7 @@ from reference_fixtures import (
     STARTING_CASH,
     TradingDesk,
     find_as_of,
-    pinned,
+    pinned_inputs,
 )
 
 from reference_workflows.analysis import compute_indicators
@@ -36,16 +36,11 @@ from reference_workflows.workflows.child import (
     TradeWithChildrenWorkflow,
 )
 
-
-def trade(symbol: str = "AAPL", **fields: object) -> TradeWithChildrenInput:
-    return pinned(TradeWithChildrenInput, symbol, bars=BARS, **fields)
+trade = pinned_inputs(TradeWithChildrenInput, "AAPL", bars=BARS)
 
 
 async def run_parent(desk: TradingDesk, request: TradeWithChildrenInput) -> TradeWithChildrenResult:
-    result: TradeWithChildrenResult = await desk.run(
-        TradeWithChildrenWorkflow.run, request, workflows=WORKFLOWS
-    )
-    return result
+    return await desk.run(TradeWithChildrenWorkflow.run, request, workflows=WORKFLOWS)
 
 
 def too_risky(data: MarketData) -> bool:

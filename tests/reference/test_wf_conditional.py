@@ -48,8 +48,7 @@ async def run(
 ) -> ConditionalStrategyResult:
     as_of = find_as_of(symbol, says(signal))
     request = pinned(ConditionalStrategyInput, symbol, bars=BARS, as_of=as_of, **fields)
-    result: ConditionalStrategyResult = await desk.run(ConditionalStrategyWorkflow.run, request)
-    return result
+    return await desk.run(ConditionalStrategyWorkflow.run, request)
 
 
 @pytest.mark.parametrize(

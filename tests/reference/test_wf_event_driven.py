@@ -15,7 +15,7 @@ from reference_fixtures import (
     STARTING_CASH,
     TradingDesk,
     invalid_input_messages,
-    pinned,
+    pinned_inputs,
     wait_for_query,
 )
 from temporalio import activity
@@ -32,9 +32,7 @@ from reference_workflows.workflows.event_driven import (
     TradeApprovalWorkflow,
 )
 
-
-def approval(**fields: object) -> TradeApprovalInput:
-    return pinned(TradeApprovalInput, "AAPL", **fields)
+approval = pinned_inputs(TradeApprovalInput, "AAPL")
 
 
 async def pending(handle: WorkflowHandle[object, object]) -> PendingDecision:

@@ -11,7 +11,7 @@ from reference_fixtures import (
     TradingDesk,
     indicators_at,
     invalid_input_messages,
-    pinned,
+    pinned_inputs,
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
@@ -32,9 +32,7 @@ from reference_workflows.workflows.fan_out import (
     PortfolioAnalysisWorkflow,
 )
 
-
-def portfolio(**fields: object) -> PortfolioAnalysisInput:
-    return pinned(PortfolioAnalysisInput, bars=BARS, **fields)
+portfolio = pinned_inputs(PortfolioAnalysisInput, bars=BARS)
 
 
 async def scheduled_activities(desk: TradingDesk) -> list[str]:
@@ -73,8 +71,7 @@ async def test_every_symbol_is_analysed_and_aggregated(desk: TradingDesk) -> Non
 
 async def test_max_concurrency_one_analyses_the_symbols_one_by_one(desk: TradingDesk) -> None:
     result: PortfolioAnalysisResult = await desk.run(
-        PortfolioAnalysisWorkflow.run,
-        portfolio(symbols=["AAPL", "MSFT", "SPY"], max_concurrency=1),
+        PortfolioAnalysisWorkflow.run, portfolio(symbols=["AAPL", "MSFT", "SPY"], max_concurrency=1)
     )
 
     assert result.summary.analysed == 3

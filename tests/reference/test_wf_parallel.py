@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import FAST_RETRY, TradingDesk, invalid_input_messages, pinned
+from reference_fixtures import FAST_RETRY, TradingDesk, invalid_input_messages, pinned_inputs
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -27,8 +27,7 @@ ACTIVITY = {
 }
 
 
-def fetch(**fields: object) -> ParallelMarketDataInput:
-    return pinned(ParallelMarketDataInput, "AAPL", **fields)
+fetch = pinned_inputs(ParallelMarketDataInput, "AAPL")
 
 
 async def test_every_exchange_answers(desk: TradingDesk) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from reference_fixtures import TradingDesk, invalid_input_messages, pinned
+from reference_fixtures import TradingDesk, invalid_input_messages, pinned_inputs
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -35,9 +35,7 @@ from reference_workflows.workflows.polling import (
     OrderPollingWorkflow,
 )
 
-
-def poll(**fields: object) -> OrderPollingInput:
-    return pinned(OrderPollingInput, "AAPL", **fields)
+poll = pinned_inputs(OrderPollingInput, "AAPL")
 
 
 async def timers(desk: TradingDesk, handle: WorkflowHandle[object, object]) -> list[float]:
@@ -117,8 +115,7 @@ async def test_the_time_limit_stops_polling_before_the_checks_run_out(
 ) -> None:
     desk = make_desk(fill_after_checks=None)
     handle = await desk.start(
-        OrderPollingWorkflow.run,
-        poll(max_polls=100, timeout_seconds=5.0, cancel_on_timeout=False),
+        OrderPollingWorkflow.run, poll(max_polls=100, timeout_seconds=5.0, cancel_on_timeout=False)
     )
 
     error = await fails_with(handle, ORDER_POLLING_TIMEOUT)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import FAST_RETRY, STARTING_CASH, RejectingBroker, TradingDesk, pinned
+from reference_fixtures import (
+    FAST_RETRY,
+    STARTING_CASH,
+    RejectingBroker,
+    TradingDesk,
+    pinned_inputs,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -27,9 +33,7 @@ from reference_workflows.workflows.saga import (
     TradeSagaWorkflow,
 )
 
-
-def saga(**fields: object) -> TradeSagaInput:
-    return pinned(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY, **fields)
+saga = pinned_inputs(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY)
 
 
 async def test_a_buy_reserves_places_and_confirms(desk: TradingDesk) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import BARS, STARTING_CASH, TradingDesk, pinned
+from reference_fixtures import BARS, STARTING_CASH, TradingDesk, pinned_inputs
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -13,23 +13,15 @@ from reference_workflows.models import ExecutionStatus, Side
 from reference_workflows.workflows.sequential import (
     STEPS,
     SequentialTradingInput,
-    SequentialTradingResult,
     SequentialTradingWorkflow,
 )
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
-
-def trade(symbol: str = "AAPL", **fields: object) -> SequentialTradingInput:
-    return pinned(SequentialTradingInput, symbol, bars=BARS, **fields)
-
-
-async def run(desk: TradingDesk, request: SequentialTradingInput) -> SequentialTradingResult:
-    result: SequentialTradingResult = await desk.run(SequentialTradingWorkflow.run, request)
-    return result
+trade = pinned_inputs(SequentialTradingInput, "AAPL", bars=BARS)
 
 
 async def test_an_approved_buy_runs_every_step_in_order_and_fills(desk: TradingDesk) -> None:
-    result = await run(desk, trade(quantity=7))
+    result = await desk.run(SequentialTradingWorkflow.run, trade(quantity=7))
 
     assert result.status is ExecutionStatus.FILLED
     assert result.steps == STEPS
@@ -43,7 +35,7 @@ async def test_an_approved_buy_runs_every_step_in_order_and_fills(desk: TradingD
 
 
 async def test_quantity_is_capped_at_the_risk_limit(desk: TradingDesk) -> None:
-    result = await run(desk, trade(quantity=1_000_000))
+    result = await desk.run(SequentialTradingWorkflow.run, trade(quantity=1_000_000))
 
     assert result.status is ExecutionStatus.FILLED
     assert 0 < result.execution.quantity == result.risk.max_position_size < 1_000_000
@@ -54,7 +46,7 @@ async def test_a_trade_risk_does_not_approve_is_skipped(
 ) -> None:
     desk = make_desk(starting_cash=50.0)  # not one share of AAPL
 
-    result = await run(desk, trade())
+    result = await desk.run(SequentialTradingWorkflow.run, trade())
 
     assert result.status is ExecutionStatus.SKIPPED
     assert not result.risk.approved and result.risk.max_position_size == 0
@@ -64,7 +56,7 @@ async def test_a_trade_risk_does_not_approve_is_skipped(
 
 
 async def test_a_sale_without_shares_is_rejected_by_the_broker(desk: TradingDesk) -> None:
-    result = await run(desk, trade(side=Side.SELL, quantity=3))
+    result = await desk.run(SequentialTradingWorkflow.run, trade(side=Side.SELL, quantity=3))
 
     assert result.status is ExecutionStatus.REJECTED
     assert "holds 0 AAPL" in result.execution.reason
@@ -74,7 +66,7 @@ async def test_a_sale_without_shares_is_rejected_by_the_broker(desk: TradingDesk
 
 async def test_a_quantity_below_one_fails_the_workflow_at_once(desk: TradingDesk) -> None:
     with pytest.raises(WorkflowFailureError) as failure:
-        await run(desk, trade(quantity=0))
+        await desk.run(SequentialTradingWorkflow.run, trade(quantity=0))
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == INVALID_WORKFLOW_INPUT

@@ -28,10 +28,7 @@ async def route(
     request = replace(
         StrategyRouterInput(symbol, strategy, as_of=AS_OF, retry=AGENT_RETRY), **overrides
     )
-    result: StrategyRouterResult = await desk.run(
-        StrategyRouterWorkflow.run, request, workflows=WORKFLOWS
-    )
-    return result
+    return await desk.run(StrategyRouterWorkflow.run, request, workflows=WORKFLOWS)
 
 
 @pytest.mark.parametrize(

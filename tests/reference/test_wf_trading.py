@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, TradingDesk, until_retrying
+from reference_fixtures import (
+    AGENT_RETRY,
+    UNTIL_BACK_UP,
+    TradingDesk,
+    pinned_inputs,
+    until_retrying,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -26,7 +32,6 @@ from reference_workflows.workflows.trading import (
     TRADING_STEPS,
     WORKFLOWS,
     AutomatedTradingInput,
-    AutomatedTradingResult,
     AutomatedTradingWorkflow,
     EnhancedParallelTradingInput,
     EnhancedParallelTradingWorkflow,
@@ -34,23 +39,14 @@ from reference_workflows.workflows.trading import (
     retry_policy,
 )
 
-
-def automated(symbol: str, **overrides: object) -> AutomatedTradingInput:
-    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY), **overrides)
-
-
-async def run_automated(
-    desk: TradingDesk, request: AutomatedTradingInput
-) -> AutomatedTradingResult:
-    result: AutomatedTradingResult = await desk.run(AutomatedTradingWorkflow.run, request)
-    return result
+automated = pinned_inputs(AutomatedTradingInput, retry=AGENT_RETRY)
 
 
 # ------------------------------------------------------------------ automated trading
 
 
 async def test_low_risk_buy_runs_all_four_agents_and_fills(desk: TradingDesk) -> None:
-    result = await run_automated(desk, automated("AAPL"))
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL"))
 
     assert result.status is ExecutionStatus.FILLED
     assert result.analysis.signal is Signal.BUY
@@ -73,7 +69,7 @@ async def test_low_risk_buy_runs_all_four_agents_and_fills(desk: TradingDesk) ->
 
 
 async def test_risk_above_the_threshold_skips_the_trade(desk: TradingDesk) -> None:
-    result = await run_automated(desk, automated("TSLA"))
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("TSLA"))
 
     assert result.risk.risk_score > 0.7
     assert result.status is ExecutionStatus.SKIPPED
@@ -89,16 +85,16 @@ async def test_the_threshold_is_an_input_and_both_sides_of_it_are_honoured(
     desk: TradingDesk,
 ) -> None:
     # AAPL's risk is 0.27: a 0.2 threshold skips it, the default lets it through (above).
-    strict = await run_automated(desk, automated("AAPL", risk_threshold=0.2))
+    strict = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", risk_threshold=0.2))
     assert strict.status is ExecutionStatus.SKIPPED
     assert strict.risk.threshold == 0.2 and not strict.risk.approved
     # TSLA's 0.74 passes a 0.8 threshold; the planner then decides on its own merits.
-    lenient = await run_automated(desk, automated("TSLA", risk_threshold=0.8))
+    lenient = await desk.run(AutomatedTradingWorkflow.run, automated("TSLA", risk_threshold=0.8))
     assert lenient.risk.approved and lenient.plan is not None
 
 
 async def test_a_hold_plan_is_skipped_without_calling_the_broker(desk: TradingDesk) -> None:
-    result = await run_automated(desk, automated("MSFT"))
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("MSFT"))
 
     assert result.risk.approved
     assert result.plan is not None and result.plan.signal is Signal.HOLD
@@ -108,7 +104,7 @@ async def test_a_hold_plan_is_skipped_without_calling_the_broker(desk: TradingDe
 
 
 async def test_max_quantity_caps_the_plan(desk: TradingDesk) -> None:
-    result = await run_automated(desk, automated("AAPL", max_quantity=3))
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", max_quantity=3))
 
     assert result.execution.quantity == 3
     assert [f.quantity for f in desk.broker.fills()] == [3]
@@ -186,7 +182,7 @@ async def test_an_impossible_threshold_fails_the_workflow_with_a_clear_error(
     desk: TradingDesk,
 ) -> None:
     with pytest.raises(WorkflowFailureError) as failure:
-        await run_automated(desk, automated("AAPL", risk_threshold=1.5))
+        await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", risk_threshold=1.5))
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == INVALID_WORKFLOW_INPUT
@@ -236,9 +232,7 @@ async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
 # ------------------------------------------------------------------ enhanced parallel
 
 
-def parallel(symbol: str, **overrides: object) -> EnhancedParallelTradingInput:
-    request = EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
-    return replace(request, **overrides)
+parallel = pinned_inputs(EnhancedParallelTradingInput, retry=AGENT_RETRY)
 
 
 async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(

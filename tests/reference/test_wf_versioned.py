@@ -32,10 +32,9 @@ FILLED_RUN = next(RELEASE_1.glob("*AAPL*/*.json"))
 
 
 async def run(desk: TradingDesk, symbol: str) -> VersionedTradingResult:
-    result: VersionedTradingResult = await desk.run(
+    return await desk.run(
         VersionedTradingWorkflow.run, VersionedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
     )
-    return result
 
 
 async def test_release_2_re_reads_the_account_before_it_buys(desk: TradingDesk) -> None:
