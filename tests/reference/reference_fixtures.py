@@ -49,7 +49,7 @@ from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryO
 
 _Input = TypeVar("_Input")
 _Result = TypeVar("_Result")
-#: A workflow's run method, ``SomeWorkflow.run``: what the result of running it is.
+#: A workflow's run method (``SomeWorkflow.run``), typed by the result it returns.
 _RunMethod = Callable[[Any, Any], Awaitable[_Result]]
 
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
@@ -130,8 +130,8 @@ def desk_fixture(temporal: TemporalHarness, services: ReferenceServices) -> Trad
 @pytest.fixture(name="make_desk")
 def make_desk_fixture(temporal: TemporalHarness, tmp_path: Path) -> Callable[..., TradingDesk]:
     """Build a ``TradingDesk`` on services made with options (``starting_cash``,
-    ``down_exchanges``, ``csv_dir``, broker options), or, with ``broker=``, around a broker of
-    that ``PaperBroker`` subclass, which gets the options."""
+    ``down_exchanges``, ``reasoner``, ``csv_dir``, broker options), or, with ``broker=``,
+    around a broker of that ``PaperBroker`` subclass, which gets the options."""
     count = iter(range(1_000))
 
     def build(*, broker: Callable[..., PaperBroker] | None = None, **options: Any) -> TradingDesk:
