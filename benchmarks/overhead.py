@@ -11,9 +11,10 @@ server, alternating so that warm-up and machine noise hit both alike:
   history in a fresh interpreter, and ``close()``); once more with the replay check off,
   to show what that check costs.
 
-The workflow lives in ``overhead_workflows.py``: the sandbox re-imports a workflow's
-module for every run, so a workflow defined in this script would make the SDK side pay
-for importing the plugin on every run.
+The workflow is ``replay.py``'s two-activity ``TwoStep`` (``replay_workflows.py``, which
+builds on the replay tests' workflows): the sandbox re-imports a workflow's module for every
+run, so a workflow defined in this script would make the SDK side pay for importing the
+plugin on every run.
 
 Usage: python benchmarks/overhead.py [N]   (default N=100)
 """
@@ -33,27 +34,29 @@ from temporalio.worker import Worker
 from pytest_temporal_agents import TemporalHarness, find_binary
 from pytest_temporal_agents.servers import quiet_runtime, stop_environment
 
-sys.path.insert(0, str(Path(__file__).parent))
-from overhead_workflows import TwoStepWorkflow, decide, fetch_price  # noqa: E402
+HERE = Path(__file__).resolve().parent
+# replay_workflows.py here, and the replay tests' workflows it builds on.
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]
+from replay_workflows import ACTIVITIES, TwoStep  # noqa: E402
 
 
 async def sdk_test(env: WorkflowEnvironment) -> None:
     task_queue = f"tq-{uuid.uuid4()}"
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[TwoStepWorkflow], activities=[fetch_price, decide]
+        env.client, task_queue=task_queue, workflows=[TwoStep], activities=ACTIVITIES
     ):
         result = await env.client.execute_workflow(
-            TwoStepWorkflow.run, "AAPL", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+            TwoStep.run, "AAPL", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
-    assert result == "buy"
+    assert result == "filled AAPL"
 
 
 async def fixture_test(env: WorkflowEnvironment, replay_check: bool = True) -> None:
     temporal = TemporalHarness(env, test_id="benchmarks/overhead.py::test_two_steps")
     temporal.replay_check = replay_check
     try:
-        result = await temporal.run(TwoStepWorkflow.run, "AAPL", activities=[fetch_price, decide])
-        assert result == "buy"
+        result = await temporal.run(TwoStep.run, "AAPL", activities=ACTIVITIES)
+        assert result == "filled AAPL"
         assert not await temporal.verify()
     finally:
         await temporal.close()

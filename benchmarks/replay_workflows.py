@@ -1,4 +1,5 @@
-"""Workflows whose histories benchmarks/replay.py records and replays.
+"""Workflows whose histories benchmarks/replay.py records and replays (and ``TwoStep``, the
+small workflow both sides of benchmarks/overhead.py run).
 
 ``Pricer`` (quotes, a timer, a child workflow and an order: 25-40 events) is the replay
 tests' own, from tests/support/replay_fixture_workflows.py, which replay.py puts on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,6 @@ from temporalio.client import WorkflowFailureError
 from pytest_temporal_agents import HarnessUsageError, TemporalHarness, WorkflowTimeoutError
 from sample_workflows import (
     GATE,
-    ApprovalWorkflow,
     GatedWorkflow,
     GenerationsWorkflow,
     Greeting,
@@ -20,13 +20,12 @@ from sample_workflows import (
     LongSleepWorkflow,
     ParentWorkflow,
     RetryingWorkflow,
-    ShoutWorkflow,
     compose_greeting,
     flaky,
     hang_forever,
-    shout,
     wait_for_gate,
 )
+from trading_desk import OrderApproval, stamp_trade
 
 
 async def test_run_starts_a_worker_and_returns_the_result(temporal: TemporalHarness) -> None:
@@ -45,7 +44,11 @@ async def test_thirty_days_of_sleep_complete_under_time_skipping(temporal: Tempo
 
 
 async def test_sync_activities_get_a_thread_executor(temporal: TemporalHarness) -> None:
-    assert await temporal.run(ShoutWorkflow.run, "quiet", activities=[shout]) == "QUIET"
+    # stamp_trade, which OrderApproval runs once approved, is a plain function.
+    handle = await temporal.start(OrderApproval.run, "AAPL", activities=[stamp_trade])
+    await handle.signal(OrderApproval.approve, "ops")
+    ticket = await handle.result()
+    assert re.fullmatch(r"AAPL ticket at \d{4}-\d\d-\d\d \d\d:\d\d, approved by ops", ticket), ticket
 
 
 async def test_history_reports_activity_attempts(temporal: TemporalHarness) -> None:
@@ -72,18 +75,18 @@ async def test_history_reports_a_final_failure(temporal: TemporalHarness) -> Non
 
 
 async def test_signals_queries_and_explicit_worker(temporal: TemporalHarness) -> None:
-    async with temporal.worker(workflows=[ApprovalWorkflow]):
-        handle = await temporal.start(ApprovalWorkflow.run)
-        assert await handle.query(ApprovalWorkflow.status) == "pending"
-        await handle.signal(ApprovalWorkflow.approve, "risk desk")
-        assert await handle.result() == "approved by risk desk"
+    async with temporal.worker(workflows=[OrderApproval], activities=[stamp_trade]):
+        handle = await temporal.start(OrderApproval.run, "AAPL")
+        assert await handle.query(OrderApproval.status) == "waiting"
+        await handle.signal(OrderApproval.approve, "risk desk")
+        assert (await handle.result()).endswith(", approved by risk desk")
     history = await temporal.history(handle)
     [signal] = history.signals()
     assert (signal.name, signal.input) == ("approve", '"risk desk"')
 
 
 async def test_an_unanswered_wait_expires_in_workflow_time(temporal: TemporalHarness) -> None:
-    assert await temporal.run(ApprovalWorkflow.run) == "expired"
+    assert await temporal.run(OrderApproval.run, "AAPL") == "AAPL: expired"
 
 
 async def test_child_workflows_show_in_history(temporal: TemporalHarness) -> None:
@@ -99,18 +102,18 @@ async def test_child_workflows_show_in_history(temporal: TemporalHarness) -> Non
 
 
 async def test_later_runs_extend_the_background_worker(temporal: TemporalHarness) -> None:
-    assert await temporal.run(ShoutWorkflow.run, "a", activities=[shout]) == "A"
+    assert await temporal.run(RetryingWorkflow.run, 0, activities=[flaky]) == 1
     greeting = await temporal.run(GreetingWorkflow.run, Greeting("Bo"), activities=[compose_greeting])
     assert greeting == "Hello, Bo!"
-    assert {cls.__name__ for cls in temporal.registered_workflows} == {"ShoutWorkflow", "GreetingWorkflow"}
+    assert {cls.__name__ for cls in temporal.registered_workflows} == {"RetryingWorkflow", "GreetingWorkflow"}
 
 
 async def test_a_later_run_of_another_class_gets_it_registered(temporal: TemporalHarness) -> None:
     # Without workflows=, the class of the run method is what the worker needs; a worker
     # already polling without it used to be trusted, and the workflow task failed for ever.
-    assert await temporal.run(ShoutWorkflow.run, "a", activities=[shout]) == "A"
+    assert await temporal.run(RetryingWorkflow.run, 0, activities=[flaky]) == 1
     assert await temporal.run(GenerationsWorkflow.run, 3, start_signal="stop", timeout=timedelta(seconds=10)) == 3
-    assert {c.__name__ for c in temporal.registered_workflows} == {"ShoutWorkflow", "GenerationsWorkflow"}
+    assert {c.__name__ for c in temporal.registered_workflows} == {"RetryingWorkflow", "GenerationsWorkflow"}
 
 
 async def _strand_check(temporal: TemporalHarness) -> None:
@@ -167,7 +170,7 @@ async def test_run_needs_a_workflow_class(temporal: TemporalHarness) -> None:
 async def test_explicit_worker_and_registration_conflict(temporal: TemporalHarness) -> None:
     async with temporal.worker(workflows=[GreetingWorkflow], activities=[compose_greeting]):
         with pytest.raises(HarnessUsageError, match="already serves task queue"):
-            await temporal.run(ShoutWorkflow.run, "x", activities=[shout])
+            await temporal.run(RetryingWorkflow.run, 0, activities=[flaky])
 
 
 async def test_a_stuck_workflow_fails_with_a_diagnosis(temporal: TemporalHarness) -> None:
@@ -184,7 +187,7 @@ async def test_a_stuck_workflow_fails_with_a_diagnosis(temporal: TemporalHarness
 
 
 async def test_close_stops_workers_and_terminates_running_workflows(temporal: TemporalHarness) -> None:
-    handle = await temporal.start(ApprovalWorkflow.run)
+    handle = await temporal.start(OrderApproval.run, "AAPL")
     await temporal.close()
     assert temporal._ctx.workers == []
     assert (await temporal.history(handle)).status == "terminated"

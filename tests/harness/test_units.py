@@ -194,22 +194,22 @@ def test_each_workflow_class_is_validated_in_the_sandbox_once(monkeypatch: pytes
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
     from pytest_temporal_agents import _sdk as _sandbox
-    from sample_workflows import GreetingWorkflow, ShoutWorkflow
+    from sample_workflows import GreetingWorkflow, RetryingWorkflow
 
     validated: list[str] = []
 
     def validate(self: object, defn: temporalio.workflow._Definition) -> None:
         validated.append(defn.name or "")
-        if defn.cls is ShoutWorkflow:
+        if defn.cls is RetryingWorkflow:
             raise RuntimeError("restricted import")
 
     monkeypatch.setattr(_sandbox, "_validated", weakref.WeakSet())
     monkeypatch.setattr(SandboxedWorkflowRunner, "prepare_workflow", validate)
     good = temporalio.workflow._Definition.must_from_class(GreetingWorkflow)
-    bad = temporalio.workflow._Definition.must_from_class(ShoutWorkflow)
+    bad = temporalio.workflow._Definition.must_from_class(RetryingWorkflow)
     for runner in (_sandbox.sandboxed_runner(), _sandbox.sandboxed_runner()):
         runner.prepare_workflow(good)
         with pytest.raises(RuntimeError, match="restricted import"):
             runner.prepare_workflow(bad)
     # The class that passed is validated once; the one that failed, every time.
-    assert validated == ["GreetingWorkflow", "ShoutWorkflow", "ShoutWorkflow"]
+    assert validated == ["GreetingWorkflow", "RetryingWorkflow", "RetryingWorkflow"]

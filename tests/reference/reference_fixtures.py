@@ -1,5 +1,9 @@
 """Shared fixtures, constants and helpers of the reference tests (``conftest.py`` registers the
-fixtures, so tests ask for ``services`` or ``make_services`` without importing them).
+fixtures, so tests ask for ``desk``, ``make_desk`` or ``services`` without importing them).
+
+The workflow tests (``test_wf_*.py``) run every pattern on a ``TradingDesk``: the ``temporal``
+harness with the reference services behind it, so a test names the workflow and its input, and
+reads the broker and the market it traded on.
 
 Every test pins the market to ``AS_OF``: the simulator's bars depend only on their dates, so a
 symbol keeps its character whatever day the suite runs. Where a test needs a particular market
@@ -19,19 +23,17 @@ At ``AS_OF`` with 120 daily bars and the momentum strategy (the agent patterns' 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
-from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents import History, TemporalHarness
 from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import Agents
 from reference_workflows.analysis import compute_indicators
@@ -42,18 +44,13 @@ from reference_workflows.broker import (
     PaperBroker,
 )
 from reference_workflows.market import MarketDataService
-from reference_workflows.models import (
-    ConfirmExecutionRequest,
-    Fill,
-    MarketData,
-    MarketDataRequest,
-    Order,
-    OrderRequest,
-    TechnicalIndicators,
-)
+from reference_workflows.models import MarketData, MarketDataRequest, TechnicalIndicators
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT, RetryOptions
 
 _Input = TypeVar("_Input")
+_Result = TypeVar("_Result")
+#: A workflow's run method (``SomeWorkflow.run``), typed by the result it returns.
+_RunMethod = Callable[[Any, Any], Awaitable[_Result]]
 
 AS_OF = datetime(2024, 6, 28, tzinfo=timezone.utc)
 STARTING_CASH = 100_000.0
@@ -76,8 +73,45 @@ UNTIL_BACK_UP = RetryOptions(
 )
 """Retries that outlast an exchange a test takes down, queries mid-run, then brings back."""
 
-REPO = Path(__file__).resolve().parents[2]
-COOKBOOK = REPO / "docs" / "cookbook"
+
+@dataclass
+class TradingDesk:
+    """The test's ``temporal`` harness with the reference services behind it.
+
+    ``start`` and ``run`` are the harness's, with the services' 23 activities registered (as
+    every reference workflow needs them); ``broker`` and ``market`` are what the workflows
+    traded on, for the test to arrange and to check.
+    """
+
+    temporal: TemporalHarness
+    services: ReferenceServices
+
+    @property
+    def broker(self) -> PaperBroker:
+        return self.services.broker
+
+    @property
+    def market(self) -> MarketDataService:
+        return self.services.market
+
+    async def start(
+        self, workflow: _RunMethod[_Result], request: object, **options: Any
+    ) -> WorkflowHandle[Any, _Result]:
+        """``temporal.start(workflow, request, **options)`` on the services' activities."""
+        return await self.temporal.start(
+            workflow, request, activities=self.services.activities(), **options
+        )
+
+    async def run(self, workflow: _RunMethod[_Result], request: object, **options: Any) -> _Result:
+        """``temporal.run(workflow, request, **options)`` on the services' activities."""
+        result: _Result = await self.temporal.run(
+            workflow, request, activities=self.services.activities(), **options
+        )
+        return result
+
+    async def history(self, workflow: WorkflowHandle[Any, Any] | str | None = None) -> History:
+        """The history of ``workflow``; by default of the first one the test started."""
+        return await self.temporal.history(workflow or self.temporal.started_workflows[0])
 
 
 @pytest.fixture(name="services")
@@ -87,21 +121,51 @@ def services_fixture(tmp_path: Path) -> ReferenceServices:
     return create_services(ledger_path=tmp_path / "ledger.sqlite3")
 
 
-@pytest.fixture(name="make_services")
-def make_services_fixture(tmp_path: Path) -> Callable[..., ReferenceServices]:
-    """Build services with options (``starting_cash``, ``down_exchanges``, broker options)."""
+@pytest.fixture(name="desk")
+def desk_fixture(temporal: TemporalHarness, services: ReferenceServices) -> TradingDesk:
+    """A ``TradingDesk`` on the ``services`` fixture's fresh services."""
+    return TradingDesk(temporal, services)
+
+
+@pytest.fixture(name="make_desk")
+def make_desk_fixture(temporal: TemporalHarness, tmp_path: Path) -> Callable[..., TradingDesk]:
+    """Build a ``TradingDesk`` on services made with options (``starting_cash``,
+    ``down_exchanges``, ``reasoner``, ``csv_dir``, broker options), or, with ``broker=``,
+    around a broker of that ``PaperBroker`` subclass, which gets the options."""
     count = iter(range(1_000))
 
-    def build(**options: Any) -> ReferenceServices:
-        return create_services(ledger_path=tmp_path / f"ledger-{next(count)}.sqlite3", **options)
+    def build(*, broker: Callable[..., PaperBroker] | None = None, **options: Any) -> TradingDesk:
+        ledger_path = tmp_path / f"ledger-{next(count)}.sqlite3"
+        if broker is None:
+            return TradingDesk(temporal, create_services(ledger_path=ledger_path, **options))
+        return TradingDesk(temporal, services_around(broker(ledger_path, **options)))
 
     return build
+
+
+def services_around(broker: PaperBroker) -> ReferenceServices:
+    """Fresh market and agents trading through ``broker``."""
+    market = MarketDataService()
+    return ReferenceServices(market, broker, Agents(market=market, broker=broker))
 
 
 def pinned(input_type: Callable[..., _Input], *args: Any, **fields: Any) -> _Input:
     """``input_type(*args, **fields)`` on the market at ``AS_OF``, retrying with ``FAST_RETRY``,
     unless ``fields`` say otherwise."""
     return input_type(*args, **{"as_of": AS_OF, "retry": FAST_RETRY, **fields})
+
+
+def pinned_inputs(
+    input_type: Callable[..., _Input], *args: Any, **defaults: Any
+) -> Callable[..., _Input]:
+    """A test module's builder of ``input_type`` inputs: ``pinned(input_type, *args,
+    **defaults)``, where a call's positional arguments replace ``args`` and its fields go on
+    top of ``defaults``."""
+
+    def build(*given: Any, **fields: Any) -> _Input:
+        return pinned(input_type, *(given or args), **{**defaults, **fields})
+
+    return build
 
 
 def market_at(symbol: str, as_of: datetime, bars: int = BARS, exchange: str = "NYSE") -> MarketData:
@@ -165,10 +229,7 @@ async def until_retrying(
 
 
 async def invalid_input_messages(
-    temporal: TemporalHarness,
-    run: Callable[..., Any],
-    inputs: Sequence[object],
-    activities: Sequence[Callable[..., Any]],
+    desk: TradingDesk, run: Callable[..., Any], inputs: Sequence[object]
 ) -> list[str]:
     """Start a workflow per input (all at once); each must fail with ``InvalidWorkflowInput``.
 
@@ -179,8 +240,8 @@ async def invalid_input_messages(
     # again makes the harness replace the worker, and a workflow task caught on the old one
     # waits out its 10 s task timeout.)
     first, *rest = inputs
-    handles = [await temporal.start(run, first, activities=activities)]
-    handles += [await temporal.start(run, request) for request in rest]
+    handles = [await desk.start(run, first)]
+    handles += [await desk.temporal.start(run, request) for request in rest]
     messages = []
     for handle in handles:
         with pytest.raises(WorkflowFailureError) as failure:
@@ -192,40 +253,6 @@ async def invalid_input_messages(
     return messages
 
 
-class RejectingBroker(PaperBroker):
-    """A paper broker whose venue refuses new orders or fills, as a real venue can.
-
-    The ledger is the real one, so a test checks the real effects of what ran before the
-    refusal and of the compensations after it.
-
-    Args:
-        ledger_path: the SQLite ledger.
-        reject: ``"place_order"`` or ``"confirm_execution"``: the call the venue refuses.
-    """
-
-    def __init__(self, ledger_path: str | Path, *, reject: str, **options: Any) -> None:
-        super().__init__(ledger_path, **options)
-        if reject not in ("place_order", "confirm_execution"):
-            raise ValueError(f"reject={reject!r}; use 'place_order' or 'confirm_execution'")
-        self.reject = reject
-
-    @activity.defn
-    async def place_order(self, request: OrderRequest) -> Order:
-        if self.reject == "place_order":
-            raise _Refused(
-                f"the venue refused the order for {request.symbol}"
-            ).to_application_error()
-        return await super().place_order(request)
-
-    @activity.defn
-    async def confirm_execution(self, request: ConfirmExecutionRequest) -> Fill:
-        if self.reject == "confirm_execution":
-            raise _Unfillable(
-                f"the venue refused to fill {request.order_id}"
-            ).to_application_error()
-        return await super().confirm_execution(request)
-
-
 class _Refused(BrokerError, error_type=INVALID_BROKER_REQUEST):
     """The venue refuses the order."""
 
@@ -234,49 +261,40 @@ class _Unfillable(BrokerError, error_type=ORDER_NOT_FILLABLE):
     """The venue refuses to fill the order."""
 
 
+#: What the venue says when it refuses each call it can refuse.
+REFUSALS: dict[str, Callable[[Any], BrokerError]] = {
+    "place_order": lambda request: _Refused(f"the venue refused the order for {request.symbol}"),
+    "confirm_execution": lambda request: _Unfillable(
+        f"the venue refused to fill {request.order_id}"
+    ),
+}
+
+
+class RejectingBroker(PaperBroker):
+    """A paper broker whose venue refuses new orders or fills, as a real venue can.
+
+    The ledger is the real one, so a test checks the real effects of what ran before the
+    refusal and of the compensations after it. The refusal comes from the ledger call behind
+    the activity, so it reaches the workflow as every broker error does.
+
+    Args:
+        ledger_path: the SQLite ledger.
+        reject: ``"place_order"`` or ``"confirm_execution"``: the call the venue refuses.
+    """
+
+    def __init__(self, ledger_path: str | Path, *, reject: str, **options: Any) -> None:
+        super().__init__(ledger_path, **options)
+        if reject not in REFUSALS:
+            raise ValueError(f"reject={reject!r}; use one of {', '.join(map(repr, REFUSALS))}")
+        self.reject = reject
+        refusal = REFUSALS[reject]
+
+        def refuse(request: Any) -> NoReturn:
+            raise refusal(request)
+
+        setattr(self.ledger, reject, refuse)
+
+
 def rejecting_services(ledger_path: Path, reject: str) -> ReferenceServices:
     """Services whose broker refuses ``reject`` (see ``RejectingBroker``)."""
-    base = create_services(ledger_path=ledger_path)
-    broker = RejectingBroker(ledger_path, reject=reject)
-    return ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
-
-
-def snippet_problems(page: str, *sources: str) -> list[str]:
-    """Python blocks of cookbook ``page`` that are not verbatim in any of ``sources``.
-
-    Indentation and blank lines are ignored and a ``...`` line skips source lines, so a page
-    can quote from the middle of a method; anything else must match, so the page cannot rot.
-    """
-    text = (COOKBOOK / page).read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    codes = [_lines((REPO / source).read_text()) for source in sources]
-    if not blocks:
-        return [f"- {page} has no python block"]
-    problems = []
-    for block in blocks:
-        parts = re.split(r"^\s*\.\.\.\s*$", block, flags=re.MULTILINE)
-        chunks = [_lines(part) for part in parts]
-        if not any(_contains_in_order(code, chunks) for code in codes):
-            problems.append(f"- {page}: not found verbatim in {list(sources)}:\n{block}")
-    return problems
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _contains_in_order(code: list[str], chunks: list[list[str]]) -> bool:
-    start = 0
-    for chunk in chunks:
-        found = next(
-            (
-                i
-                for i in range(start, len(code) - len(chunk) + 1)
-                if code[i : i + len(chunk)] == chunk
-            ),
-            None,
-        )
-        if found is None:
-            return False
-        start = found + len(chunk)
-    return True
+    return services_around(RejectingBroker(ledger_path, reject=reject))

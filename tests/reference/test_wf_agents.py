@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
+from reference_fixtures import (
+    AGENT_RETRY,
+    AS_OF,
+    UNTIL_BACK_UP,
+    TradingDesk,
+    pinned_inputs,
+    until_retrying,
+)
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
 from pytest_temporal_agents.servers._settle import task_in_flight
-from reference_workflows.activities import ReferenceServices, create_services
 from reference_workflows.agents import RuleBasedReasoner
 from reference_workflows.models import (
     AgentContext,
@@ -43,17 +46,18 @@ from reference_workflows.workflows.agents import (
 from reference_workflows.workflows.agents import _symbol_in as symbol_in
 from reference_workflows.workflows.trading import INVALID_WORKFLOW_INPUT
 
+#: Each pattern's inputs, pinned to ``AS_OF``, with the agents' retries.
+collaborative = pinned_inputs(CollaborativeAgentsInput, retry=AGENT_RETRY)
+adaptive = pinned_inputs(AdaptiveAgentInput, retry=AGENT_RETRY)
+conversation = pinned_inputs(LongRunningAgentInput, retry=AGENT_RETRY)
+orchestration = pinned_inputs(MultiAgentInput, retry=AGENT_RETRY)
+ai_agent = pinned_inputs(AIAgentInput, retry=AGENT_RETRY)
+
 # ------------------------------------------------------------------ collaborative
 
 
-async def test_collaborative_agents_vote_and_the_consensus_is_traded(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await temporal.run(
-        CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
-    )
+async def test_collaborative_agents_vote_and_the_consensus_is_traded(desk: TradingDesk) -> None:
+    result = await desk.run(CollaborativeAgentsWorkflow.run, collaborative("AAPL"))
 
     assert [(s.strategy, s.signal) for s in result.signals] == [
         (Strategy.MOMENTUM, Signal.BUY),
@@ -65,35 +69,29 @@ async def test_collaborative_agents_vote_and_the_consensus_is_traded(
     assert result.status is ExecutionStatus.FILLED
     assert result.execution.quantity == result.consensus.quantity
     assert result.consensus.quantity <= result.risk.max_position_size
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.side, fill.quantity, fill.price) == (
         Side.BUY,
         result.consensus.quantity,
         result.analysis.indicators.last_price,
     )
-    names = (await temporal.history(temporal.started_workflows[0])).activity_names()
+    names = (await desk.history()).activity_names()
     # Research and analysis side by side, then risk, then the voters, then the coordinator.
     assert sorted(names[:2]) == ["analysis_agent", "research_agent"]
     assert names[2] == "risk_agent"
     assert names[-2:] == ["coordinator_agent", "action_agent"]
 
 
-async def test_a_sell_consensus_sells_shares_the_account_holds(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    services.broker.ledger.execute_trade(
+async def test_a_sell_consensus_sells_shares_the_account_holds(desk: TradingDesk) -> None:
+    desk.broker.ledger.execute_trade(
         ExecuteTradeRequest("paper", "KO", Side.BUY, 200, "seed-position", price=60.0)
     )
 
-    result = await temporal.run(
-        CollaborativeAgentsWorkflow.run,
-        CollaborativeAgentsInput("KO", as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
-    )
+    result = await desk.run(CollaborativeAgentsWorkflow.run, collaborative("KO"))
 
     assert result.consensus.action is Signal.SELL
     assert result.status is ExecutionStatus.FILLED and result.execution.side is Side.SELL
-    [position] = services.broker.snapshot().positions
+    [position] = desk.broker.snapshot().positions
     assert position.quantity == 200 - result.execution.quantity
 
 
@@ -101,15 +99,11 @@ async def test_a_sell_consensus_sells_shares_the_account_holds(
 
 
 async def test_adaptive_agent_adapts_its_strategy_until_confident_then_trades(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     # TSLA: trend following finds nothing to ride; a day later mean reversion is sure.
-    result = await temporal.run(
-        AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput(
-            "TSLA", strategy=Strategy.TREND_FOLLOWING, as_of=AS_OF, retry=AGENT_RETRY
-        ),
-        activities=services.activities(),
+    result = await desk.run(
+        AdaptiveAgentWorkflow.run, adaptive("TSLA", strategy=Strategy.TREND_FOLLOWING)
     )
 
     assert [(i.strategy, i.action) for i in result.iterations] == [
@@ -119,21 +113,17 @@ async def test_adaptive_agent_adapts_its_strategy_until_confident_then_trades(
     assert [i.as_of for i in result.iterations] == [AS_OF, AS_OF + timedelta(days=1)]
     assert result.converged and result.decision.confidence >= 0.75
     assert result.status is ExecutionStatus.FILLED
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.quantity, fill.price) == (result.decision.quantity, result.iterations[-1].price)
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await desk.history()
     assert [(t.duration, t.status) for t in history.timers()] == [(timedelta(days=1), "fired")]
 
 
 async def test_adaptive_agent_stops_after_max_iterations_without_trading(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     # DIS never gets past 0.71 confidence.
-    handle = await temporal.start(
-        AdaptiveAgentWorkflow.run,
-        AdaptiveAgentInput("DIS", max_iterations=3, as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
-    )
+    handle = await desk.start(AdaptiveAgentWorkflow.run, adaptive("DIS", max_iterations=3))
     result = await handle.result()
 
     assert not result.converged and len(result.iterations) == 3
@@ -145,20 +135,14 @@ async def test_adaptive_agent_stops_after_max_iterations_without_trading(
     assert result.status is ExecutionStatus.SKIPPED
     assert "in 3 iterations" in result.execution.reason
     assert await handle.query(AdaptiveAgentWorkflow.get_iterations) == result.iterations
-    timers = (await temporal.history(handle)).timers()
+    timers = (await desk.history(handle)).timers()
     assert [t.duration for t in timers] == [timedelta(days=1)] * 2  # time skipped, not waited
-    assert services.broker.orders() == []
+    assert desk.broker.orders() == []
 
 
-async def test_adaptive_agent_refuses_an_unbounded_loop(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_adaptive_agent_refuses_an_unbounded_loop(desk: TradingDesk) -> None:
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            AdaptiveAgentWorkflow.run,
-            AdaptiveAgentInput("AAPL", max_iterations=1000),
-            activities=services.activities(),
-        )
+        await desk.run(AdaptiveAgentWorkflow.run, AdaptiveAgentInput("AAPL", max_iterations=1000))
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == INVALID_WORKFLOW_INPUT
@@ -200,12 +184,10 @@ async def until(
 
 
 async def test_long_running_agent_keeps_the_conversation_across_continue_as_new(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    handle = await temporal.start(
-        LongRunningAgentWorkflow.run,
-        LongRunningAgentInput("AAPL", max_messages_per_run=2, as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
+    handle = await desk.start(
+        LongRunningAgentWorkflow.run, conversation("AAPL", max_messages_per_run=2)
     )
     first_run = handle.first_execution_run_id
 
@@ -237,22 +219,19 @@ async def test_long_running_agent_keeps_the_conversation_across_continue_as_new(
 
     assert result.reason == "ended by the user"
     assert result.summary.total_messages == 3 and result.summary.runs == 2
-    first = await temporal.history(handle.id, run_id=first_run)
+    first = await desk.temporal.history(handle.id, run_id=first_run)
     assert first.status == "continued_as_new"
     assert first.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
     assert len(first.signals("send_message")) >= 2
     assert first.activity_names() == ["reasoning_agent", "reasoning_agent"]
-    latest = await temporal.history(handle.id)
+    latest = await desk.history(handle.id)
     assert latest.status == "completed" and latest.signals("end")
 
 
-async def test_long_running_agent_ends_when_idle(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await temporal.run(
+async def test_long_running_agent_ends_when_idle(desk: TradingDesk) -> None:
+    result = await desk.run(
         LongRunningAgentWorkflow.run,
         LongRunningAgentInput("AAPL", idle_timeout_seconds=3600, as_of=AS_OF),
-        activities=services.activities(),
     )
 
     assert result.reason == "idle for 3600 s"
@@ -270,13 +249,11 @@ def test_messages_name_symbols_with_a_dollar_or_in_capitals() -> None:
 
 
 async def test_orchestrator_runs_every_agent_and_shows_the_board_mid_run(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    services.market.set_exchange_down("NYSE")
-    handle = await temporal.start(
-        MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("AAPL", as_of=AS_OF, retry=UNTIL_BACK_UP),
-        activities=services.activities(),
+    desk.market.set_exchange_down("NYSE")
+    handle = await desk.start(
+        MultiAgentOrchestrationWorkflow.run, orchestration("AAPL", retry=UNTIL_BACK_UP)
     )
     await until_retrying(handle, count=2)  # both market agents failed once and are retrying
 
@@ -289,22 +266,20 @@ async def test_orchestrator_runs_every_agent_and_shows_the_board_mid_run(
         ("action", "waiting"),
     ]
 
-    services.market.set_exchange_down("NYSE", down=False)
+    desk.market.set_exchange_down("NYSE", down=False)
     result = await handle.result()
 
     assert result.status is ExecutionStatus.FILLED
     assert [s.state for s in result.agents] == ["done"] * 5
     assert result.plan is not None and result.execution.quantity == result.plan.quantity
-    assert [f.quantity for f in services.broker.fills()] == [result.plan.quantity]
+    assert [f.quantity for f in desk.broker.fills()] == [result.plan.quantity]
 
 
 async def test_orchestrator_skips_planning_and_action_above_the_risk_threshold(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    result = await temporal.run(
-        MultiAgentOrchestrationWorkflow.run,
-        MultiAgentInput("TSLA", strategy=Strategy.MOMENTUM, as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
+    result = await desk.run(
+        MultiAgentOrchestrationWorkflow.run, orchestration("TSLA", strategy=Strategy.MOMENTUM)
     )
 
     assert result.risk.risk_score > 0.7 and result.status is ExecutionStatus.SKIPPED
@@ -313,7 +288,7 @@ async def test_orchestrator_skips_planning_and_action_above_the_risk_threshold(
         ("planning", "skipped"),
         ("action", "skipped"),
     ]
-    assert result.plan is None and services.broker.orders() == []
+    assert result.plan is None and desk.broker.orders() == []
 
 
 # ------------------------------------------------------------------ AI agent
@@ -336,78 +311,43 @@ class FlakyReasoner(RuleBasedReasoner):
 
 
 async def test_ai_agent_retries_the_reasoner_then_acts_once(
-    temporal: TemporalHarness, tmp_path: Path
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
     reasoner = FlakyReasoner(failures=2)
-    services = create_services(ledger_path=tmp_path / "ledger.sqlite3", reasoner=reasoner)
+    desk = make_desk(reasoner=reasoner)
 
-    result = await temporal.run(
-        AIAgentWorkflow.run,
-        AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
-    )
+    result = await desk.run(AIAgentWorkflow.run, ai_agent("AAPL"))
 
     assert reasoner.calls == 3
     assert result.decision.reasoner == "flaky-model" and result.decision.action is Signal.BUY
     assert result.status is ExecutionStatus.FILLED
-    assert [f.quantity for f in services.broker.fills()] == [result.decision.quantity]
-    history = await temporal.history(temporal.started_workflows[0])
+    assert [f.quantity for f in desk.broker.fills()] == [result.decision.quantity]
+    history = await desk.history()
     [reasoning] = history.activities("reasoning_agent")
     assert (reasoning.status, reasoning.attempt) == ("completed", 3)
     assert history.activity_names() == ["analysis_agent", "reasoning_agent", "action_agent"]
 
 
 async def test_ai_agent_fails_without_acting_when_the_reasoner_never_answers(
-    temporal: TemporalHarness, tmp_path: Path
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = create_services(
-        ledger_path=tmp_path / "ledger.sqlite3", reasoner=FlakyReasoner(failures=100)
-    )
+    desk = make_desk(reasoner=FlakyReasoner(failures=100))
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            AIAgentWorkflow.run,
-            AIAgentInput("AAPL", as_of=AS_OF, retry=AGENT_RETRY),
-            activities=services.activities(),
-        )
+        await desk.run(AIAgentWorkflow.run, ai_agent("AAPL"))
 
     cause = failure.value.cause.cause
     assert isinstance(cause, ApplicationError) and cause.type == "TimeoutError"
     assert "the model did not answer (call 3)" in str(cause)
-    assert services.broker.orders() == []
+    assert desk.broker.orders() == []
 
 
-async def test_ai_agent_caps_the_quantity_and_can_hold(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    capped = await temporal.run(
-        AIAgentWorkflow.run,
-        AIAgentInput("AAPL", max_quantity=2, as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
-    )
+async def test_ai_agent_caps_the_quantity_and_can_hold(desk: TradingDesk) -> None:
+    capped = await desk.run(AIAgentWorkflow.run, ai_agent("AAPL", max_quantity=2))
     assert (
         capped.execution.quantity == 2 and "capped at max_quantity=2" in capped.decision.rationale
     )
 
-    hold = await temporal.run(
-        AIAgentWorkflow.run,
-        replace(AIAgentInput("MSFT", as_of=AS_OF, retry=AGENT_RETRY)),
-        activities=services.activities(),
-    )
+    hold = await desk.run(AIAgentWorkflow.run, ai_agent("MSFT"))
     assert hold.decision.action is Signal.HOLD and hold.status is ExecutionStatus.SKIPPED
-    assert [f.quantity for f in services.broker.fills()] == [2]
-
-
-@pytest.mark.parametrize(
-    "page",
-    [
-        "collaborative-agents.md",
-        "adaptive-agent.md",
-        "long-running-agent.md",
-        "multi-agent.md",
-        "ai-agent.md",
-    ],
-)
-def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = ("reference_workflows/workflows/agents.py", "tests/reference/test_wf_agents.py")
-    assert snippet_problems(page, *sources) == []
+    assert [f.quantity for f in desk.broker.fills()] == [2]

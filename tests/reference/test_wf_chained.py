@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from reference_fixtures import (
-    BARS,
-    STARTING_CASH,
-    find_as_of,
-    pinned,
-    rejecting_services,
-    snippet_problems,
-)
+from reference_fixtures import BARS, STARTING_CASH, RejectingBroker, TradingDesk, find_as_of, pinned
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.agents import STRATEGY_SIGNALS
 from reference_workflows.analysis import compute_indicators
 from reference_workflows.models import (
@@ -46,23 +37,15 @@ def day_when(symbol: str, signal: Signal) -> datetime:
     return find_as_of(symbol, wanted)
 
 
-async def run(
-    temporal: TemporalHarness, services: ReferenceServices, symbol: str, signal: Signal
-) -> ChainedTradingResult:
+async def run(desk: TradingDesk, symbol: str, signal: Signal) -> ChainedTradingResult:
     request = pinned(ChainedTradingInput, symbol, bars=BARS, as_of=day_when(symbol, signal))
-    result: ChainedTradingResult = await temporal.run(
-        ChainedTradingWorkflow.run,
-        request,
-        workflows=[*WORKFLOWS, *DEPENDENCIES],
-        activities=services.activities(),
+    return await desk.run(
+        ChainedTradingWorkflow.run, request, workflows=[*WORKFLOWS, *DEPENDENCIES]
     )
-    return result
 
 
-async def test_a_buy_decision_is_carried_out_by_the_saga(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "AAPL", Signal.BUY)
+async def test_a_buy_decision_is_carried_out_by_the_saga(desk: TradingDesk) -> None:
+    result = await run(desk, "AAPL", Signal.BUY)
 
     assert result.status is ExecutionStatus.FILLED
     assert result.decision.signal.signal is Signal.BUY and result.decision.quantity == 75
@@ -70,35 +53,31 @@ async def test_a_buy_decision_is_carried_out_by_the_saga(
     assert result.trade is not None
     assert (result.trade.side, result.trade.quantity) == (Side.BUY, 75)
     assert result.trade.price == result.decision.analysis.indicators.last_price
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.symbol, fill.quantity, fill.price) == ("AAPL", 75, result.trade.price)
-    chain_id = temporal.started_workflows[0]
+    chain_id = desk.temporal.started_workflows[0]
     assert result.links == [f"{chain_id}:strategy", f"{chain_id}:trade"]
-    children = (await temporal.history(chain_id)).children()
+    children = (await desk.history(chain_id)).children()
     assert [(c.workflow_type, c.status) for c in children] == [
         ("ConditionalStrategyWorkflow", "completed"),
         ("TradeSagaWorkflow", "completed"),
     ]
 
 
-async def test_a_hold_decision_ends_the_chain_without_a_trade(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "AAPL", Signal.HOLD)
+async def test_a_hold_decision_ends_the_chain_without_a_trade(desk: TradingDesk) -> None:
+    result = await run(desk, "AAPL", Signal.HOLD)
 
     assert result.status is ExecutionStatus.SKIPPED
     assert result.reason == "momentum decided hold 0: no trade"
     assert result.trade is None and len(result.links) == 1
-    assert services.broker.fills() == []
+    assert desk.broker.fills() == []
 
 
-async def test_a_sell_decision_sells_only_the_shares_held(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_a_sell_decision_sells_only_the_shares_held(desk: TradingDesk) -> None:
     buy = ExecuteTradeRequest("paper", "TSLA", Side.BUY, 30, "setup", 200.0)
-    services.broker.ledger.execute_trade(buy)
+    desk.broker.ledger.execute_trade(buy)
 
-    result = await run(temporal, services, "TSLA", Signal.SELL)
+    result = await run(desk, "TSLA", Signal.SELL)
 
     assert result.status is ExecutionStatus.FILLED
     assert result.decision.quantity == 50  # half size in high volatility
@@ -106,37 +85,30 @@ async def test_a_sell_decision_sells_only_the_shares_held(
         Side.SELL,
         30,
     )
-    assert services.broker.snapshot().positions == []
+    assert desk.broker.snapshot().positions == []
 
 
-async def test_a_sell_decision_with_nothing_to_sell_is_skipped(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "TSLA", Signal.SELL)
+async def test_a_sell_decision_with_nothing_to_sell_is_skipped(desk: TradingDesk) -> None:
+    result = await run(desk, "TSLA", Signal.SELL)
 
     assert result.status is ExecutionStatus.SKIPPED
     assert "holds no TSLA: the chain does not sell short" in result.reason
     assert result.trade is None
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await desk.history()
     assert history.activity_names() == ["get_account"]
 
 
 async def test_a_compensated_saga_ends_the_chain_rejected_with_the_ledger_as_before(
-    temporal: TemporalHarness, tmp_path: Path
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = rejecting_services(tmp_path / "ledger.sqlite3", "confirm_execution")
+    desk = make_desk(broker=RejectingBroker, reject="confirm_execution")
 
-    result = await run(temporal, services, "AAPL", Signal.BUY)
+    result = await run(desk, "AAPL", Signal.BUY)
 
     assert result.status is ExecutionStatus.REJECTED
     assert "failed at confirm_execution" in result.reason
     assert "compensated: cancel_order, release_capital" in result.reason
     assert result.trade is None and len(result.links) == 2
-    account = services.broker.snapshot()
+    account = desk.broker.snapshot()
     assert (account.cash, account.reserved) == (STARTING_CASH, 0)
-    assert services.broker.open_reservations() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/chained.py", "tests/reference/test_wf_chained.py")
-    assert snippet_problems("chained.md", *sources) == []
+    assert desk.broker.open_reservations() == []

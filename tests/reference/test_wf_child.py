@@ -8,13 +8,11 @@ from reference_fixtures import (
     BARS,
     FAST_RETRY,
     STARTING_CASH,
+    TradingDesk,
     find_as_of,
-    pinned,
-    snippet_problems,
+    pinned_inputs,
 )
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.analysis import compute_indicators
 from reference_workflows.models import (
     ExecutionStatus,
@@ -38,21 +36,11 @@ from reference_workflows.workflows.child import (
     TradeWithChildrenWorkflow,
 )
 
-
-def trade(symbol: str = "AAPL", **fields: object) -> TradeWithChildrenInput:
-    return pinned(TradeWithChildrenInput, symbol, bars=BARS, **fields)
+trade = pinned_inputs(TradeWithChildrenInput, "AAPL", bars=BARS)
 
 
-async def run_parent(
-    temporal: TemporalHarness, services: ReferenceServices, request: TradeWithChildrenInput
-) -> TradeWithChildrenResult:
-    result: TradeWithChildrenResult = await temporal.run(
-        TradeWithChildrenWorkflow.run,
-        request,
-        workflows=WORKFLOWS,
-        activities=services.activities(),
-    )
-    return result
+async def run_parent(desk: TradingDesk, request: TradeWithChildrenInput) -> TradeWithChildrenResult:
+    return await desk.run(TradeWithChildrenWorkflow.run, request, workflows=WORKFLOWS)
 
 
 def too_risky(data: MarketData) -> bool:
@@ -61,14 +49,9 @@ def too_risky(data: MarketData) -> bool:
     return not evaluate_risk(request).approved
 
 
-async def test_the_parent_composes_three_children_into_a_fill(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        TradeWithChildrenWorkflow.run,
-        trade(quantity=12),
-        workflows=WORKFLOWS,
-        activities=services.activities(),
+async def test_the_parent_composes_three_children_into_a_fill(desk: TradingDesk) -> None:
+    handle = await desk.start(
+        TradeWithChildrenWorkflow.run, trade(quantity=12), workflows=WORKFLOWS
     )
     result: TradeWithChildrenResult = await handle.result()
 
@@ -76,14 +59,14 @@ async def test_the_parent_composes_three_children_into_a_fill(
     assert result.validation.valid and result.validation.problems == []
     assert result.risk is not None and result.risk.approved and result.risk.allowed_quantity == 12
     assert result.execution is not None
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     # Each child's output fed the next one: validation's price, risk's quantity.
     assert (fill.quantity, fill.price) == (12, result.validation.price)
     assert result.execution.execution.fill_id == fill.fill_id
     assert result.execution.idempotency_key == f"{handle.id}:execute:trade"
     suffixes = [":validate", ":risk", ":execute"]
     assert result.child_workflow_ids == [handle.id + suffix for suffix in suffixes]
-    children = (await temporal.history(handle)).children()
+    children = (await desk.history(handle)).children()
     assert [(c.workflow_type, c.status) for c in children] == [
         ("OrderValidationWorkflow", "completed"),
         ("RiskCheckWorkflow", "completed"),
@@ -92,9 +75,9 @@ async def test_the_parent_composes_three_children_into_a_fill(
 
 
 async def test_an_invalid_order_stops_after_validation_with_every_problem(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    result = await run_parent(temporal, services, trade(quantity=5_000))
+    result = await run_parent(desk, trade(quantity=5_000))
 
     assert result.status is ExecutionStatus.REJECTED
     assert result.risk is None and result.execution is None
@@ -103,30 +86,29 @@ async def test_an_invalid_order_stops_after_validation_with_every_problem(
     assert len(problems) == 2
     assert "exceeds the limit of 250,000.00" in problems[0]
     assert "cash 100,000.00 does not cover" in problems[1]
-    assert services.broker.fills() == []
+    assert desk.broker.fills() == []
 
 
 async def test_a_trade_risk_does_not_approve_is_skipped_before_execution(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     as_of = find_as_of("TSLA", too_risky)
 
-    result = await run_parent(temporal, services, trade("TSLA", as_of=as_of))
+    result = await run_parent(desk, trade("TSLA", as_of=as_of))
 
     assert result.status is ExecutionStatus.SKIPPED
     assert result.risk is not None and not result.risk.approved
     assert result.risk.assessment.risk_score > result.risk.assessment.threshold
     assert result.execution is None and len(result.child_workflow_ids) == 2
-    assert services.broker.fills() == []
+    assert desk.broker.fills() == []
 
 
 async def test_validation_alone_reports_an_unknown_exchange_and_a_bad_quantity(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    result: OrderValidationResult = await temporal.run(
+    result: OrderValidationResult = await desk.run(
         OrderValidationWorkflow.run,
         OrderValidationInput("AAPL", quantity=0, exchange="MOON", as_of=AS_OF, retry=FAST_RETRY),
-        activities=services.activities(),
     )
 
     assert not result.valid and result.price is None
@@ -134,13 +116,10 @@ async def test_validation_alone_reports_an_unknown_exchange_and_a_bad_quantity(
     assert "'MOON' is not supported" in result.problems[1]
 
 
-async def test_validation_alone_refuses_a_sale_of_shares_not_held(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result: OrderValidationResult = await temporal.run(
+async def test_validation_alone_refuses_a_sale_of_shares_not_held(desk: TradingDesk) -> None:
+    result: OrderValidationResult = await desk.run(
         OrderValidationWorkflow.run,
         OrderValidationInput("AAPL", side=Side.SELL, quantity=3, as_of=AS_OF, retry=FAST_RETRY),
-        activities=services.activities(),
     )
 
     assert not result.valid
@@ -148,20 +127,12 @@ async def test_validation_alone_refuses_a_sale_of_shares_not_held(
     assert result.problems == ["account holds 0 AAPL, cannot sell 3"]
 
 
-async def test_execution_alone_turns_a_broker_refusal_into_rejected(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result: TradeExecutionResult = await temporal.run(
+async def test_execution_alone_turns_a_broker_refusal_into_rejected(desk: TradingDesk) -> None:
+    result: TradeExecutionResult = await desk.run(
         TradeExecutionWorkflow.run,
         TradeExecutionInput("AAPL", quantity=10_000, price=190.0, retry=FAST_RETRY),
-        activities=services.activities(),
     )
 
     assert result.execution.status is ExecutionStatus.REJECTED
     assert "buy fewer shares" in result.execution.reason
-    assert services.broker.snapshot().cash == STARTING_CASH
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/child.py", "tests/reference/test_wf_child.py")
-    assert snippet_problems("sub-workflows.md", *sources) == []
+    assert desk.broker.snapshot().cash == STARTING_CASH

@@ -12,10 +12,8 @@ import math
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import BARS, STARTING_CASH, find_as_of, pinned, snippet_problems
+from reference_fixtures import BARS, STARTING_CASH, TradingDesk, find_as_of, pinned
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.agents import STRATEGY_SIGNALS
 from reference_workflows.analysis import compute_indicators
 from reference_workflows.models import (
@@ -46,18 +44,11 @@ def says(signal: Signal) -> Callable[[MarketData], bool]:
 
 
 async def run(
-    temporal: TemporalHarness,
-    services: ReferenceServices,
-    symbol: str,
-    signal: Signal,
-    **fields: object,
+    desk: TradingDesk, symbol: str, signal: Signal, **fields: object
 ) -> ConditionalStrategyResult:
     as_of = find_as_of(symbol, says(signal))
     request = pinned(ConditionalStrategyInput, symbol, bars=BARS, as_of=as_of, **fields)
-    result: ConditionalStrategyResult = await temporal.run(
-        ConditionalStrategyWorkflow.run, request, activities=services.activities()
-    )
-    return result
+    return await desk.run(ConditionalStrategyWorkflow.run, request)
 
 
 @pytest.mark.parametrize(
@@ -69,76 +60,55 @@ async def run(
     ],
 )
 async def test_each_regime_takes_its_branch_and_buys_at_its_size(
-    temporal: TemporalHarness,
-    services: ReferenceServices,
-    symbol: str,
-    regime: VolatilityRegime,
-    strategy: Strategy,
-    agent: str,
+    desk: TradingDesk, symbol: str, regime: VolatilityRegime, strategy: Strategy, agent: str
 ) -> None:
-    result = await run(temporal, services, symbol, Signal.BUY, quantity=100)
+    result = await run(desk, symbol, Signal.BUY, quantity=100)
 
     assert (result.regime, result.strategy) == (regime, strategy)
     assert result.signal.strategy is strategy and result.signal.signal is Signal.BUY
     expected = math.floor(100 * REGIME_PLANS[regime].position_scale)
     assert result.quantity == expected
     assert result.execution.status is ExecutionStatus.FILLED
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.symbol, fill.side, fill.quantity) == (symbol, Side.BUY, expected)
     assert fill.price == result.analysis.indicators.last_price
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await desk.history()
     # Only the branch's own strategy agent ran.
     assert history.activity_names() == ["analysis_agent", agent, "execute_trade"]
 
 
-async def test_a_hold_signal_skips_the_trade(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "AAPL", Signal.HOLD)
+async def test_a_hold_signal_skips_the_trade(desk: TradingDesk) -> None:
+    result = await run(desk, "AAPL", Signal.HOLD)
 
     assert result.signal.signal is Signal.HOLD and result.quantity == 0
     assert result.execution.status is ExecutionStatus.SKIPPED
     assert result.execution.reason == "momentum says hold"
-    assert services.broker.fills() == []
+    assert desk.broker.fills() == []
 
 
-async def test_a_sell_signal_without_shares_is_rejected_by_the_broker(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "TSLA", Signal.SELL, quantity=10)
+async def test_a_sell_signal_without_shares_is_rejected_by_the_broker(desk: TradingDesk) -> None:
+    result = await run(desk, "TSLA", Signal.SELL, quantity=10)
 
     assert result.signal.signal is Signal.SELL
     assert result.execution.status is ExecutionStatus.REJECTED
     assert (result.execution.side, result.execution.quantity) == (Side.SELL, 5)
     assert "holds 0 TSLA" in result.execution.reason
-    assert services.broker.snapshot().cash == STARTING_CASH
+    assert desk.broker.snapshot().cash == STARTING_CASH
 
 
-async def test_with_execution_off_the_signal_is_returned_untraded(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "SPY", Signal.BUY, quantity=40, execute=False)
+async def test_with_execution_off_the_signal_is_returned_untraded(desk: TradingDesk) -> None:
+    result = await run(desk, "SPY", Signal.BUY, quantity=40, execute=False)
 
     assert result.signal.signal is Signal.BUY and result.quantity == 40
     assert result.execution.status is ExecutionStatus.SKIPPED
     assert "execution left to the caller" in result.execution.reason
-    assert services.broker.fills() == []
+    assert desk.broker.fills() == []
 
 
-async def test_a_size_that_scales_below_one_share_is_skipped(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "TSLA", Signal.BUY, quantity=1)
+async def test_a_size_that_scales_below_one_share_is_skipped(desk: TradingDesk) -> None:
+    result = await run(desk, "TSLA", Signal.BUY, quantity=1)
 
     assert result.quantity == 0
     assert result.execution.status is ExecutionStatus.SKIPPED
     assert result.execution.reason == "1 shares at 50% is below 1 share"
-    assert services.broker.fills() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = (
-        "reference_workflows/workflows/conditional.py",
-        "tests/reference/test_wf_conditional.py",
-    )
-    assert snippet_problems("conditional.md", *sources) == []
+    assert desk.broker.fills() == []

@@ -8,17 +8,15 @@ import pytest
 from reference_fixtures import (
     AS_OF,
     BARS,
+    TradingDesk,
     indicators_at,
     invalid_input_messages,
-    pinned,
-    snippet_problems,
+    pinned_inputs,
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.agents import STRATEGY_SIGNALS
 from reference_workflows.market import (
     INVALID_MARKET_DATA_REQUEST,
@@ -34,14 +32,12 @@ from reference_workflows.workflows.fan_out import (
     PortfolioAnalysisWorkflow,
 )
 
-
-def portfolio(**fields: object) -> PortfolioAnalysisInput:
-    return pinned(PortfolioAnalysisInput, bars=BARS, **fields)
+portfolio = pinned_inputs(PortfolioAnalysisInput, bars=BARS)
 
 
-async def scheduled_activities(temporal: TemporalHarness, workflow_id: str) -> list[str]:
+async def scheduled_activities(desk: TradingDesk) -> list[str]:
     """Activity names in the order the workflow scheduled them."""
-    history = await temporal.history(workflow_id)
+    history = await desk.history()
     names = {a.scheduled_event_id: a.name for a in history.activities()}
     return [
         names[e.event_id]
@@ -50,13 +46,8 @@ async def scheduled_activities(temporal: TemporalHarness, workflow_id: str) -> l
     ]
 
 
-async def test_every_symbol_is_analysed_and_aggregated(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        PortfolioAnalysisWorkflow.run, portfolio(), activities=services.activities()
-    )
-    result: PortfolioAnalysisResult = await handle.result()
+async def test_every_symbol_is_analysed_and_aggregated(desk: TradingDesk) -> None:
+    result: PortfolioAnalysisResult = await desk.run(PortfolioAnalysisWorkflow.run, portfolio())
 
     assert [a.symbol for a in result.analyses] == DEFAULT_PORTFOLIO
     assert result.failures == []
@@ -74,32 +65,24 @@ async def test_every_symbol_is_analysed_and_aggregated(
     average = sum(a.volatility for a in result.analyses) / 5
     assert summary.average_volatility == pytest.approx(average)
     # Fan-out: every symbol's first activity was scheduled before any second one.
-    names = await scheduled_activities(temporal, handle.id)
+    names = await scheduled_activities(desk)
     assert names[:5] == ["analysis_agent"] * 5 and names[5:] == ["momentum_agent"] * 5
 
 
-async def test_max_concurrency_one_analyses_the_symbols_one_by_one(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        PortfolioAnalysisWorkflow.run,
-        portfolio(symbols=["AAPL", "MSFT", "SPY"], max_concurrency=1),
-        activities=services.activities(),
+async def test_max_concurrency_one_analyses_the_symbols_one_by_one(desk: TradingDesk) -> None:
+    result: PortfolioAnalysisResult = await desk.run(
+        PortfolioAnalysisWorkflow.run, portfolio(symbols=["AAPL", "MSFT", "SPY"], max_concurrency=1)
     )
-    result: PortfolioAnalysisResult = await handle.result()
 
     assert result.summary.analysed == 3
-    names = await scheduled_activities(temporal, handle.id)
+    names = await scheduled_activities(desk)
     assert names == ["analysis_agent", "momentum_agent"] * 3
 
 
-async def test_a_bad_ticker_is_collected_and_left_out_of_the_aggregate(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result: PortfolioAnalysisResult = await temporal.run(
+async def test_a_bad_ticker_is_collected_and_left_out_of_the_aggregate(desk: TradingDesk) -> None:
+    result: PortfolioAnalysisResult = await desk.run(
         PortfolioAnalysisWorkflow.run,
         portfolio(symbols=["AAPL", "4X?", "msft", "MSFT"], strategy=Strategy.ADAPTIVE),
-        activities=services.activities(),
     )
 
     assert [a.symbol for a in result.analyses] == ["AAPL", "MSFT"]  # msft counted once
@@ -110,15 +93,11 @@ async def test_a_bad_ticker_is_collected_and_left_out_of_the_aggregate(
     assert (result.summary.analysed, result.summary.failed) == (2, 1)
 
 
-async def test_a_symbol_without_data_is_collected(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
-) -> None:
-    services = make_services(csv_dir=SAMPLE_DATA_DIR)  # real AAPL bars only
+async def test_a_symbol_without_data_is_collected(make_desk: Callable[..., TradingDesk]) -> None:
+    desk = make_desk(csv_dir=SAMPLE_DATA_DIR)  # real AAPL bars only
 
-    result: PortfolioAnalysisResult = await temporal.run(
-        PortfolioAnalysisWorkflow.run,
-        portfolio(symbols=["AAPL", "MSFT"]),
-        activities=services.activities(),
+    result: PortfolioAnalysisResult = await desk.run(
+        PortfolioAnalysisWorkflow.run, portfolio(symbols=["AAPL", "MSFT"])
     )
 
     assert [a.symbol for a in result.analyses] == ["AAPL"]
@@ -126,38 +105,26 @@ async def test_a_symbol_without_data_is_collected(
 
 
 async def test_nothing_analysed_fails_with_every_symbol_named(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(down_exchanges=["NYSE"])
+    desk = make_desk(down_exchanges=["NYSE"])
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            PortfolioAnalysisWorkflow.run,
-            portfolio(symbols=["AAPL", "MSFT"]),
-            activities=services.activities(),
-        )
+        await desk.run(PortfolioAnalysisWorkflow.run, portfolio(symbols=["AAPL", "MSFT"]))
 
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == NO_SYMBOL_ANALYSED
     assert "AAPL: ExchangeUnavailable" in str(error) and "MSFT: ExchangeUnavailable" in str(error)
 
 
-async def test_inputs_that_cannot_work_fail_at_once(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
     messages = await invalid_input_messages(
-        temporal,
+        desk,
         PortfolioAnalysisWorkflow.run,
         [portfolio(symbols=[" "]), portfolio(max_concurrency=0)],
-        services.activities(),
     )
 
     assert messages == [
         "symbols=[' ']; give at least one symbol to analyse",
         "max_concurrency=0; use 1 or more",
     ]
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/fan_out.py", "tests/reference/test_wf_fan_out.py")
-    assert snippet_problems("fan-out.md", *sources) == []

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reference_fixtures import FAST_RETRY, invalid_input_messages, pinned, snippet_problems
+from reference_fixtures import FAST_RETRY, TradingDesk, invalid_input_messages, pinned_inputs
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.market import EXCHANGE_UNAVAILABLE, INVALID_MARKET_DATA_REQUEST
 from reference_workflows.workflows.parallel import (
     ParallelMarketDataInput,
@@ -29,17 +27,11 @@ ACTIVITY = {
 }
 
 
-def fetch(**fields: object) -> ParallelMarketDataInput:
-    return pinned(ParallelMarketDataInput, "AAPL", **fields)
+fetch = pinned_inputs(ParallelMarketDataInput, "AAPL")
 
 
-async def test_every_exchange_answers(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        ParallelMarketDataWorkflow.run, fetch(), activities=services.activities()
-    )
-    result: ParallelMarketDataResult = await handle.result()
+async def test_every_exchange_answers(desk: TradingDesk) -> None:
+    result: ParallelMarketDataResult = await desk.run(ParallelMarketDataWorkflow.run, fetch())
 
     assert [s.exchange for s in result.snapshots] == ["NYSE", "NASDAQ", "LSE"]
     assert result.failures == []
@@ -52,22 +44,17 @@ async def test_every_exchange_answers(
     )
     assert result.average_last_price == pytest.approx(result.snapshots[0].last_price)
     # All three fetches were in flight together: scheduled before any of them started.
-    events = [
-        e.event_type for e in (await temporal.history(handle)).events if e.event_type in ACTIVITY
-    ]
+    events = [e.event_type for e in (await desk.history()).events if e.event_type in ACTIVITY]
     assert events[:3] == [EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] * 3
 
 
 async def test_a_down_exchange_and_an_unknown_one_are_collected_not_fatal(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(down_exchanges=["NASDAQ"])
-    handle = await temporal.start(
-        ParallelMarketDataWorkflow.run,
-        fetch(exchanges=["NYSE", "NASDAQ", "MOON"]),
-        activities=services.activities(),
+    desk = make_desk(down_exchanges=["NASDAQ"])
+    result: ParallelMarketDataResult = await desk.run(
+        ParallelMarketDataWorkflow.run, fetch(exchanges=["NYSE", "NASDAQ", "MOON"])
     )
-    result: ParallelMarketDataResult = await handle.result()
 
     assert [s.exchange for s in result.snapshots] == ["NYSE"]
     assert [(f.exchange, f.error_type) for f in result.failures] == [
@@ -77,7 +64,7 @@ async def test_a_down_exchange_and_an_unknown_one_are_collected_not_fatal(
     assert "can be retried" in result.failures[0].message
     assert "'MOON' is not supported" in result.failures[1].message
     # The down exchange was retried to the policy's limit; the unknown one was not retried.
-    attempts = {a.failure_type: a.attempt for a in (await temporal.history(handle)).activities()}
+    attempts = {a.failure_type: a.attempt for a in (await desk.history()).activities()}
     assert attempts == {
         None: 1,
         EXCHANGE_UNAVAILABLE: FAST_RETRY.maximum_attempts,
@@ -86,16 +73,12 @@ async def test_a_down_exchange_and_an_unknown_one_are_collected_not_fatal(
 
 
 async def test_too_few_sources_fail_with_every_exchange_named(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(down_exchanges=["NYSE", "LSE"])
+    desk = make_desk(down_exchanges=["NYSE", "LSE"])
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            ParallelMarketDataWorkflow.run,
-            fetch(min_sources=2),
-            activities=services.activities(),
-        )
+        await desk.run(ParallelMarketDataWorkflow.run, fetch(min_sources=2))
 
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == INSUFFICIENT_MARKET_SOURCES
@@ -104,15 +87,10 @@ async def test_too_few_sources_fail_with_every_exchange_named(
     assert "NYSE: ExchangeUnavailable" in str(error) and "LSE: ExchangeUnavailable" in str(error)
 
 
-async def test_inputs_that_cannot_work_fail_at_once(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
     cases = [{"exchanges": []}, {"exchanges": ["NYSE", "nyse"]}, {"min_sources": 4}]
     messages = await invalid_input_messages(
-        temporal,
-        ParallelMarketDataWorkflow.run,
-        [fetch(**fields) for fields in cases],
-        services.activities(),
+        desk, ParallelMarketDataWorkflow.run, [fetch(**fields) for fields in cases]
     )
 
     assert messages == [
@@ -120,8 +98,3 @@ async def test_inputs_that_cannot_work_fail_at_once(
         "exchanges=['NYSE', 'nyse']; list each exchange once",
         "min_sources=4 must be between 1 and 3",
     ]
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/parallel.py", "tests/reference/test_wf_parallel.py")
-    assert snippet_problems("parallel.md", *sources) == []

@@ -9,17 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from reference_fixtures import invalid_input_messages, pinned, snippet_problems
+from reference_fixtures import TradingDesk, invalid_input_messages, pinned_inputs
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices, create_services
-from reference_workflows.agents import Agents
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import (
     CancelOrderRequest,
@@ -39,13 +35,11 @@ from reference_workflows.workflows.polling import (
     OrderPollingWorkflow,
 )
 
-
-def poll(**fields: object) -> OrderPollingInput:
-    return pinned(OrderPollingInput, "AAPL", **fields)
+poll = pinned_inputs(OrderPollingInput, "AAPL")
 
 
-async def timers(temporal: TemporalHarness, handle: WorkflowHandle[object, object]) -> list[float]:
-    return [t.duration.total_seconds() for t in (await temporal.history(handle)).timers()]
+async def timers(desk: TradingDesk, handle: WorkflowHandle[object, object]) -> list[float]:
+    return [t.duration.total_seconds() for t in (await desk.history(handle)).timers()]
 
 
 async def fails_with(handle: WorkflowHandle[object, object], error_type: str) -> ApplicationError:
@@ -64,18 +58,14 @@ def waited(error: ApplicationError, *, checks: int) -> float:
     return float(found[1])
 
 
-def placed(services: ReferenceServices, quantity: int = 400, price: float = 200.0) -> Order:
+def placed(desk: TradingDesk, quantity: int = 400, price: float = 200.0) -> Order:
     """An order placed outside the workflow, as a user's broker app would."""
     request = OrderRequest("paper", "AAPL", Side.BUY, quantity, "placed-by-test", price)
-    return services.broker.ledger.place_order(request)
+    return desk.broker.ledger.place_order(request)
 
 
-async def test_the_order_fills_on_the_second_check(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        OrderPollingWorkflow.run, poll(quantity=5), activities=services.activities()
-    )
+async def test_the_order_fills_on_the_second_check(desk: TradingDesk) -> None:
+    handle = await desk.start(OrderPollingWorkflow.run, poll(quantity=5))
     result: OrderPollingResult = await handle.result()
 
     assert result.order.status is OrderStatus.FILLED
@@ -84,35 +74,29 @@ async def test_the_order_fills_on_the_second_check(
         [1.0],
         True,
     )
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.order_id, fill.quantity) == (result.order.order_id, 5)
-    assert await timers(temporal, handle) == [1.0]
+    assert await timers(desk, handle) == [1.0]
 
 
 async def test_waits_back_off_exponentially_up_to_the_maximum(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(fill_after_checks=6)
-    handle = await temporal.start(
-        OrderPollingWorkflow.run,
-        poll(maximum_interval_seconds=5.0),
-        activities=services.activities(),
-    )
+    desk = make_desk(fill_after_checks=6)
+    handle = await desk.start(OrderPollingWorkflow.run, poll(maximum_interval_seconds=5.0))
     result: OrderPollingResult = await handle.result()
 
     assert result.order.status is OrderStatus.FILLED and result.status_checks == 6
     assert result.waits_seconds == [1.0, 2.0, 4.0, 5.0, 5.0]
-    assert await timers(temporal, handle) == result.waits_seconds
+    assert await timers(desk, handle) == result.waits_seconds
 
 
 async def test_running_out_of_checks_times_out_and_cancels_the_order(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(fill_after_checks=None)  # it never fills
-    before = await temporal.now()
-    handle = await temporal.start(
-        OrderPollingWorkflow.run, poll(max_polls=4), activities=services.activities()
-    )
+    desk = make_desk(fill_after_checks=None)  # it never fills
+    before = await desk.temporal.now()
+    handle = await desk.start(OrderPollingWorkflow.run, poll(max_polls=4))
 
     error = await fails_with(handle, ORDER_POLLING_TIMEOUT)
 
@@ -120,20 +104,18 @@ async def test_running_out_of_checks_times_out_and_cancels_the_order(
     assert 7.0 <= waited(error, checks=4) < 8.0
     assert "(limits: 4 checks, 600s)" in str(error)
     assert "it was cancelled" in str(error)
-    assert await timers(temporal, handle) == [1.0, 2.0, 4.0]
-    assert await temporal.now() - before >= timedelta(seconds=7)  # workflow time, skipped
-    [order] = services.broker.orders()
-    assert order.status is OrderStatus.CANCELLED and services.broker.fills() == []
+    assert await timers(desk, handle) == [1.0, 2.0, 4.0]
+    assert await desk.temporal.now() - before >= timedelta(seconds=7)  # workflow time, skipped
+    [order] = desk.broker.orders()
+    assert order.status is OrderStatus.CANCELLED and desk.broker.fills() == []
 
 
 async def test_the_time_limit_stops_polling_before_the_checks_run_out(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(fill_after_checks=None)
-    handle = await temporal.start(
-        OrderPollingWorkflow.run,
-        poll(max_polls=100, timeout_seconds=5.0, cancel_on_timeout=False),
-        activities=services.activities(),
+    desk = make_desk(fill_after_checks=None)
+    handle = await desk.start(
+        OrderPollingWorkflow.run, poll(max_polls=100, timeout_seconds=5.0, cancel_on_timeout=False)
     )
 
     error = await fails_with(handle, ORDER_POLLING_TIMEOUT)
@@ -142,20 +124,18 @@ async def test_the_time_limit_stops_polling_before_the_checks_run_out(
     assert 3.0 <= waited(error, checks=3) < 5.0
     assert "(limits: 100 checks, 5s)" in str(error)
     assert "cancelled" not in str(error)
-    assert [o.status for o in services.broker.orders()] == [OrderStatus.PENDING]
+    assert [o.status for o in desk.broker.orders()] == [OrderStatus.PENDING]
 
 
 async def test_an_order_the_account_can_no_longer_pay_for_is_rejected(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(fill_after_checks=1)
-    order = placed(services)  # 80,000 of AAPL: affordable when placed
-    services.broker.ledger.execute_trade(
+    desk = make_desk(fill_after_checks=1)
+    order = placed(desk)  # 80,000 of AAPL: affordable when placed
+    desk.broker.ledger.execute_trade(
         ExecuteTradeRequest("paper", "MSFT", Side.BUY, 100, "spend", 400.0)
     )
-    handle = await temporal.start(
-        OrderPollingWorkflow.run, poll(order_id=order.order_id), activities=services.activities()
-    )
+    handle = await desk.start(OrderPollingWorkflow.run, poll(order_id=order.order_id))
 
     error = await fails_with(handle, ORDER_REJECTED)
 
@@ -163,19 +143,15 @@ async def test_an_order_the_account_can_no_longer_pay_for_is_rejected(
     assert "can pay 60,000.00" in str(error)
 
 
-async def test_an_order_cancelled_elsewhere_fails_the_wait(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    order = placed(services)
-    services.broker.ledger.cancel_order(CancelOrderRequest(order.order_id, "cancel-by-test"))
-    handle = await temporal.start(
-        OrderPollingWorkflow.run, poll(order_id=order.order_id), activities=services.activities()
-    )
+async def test_an_order_cancelled_elsewhere_fails_the_wait(desk: TradingDesk) -> None:
+    order = placed(desk)
+    desk.broker.ledger.cancel_order(CancelOrderRequest(order.order_id, "cancel-by-test"))
+    handle = await desk.start(OrderPollingWorkflow.run, poll(order_id=order.order_id))
 
     error = await fails_with(handle, ORDER_CANCELLED)
 
     assert "was cancelled before it filled (seen at status check 1)" in str(error)
-    assert await timers(temporal, handle) == []
+    assert await timers(desk, handle) == []
 
 
 class FillsOnCancelBroker(PaperBroker):
@@ -188,24 +164,17 @@ class FillsOnCancelBroker(PaperBroker):
 
 
 async def test_an_order_that_fills_as_it_is_cancelled_is_a_success(
-    temporal: TemporalHarness, tmp_path: Path
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    path = tmp_path / "ledger.sqlite3"
-    base = create_services(ledger_path=path)
-    broker = FillsOnCancelBroker(path, fill_after_checks=None)
-    services = ReferenceServices(base.market, broker, Agents(market=base.market, broker=broker))
+    desk = make_desk(broker=FillsOnCancelBroker, fill_after_checks=None)
 
-    result: OrderPollingResult = await temporal.run(
-        OrderPollingWorkflow.run, poll(max_polls=2), activities=services.activities()
-    )
+    result: OrderPollingResult = await desk.run(OrderPollingWorkflow.run, poll(max_polls=2))
 
     assert result.order.status is OrderStatus.FILLED and result.status_checks == 3
-    assert len(broker.fills()) == 1
+    assert len(desk.broker.fills()) == 1
 
 
-async def test_inputs_that_cannot_work_fail_at_once(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_inputs_that_cannot_work_fail_at_once(desk: TradingDesk) -> None:
     cases = [
         {"max_polls": 0},
         {"initial_interval_seconds": 0},
@@ -214,14 +183,9 @@ async def test_inputs_that_cannot_work_fail_at_once(
         {"quantity": 0},
     ]
     messages = await invalid_input_messages(
-        temporal, OrderPollingWorkflow.run, [poll(**f) for f in cases], services.activities()
+        desk, OrderPollingWorkflow.run, [poll(**f) for f in cases]
     )
 
     for fields, message in zip(cases, messages):
         [(name, value)] = fields.items()
         assert f"{name}={value!r}" in message
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/polling.py", "tests/reference/test_wf_polling.py")
-    assert snippet_problems("polling.md", *sources) == []

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from reference_fixtures import (
     FAST_RETRY,
     STARTING_CASH,
-    pinned,
-    rejecting_services,
-    snippet_problems,
+    RejectingBroker,
+    TradingDesk,
+    pinned_inputs,
 )
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.broker import (
     INSUFFICIENT_FUNDS,
     INVALID_BROKER_REQUEST,
@@ -36,25 +33,18 @@ from reference_workflows.workflows.saga import (
     TradeSagaWorkflow,
 )
 
-
-def saga(**fields: object) -> TradeSagaInput:
-    return pinned(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY, **fields)
+saga = pinned_inputs(TradeSagaInput, "AAPL", compensation_retry=FAST_RETRY)
 
 
-async def test_a_buy_reserves_places_and_confirms(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
-        TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
-    )
-    result: TradeSagaResult = await handle.result()
+async def test_a_buy_reserves_places_and_confirms(desk: TradingDesk) -> None:
+    result: TradeSagaResult = await desk.run(TradeSagaWorkflow.run, saga(quantity=10))
 
     assert result.steps == ["get_quote", "reserve_capital", "place_order", "confirm_execution"]
     assert result.reservation is not None
     assert result.reservation.amount == pytest.approx(10 * result.price)
     assert result.order.reservation_id == result.reservation.reservation_id
     assert (result.fill.quantity, result.fill.price) == (10, result.price)
-    broker = services.broker
+    broker = desk.broker
     [reservation] = broker.ledger.reservations()
     assert reservation.status is ReservationStatus.CONSUMED  # the fill drew on it
     account = broker.snapshot()
@@ -63,26 +53,22 @@ async def test_a_buy_reserves_places_and_confirms(
         0,
     )
     assert [(p.symbol, p.quantity) for p in account.positions] == [("AAPL", 10)]
-    history = await temporal.history(handle)
+    history = await desk.history()
     assert history.activity_names() == result.steps
 
 
-async def test_a_sale_needs_no_reservation(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    services.broker.ledger.execute_trade(
+async def test_a_sale_needs_no_reservation(desk: TradingDesk) -> None:
+    desk.broker.ledger.execute_trade(
         ExecuteTradeRequest("paper", "AAPL", Side.BUY, 20, "setup", 180.0)
     )
 
-    result: TradeSagaResult = await temporal.run(
-        TradeSagaWorkflow.run,
-        saga(side=Side.SELL, quantity=5, limit_price=200.0),
-        activities=services.activities(),
+    result: TradeSagaResult = await desk.run(
+        TradeSagaWorkflow.run, saga(side=Side.SELL, quantity=5, limit_price=200.0)
     )
 
     assert result.steps == ["place_order", "confirm_execution"]  # the given price needs no quote
     assert result.reservation is None and result.fill.price == 200.0
-    account = services.broker.snapshot()
+    account = desk.broker.snapshot()
     assert [(p.symbol, p.quantity) for p in account.positions] == [("AAPL", 15)]
     assert account.cash == pytest.approx(STARTING_CASH - 20 * 180.0 + 5 * 200.0)
 
@@ -109,18 +95,15 @@ async def test_a_sale_needs_no_reservation(
     ],
 )
 async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
-    temporal: TemporalHarness,
-    tmp_path: Path,
+    make_desk: Callable[..., TradingDesk],
     reject: str,
     error_type: str,
     completed: list[str],
     compensations: list[str],
     ran: list[str],
 ) -> None:
-    services = rejecting_services(tmp_path / "ledger.sqlite3", reject)
-    handle = await temporal.start(
-        TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
-    )
+    desk = make_desk(broker=RejectingBroker, reject=reject)
+    handle = await desk.start(TradeSagaWorkflow.run, saga(quantity=10))
 
     with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
@@ -133,10 +116,10 @@ async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
     assert details["failed_step"] == reject and details["error_type"] == error_type
     assert details["completed_steps"] == completed
     assert details["compensations"] == compensations
-    history = await temporal.history(handle)
+    history = await desk.history(handle)
     assert history.activity_names() == [*completed, reject, *ran]
     # The ledger is back where it started: all the cash, nothing reserved, no open order.
-    broker = services.broker
+    broker = desk.broker
     account = broker.snapshot()
     assert (account.cash, account.reserved, account.positions) == (STARTING_CASH, 0, [])
     assert broker.open_reservations() == []
@@ -148,14 +131,12 @@ async def test_a_refusal_is_compensated_in_reverse_and_the_ledger_is_as_before(
 
 
 async def test_insufficient_funds_at_the_first_step_leave_nothing_to_undo(
-    temporal: TemporalHarness, make_services: Callable[..., ReferenceServices]
+    make_desk: Callable[..., TradingDesk],
 ) -> None:
-    services = make_services(starting_cash=500.0)
+    desk = make_desk(starting_cash=500.0)
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            TradeSagaWorkflow.run, saga(quantity=10), activities=services.activities()
-        )
+        await desk.run(TradeSagaWorkflow.run, saga(quantity=10))
 
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == TRADE_SAGA_FAILED
@@ -166,10 +147,5 @@ async def test_insufficient_funds_at_the_first_step_leave_nothing_to_undo(
     )
     assert details["compensations"] == []
     assert "compensated: nothing to undo" in str(error)
-    assert services.broker.snapshot().cash == 500.0
-    assert services.broker.ledger.reservations() == []
-
-
-def test_the_cookbook_page_quotes_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/saga.py", "tests/reference/test_wf_saga.py")
-    assert snippet_problems("saga.md", *sources) == []
+    assert desk.broker.snapshot().cash == 500.0
+    assert desk.broker.ledger.reservations() == []

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, snippet_problems
+from reference_fixtures import AGENT_RETRY, AS_OF, TradingDesk
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from pytest_temporal_agents import TemporalHarness
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.models import ExecutionStatus, Side, Signal, Strategy, Trend
 from reference_workflows.workflows.strategy_router import (
     UNROUTABLE_STRATEGY,
@@ -25,19 +23,12 @@ from reference_workflows.workflows.strategy_router import (
 
 
 async def route(
-    temporal: TemporalHarness,
-    services: ReferenceServices,
-    symbol: str,
-    strategy: Strategy,
-    **overrides: object,
+    desk: TradingDesk, symbol: str, strategy: Strategy, **overrides: object
 ) -> StrategyRouterResult:
     request = replace(
         StrategyRouterInput(symbol, strategy, as_of=AS_OF, retry=AGENT_RETRY), **overrides
     )
-    result: StrategyRouterResult = await temporal.run(
-        StrategyRouterWorkflow.run, request, workflows=WORKFLOWS, activities=services.activities()
-    )
-    return result
+    return await desk.run(StrategyRouterWorkflow.run, request, workflows=WORKFLOWS)
 
 
 @pytest.mark.parametrize(
@@ -48,13 +39,9 @@ async def route(
     ],
 )
 async def test_each_strategy_routes_to_its_child_and_the_child_trades(
-    temporal: TemporalHarness,
-    services: ReferenceServices,
-    strategy: Strategy,
-    symbol: str,
-    child: str,
+    desk: TradingDesk, strategy: Strategy, symbol: str, child: str
 ) -> None:
-    result = await route(temporal, services, symbol, strategy)
+    result = await route(desk, symbol, strategy)
 
     assert result.routed_to == child
     assert result.result.strategy is strategy
@@ -64,13 +51,13 @@ async def test_each_strategy_routes_to_its_child_and_the_child_trades(
     assert risk is not None and risk.approved
     # Sized by conviction within the risk limit.
     assert 1 <= result.result.execution.quantity <= risk.max_position_size
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.symbol, fill.side, fill.quantity) == (
         symbol,
         Side.BUY,
         result.result.execution.quantity,
     )
-    [record] = (await temporal.history(temporal.started_workflows[0])).children()
+    [record] = (await desk.history()).children()
     assert (record.workflow_type, record.workflow_id, record.status) == (
         child,
         result.child_workflow_id,
@@ -79,10 +66,10 @@ async def test_each_strategy_routes_to_its_child_and_the_child_trades(
 
 
 async def test_adaptive_evaluates_both_children_and_trades_the_trend_in_a_trend(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     # MS is in an uptrend: trend following buys while mean reversion would sell.
-    result = await route(temporal, services, "MS", Strategy.ADAPTIVE)
+    result = await route(desk, "MS", Strategy.ADAPTIVE)
 
     assert result.routed_to == "AdaptiveStrategyWorkflow"
     assert result.regime.trend is Trend.UP and not result.regime.ranging
@@ -95,18 +82,16 @@ async def test_adaptive_evaluates_both_children_and_trades_the_trend_in_a_trend(
     assert "using trend_following" in adaptive.signal.rationale
     assert adaptive.status is ExecutionStatus.FILLED
     # One trade only: the evaluating children never touch the broker.
-    assert [(f.symbol, f.side) for f in services.broker.fills()] == [("MS", Side.BUY)]
-    adaptive_history = await temporal.history(result.child_workflow_id)
+    assert [(f.symbol, f.side) for f in desk.broker.fills()] == [("MS", Side.BUY)]
+    adaptive_history = await desk.history(result.child_workflow_id)
     assert sorted((c.workflow_type, c.status) for c in adaptive_history.children()) == [
         ("MeanReversionWorkflow", "completed"),
         ("TrendFollowingWorkflow", "completed"),
     ]
 
 
-async def test_adaptive_trades_mean_reversion_in_a_range(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await route(temporal, services, "PEP", Strategy.ADAPTIVE)
+async def test_adaptive_trades_mean_reversion_in_a_range(desk: TradingDesk) -> None:
+    result = await route(desk, "PEP", Strategy.ADAPTIVE)
 
     assert result.regime.ranging and result.regime.trend is Trend.SIDEWAYS
     assert "using mean_reversion" in result.result.signal.rationale
@@ -114,54 +99,42 @@ async def test_adaptive_trades_mean_reversion_in_a_range(
     assert result.status is ExecutionStatus.FILLED
 
 
-async def test_a_hold_signal_and_a_high_risk_trade_are_skipped(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    hold = await route(temporal, services, "MSFT", Strategy.TREND_FOLLOWING)
+async def test_a_hold_signal_and_a_high_risk_trade_are_skipped(desk: TradingDesk) -> None:
+    hold = await route(desk, "MSFT", Strategy.TREND_FOLLOWING)
     assert hold.result.signal.signal is Signal.HOLD
     assert hold.status is ExecutionStatus.SKIPPED and hold.result.risk is None
     assert "says hold" in hold.result.execution.reason
 
-    risky = await route(temporal, services, "AAPL", Strategy.TREND_FOLLOWING, risk_threshold=0.1)
+    risky = await route(desk, "AAPL", Strategy.TREND_FOLLOWING, risk_threshold=0.1)
     assert risky.status is ExecutionStatus.SKIPPED
     assert risky.result.risk is not None and risky.result.risk.threshold == 0.1
     assert "above the threshold 0.10" in risky.result.execution.reason
-    assert services.broker.orders() == []
+    assert desk.broker.orders() == []
 
 
-async def test_a_strategy_without_a_child_fails_and_lists_the_routes(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
+async def test_a_strategy_without_a_child_fails_and_lists_the_routes(desk: TradingDesk) -> None:
     with pytest.raises(WorkflowFailureError) as failure:
-        await route(temporal, services, "AAPL", Strategy.MOMENTUM)
+        await route(desk, "AAPL", Strategy.MOMENTUM)
 
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == UNROUTABLE_STRATEGY
     assert "'momentum'" in str(cause)
     assert "['trend_following', 'mean_reversion', 'adaptive']" in str(cause)
-    assert (await temporal.history(temporal.started_workflows[0])).children() == []
+    assert (await desk.history()).children() == []
 
 
-async def test_a_child_runs_on_its_own_and_fetches_its_market(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result: StrategyResult = await temporal.run(
+async def test_a_child_runs_on_its_own_and_fetches_its_market(desk: TradingDesk) -> None:
+    result: StrategyResult = await desk.run(
         MeanReversionWorkflow.run,
         StrategyInput("PEP", as_of=AS_OF, retry=AGENT_RETRY, execute=False),
-        activities=services.activities(),
     )
 
     assert result.signal.signal is Signal.BUY
     assert result.status is ExecutionStatus.SKIPPED and "evaluated only" in result.execution.reason
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await desk.history()
     assert history.activity_names() == [
         "fetch_market_data",
         "calculate_technical_indicators",
         "mean_reversion_agent",
     ]
-    assert services.broker.orders() == []
-
-
-def test_cookbook_code_is_the_real_code() -> None:
-    sources = ("reference_workflows/workflows/strategy_router.py",)
-    assert snippet_problems("strategy-router.md", *sources) == []
+    assert desk.broker.orders() == []

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF, UNTIL_BACK_UP, snippet_problems, until_retrying
+from reference_fixtures import (
+    AGENT_RETRY,
+    UNTIL_BACK_UP,
+    TradingDesk,
+    pinned_inputs,
+    until_retrying,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -26,7 +32,6 @@ from reference_workflows.workflows.trading import (
     TRADING_STEPS,
     WORKFLOWS,
     AutomatedTradingInput,
-    AutomatedTradingResult,
     AutomatedTradingWorkflow,
     EnhancedParallelTradingInput,
     EnhancedParallelTradingWorkflow,
@@ -34,40 +39,27 @@ from reference_workflows.workflows.trading import (
     retry_policy,
 )
 
-
-def automated(symbol: str, **overrides: object) -> AutomatedTradingInput:
-    return replace(AutomatedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY), **overrides)
-
-
-async def run_automated(
-    temporal: TemporalHarness, services: ReferenceServices, request: AutomatedTradingInput
-) -> AutomatedTradingResult:
-    result: AutomatedTradingResult = await temporal.run(
-        AutomatedTradingWorkflow.run, request, activities=services.activities()
-    )
-    return result
+automated = pinned_inputs(AutomatedTradingInput, retry=AGENT_RETRY)
 
 
 # ------------------------------------------------------------------ automated trading
 
 
-async def test_low_risk_buy_runs_all_four_agents_and_fills(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run_automated(temporal, services, automated("AAPL"))
+async def test_low_risk_buy_runs_all_four_agents_and_fills(desk: TradingDesk) -> None:
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL"))
 
     assert result.status is ExecutionStatus.FILLED
     assert result.analysis.signal is Signal.BUY
     assert result.risk.risk_score <= RISK_THRESHOLD and result.risk.approved
     assert result.plan is not None and result.plan.quantity > 0
-    fills = services.broker.fills()
+    fills = desk.broker.fills()
     assert [(f.symbol, f.side, f.quantity) for f in fills] == [
         ("AAPL", Side.BUY, result.plan.quantity)
     ]
     assert fills[0].price == result.plan.entry_price  # the plan's price, not the wall clock's
-    cash = services.broker.snapshot().cash
+    cash = desk.broker.snapshot().cash
     assert cash == pytest.approx(100_000.0 - fills[0].notional)
-    history = await temporal.history(temporal.started_workflows[0])
+    history = await desk.history()
     assert history.activity_names() == [
         "analysis_agent",
         "risk_agent",
@@ -76,63 +68,53 @@ async def test_low_risk_buy_runs_all_four_agents_and_fills(
     ]
 
 
-async def test_risk_above_the_threshold_skips_the_trade(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run_automated(temporal, services, automated("TSLA"))
+async def test_risk_above_the_threshold_skips_the_trade(desk: TradingDesk) -> None:
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("TSLA"))
 
     assert result.risk.risk_score > 0.7
     assert result.status is ExecutionStatus.SKIPPED
     assert result.status.value == "skipped"
     assert "above the threshold 0.70" in result.reason
     assert result.plan is None
-    assert services.broker.fills() == []
-    history = await temporal.history(temporal.started_workflows[0])
+    assert desk.broker.fills() == []
+    history = await desk.history()
     assert history.activity_names() == ["analysis_agent", "risk_agent"]
 
 
 async def test_the_threshold_is_an_input_and_both_sides_of_it_are_honoured(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     # AAPL's risk is 0.27: a 0.2 threshold skips it, the default lets it through (above).
-    strict = await run_automated(temporal, services, automated("AAPL", risk_threshold=0.2))
+    strict = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", risk_threshold=0.2))
     assert strict.status is ExecutionStatus.SKIPPED
     assert strict.risk.threshold == 0.2 and not strict.risk.approved
     # TSLA's 0.74 passes a 0.8 threshold; the planner then decides on its own merits.
-    lenient = await run_automated(temporal, services, automated("TSLA", risk_threshold=0.8))
+    lenient = await desk.run(AutomatedTradingWorkflow.run, automated("TSLA", risk_threshold=0.8))
     assert lenient.risk.approved and lenient.plan is not None
 
 
-async def test_a_hold_plan_is_skipped_without_calling_the_broker(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run_automated(temporal, services, automated("MSFT"))
+async def test_a_hold_plan_is_skipped_without_calling_the_broker(desk: TradingDesk) -> None:
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("MSFT"))
 
     assert result.risk.approved
     assert result.plan is not None and result.plan.signal is Signal.HOLD
     assert result.status is ExecutionStatus.SKIPPED
     assert "not to trade" in result.reason
-    assert services.broker.orders() == []
+    assert desk.broker.orders() == []
 
 
-async def test_max_quantity_caps_the_plan(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run_automated(temporal, services, automated("AAPL", max_quantity=3))
+async def test_max_quantity_caps_the_plan(desk: TradingDesk) -> None:
+    result = await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", max_quantity=3))
 
     assert result.execution.quantity == 3
-    assert [f.quantity for f in services.broker.fills()] == [3]
+    assert [f.quantity for f in desk.broker.fills()] == [3]
 
 
 async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    services.market.set_exchange_down("NYSE")
-    handle = await temporal.start(
-        AutomatedTradingWorkflow.run,
-        automated("AAPL", retry=UNTIL_BACK_UP),
-        activities=services.activities(),
-    )
+    desk.market.set_exchange_down("NYSE")
+    handle = await desk.start(AutomatedTradingWorkflow.run, automated("AAPL", retry=UNTIL_BACK_UP))
 
     assert await until_retrying(handle) == "analysis_agent"
     progress = await handle.query(AutomatedTradingWorkflow.get_progress)
@@ -141,7 +123,7 @@ async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
     state = await handle.query(AutomatedTradingWorkflow.get_trade_state)
     assert state is not None and state.stage == "market_analysis" and state.analysis is None
 
-    services.market.set_exchange_down("NYSE", down=False)
+    desk.market.set_exchange_down("NYSE", down=False)
     result = await handle.result()
 
     assert result.status is ExecutionStatus.FILLED
@@ -152,17 +134,13 @@ async def test_queries_mid_run_while_the_exchange_is_down_then_after_completion(
     assert state is not None
     assert state.analysis == result.analysis and state.plan == result.plan
     assert state.execution == result.execution
-    history = await temporal.history(handle)
+    history = await desk.history(handle)
     assert history.activities("analysis_agent")[0].attempt >= 2
 
 
-async def test_retries_are_bounded_and_the_failure_names_its_type(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    services.market.set_exchange_down("NYSE")
-    handle = await temporal.start(
-        AutomatedTradingWorkflow.run, automated("AAPL"), activities=services.activities()
-    )
+async def test_retries_are_bounded_and_the_failure_names_its_type(desk: TradingDesk) -> None:
+    desk.market.set_exchange_down("NYSE")
+    handle = await desk.start(AutomatedTradingWorkflow.run, automated("AAPL"))
 
     with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
@@ -170,20 +148,17 @@ async def test_retries_are_bounded_and_the_failure_names_its_type(
     assert isinstance(failure.value.cause, ActivityError)
     assert isinstance(failure.value.cause.cause, ApplicationError)
     assert failure.value.cause.cause.type == EXCHANGE_UNAVAILABLE
-    history = await temporal.history(handle)
+    history = await desk.history(handle)
     [analysis] = history.activities("analysis_agent")
     assert analysis.attempt == AGENT_RETRY.maximum_attempts
     state = await handle.query(AutomatedTradingWorkflow.get_trade_state)
     assert state is not None and state.stage == "failed" and "unavailable" in state.error
 
 
-async def test_non_retryable_errors_fail_on_the_first_attempt(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    handle = await temporal.start(
+async def test_non_retryable_errors_fail_on_the_first_attempt(desk: TradingDesk) -> None:
+    handle = await desk.start(
         AutomatedTradingWorkflow.run,
         automated("1NVALID", retry=replace(AGENT_RETRY, maximum_attempts=10)),
-        activities=services.activities(),
     )
 
     with pytest.raises(WorkflowFailureError) as failure:
@@ -191,7 +166,7 @@ async def test_non_retryable_errors_fail_on_the_first_attempt(
 
     assert isinstance(failure.value.cause.cause, ApplicationError)
     assert failure.value.cause.cause.type == INVALID_MARKET_DATA_REQUEST
-    [analysis] = (await temporal.history(handle)).activities("analysis_agent")
+    [analysis] = (await desk.history(handle)).activities("analysis_agent")
     assert analysis.attempt == 1
 
 
@@ -204,10 +179,10 @@ def test_the_retry_policy_lists_the_permanent_errors() -> None:
 
 
 async def test_an_impossible_threshold_fails_the_workflow_with_a_clear_error(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
     with pytest.raises(WorkflowFailureError) as failure:
-        await run_automated(temporal, services, automated("AAPL", risk_threshold=1.5))
+        await desk.run(AutomatedTradingWorkflow.run, automated("AAPL", risk_threshold=1.5))
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == INVALID_WORKFLOW_INPUT
@@ -217,6 +192,7 @@ async def test_an_impossible_threshold_fails_the_workflow_with_a_clear_error(
 async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
     temporal: TemporalHarness, services: ReferenceServices
 ) -> None:
+    # Its own workers, one per queue, rather than the desk's: what a scaled deployment runs.
     # Per-test queue names: the session's server is shared with other tests.
     market_queue = f"{MARKET_DATA_TASK_QUEUE}-{temporal.id_prefix}"
     trading_queue = f"{TRADING_TASK_QUEUE}-{temporal.id_prefix}"
@@ -256,17 +232,13 @@ async def test_market_data_and_trading_agents_run_on_their_own_task_queues(
 # ------------------------------------------------------------------ enhanced parallel
 
 
-def parallel(symbol: str, **overrides: object) -> EnhancedParallelTradingInput:
-    request = EnhancedParallelTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
-    return replace(request, **overrides)
+parallel = pinned_inputs(EnhancedParallelTradingInput, retry=AGENT_RETRY)
 
 
 async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
-    temporal: TemporalHarness, services: ReferenceServices
+    desk: TradingDesk,
 ) -> None:
-    handle = await temporal.start(
-        EnhancedParallelTradingWorkflow.run, parallel("AAPL"), activities=services.activities()
-    )
+    handle = await desk.start(EnhancedParallelTradingWorkflow.run, parallel("AAPL"))
     result = await handle.result()
 
     progress = await handle.query(EnhancedParallelTradingWorkflow.get_progress)
@@ -283,13 +255,13 @@ async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
     assert result.chosen_exchange == liquid.exchange
     assert result.status is ExecutionStatus.FILLED
     assert result.execution.quantity == result.risk.max_position_size
-    [fill] = services.broker.fills()
+    [fill] = desk.broker.fills()
     assert (fill.symbol, fill.quantity, fill.price) == (
         "AAPL",
         result.execution.quantity,
         liquid.last_price,
     )
-    history = await temporal.history(handle)
+    history = await desk.history(handle)
     fetches = history.activities("fetch_market_data")
     assert len(fetches) == 3
     # All three were scheduled before any of them completed: they ran in parallel.
@@ -301,76 +273,41 @@ async def test_parallel_fetches_three_exchanges_and_trades_on_the_most_liquid(
     assert max(f.scheduled_event_id for f in fetches) < first_completion
 
 
-async def test_parallel_tolerates_an_exchange_that_stays_down(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    services.market.set_exchange_down("LSE")
-    result = await temporal.run(
-        EnhancedParallelTradingWorkflow.run,
-        parallel("AAPL", quantity=5),
-        activities=services.activities(),
-    )
+async def test_parallel_tolerates_an_exchange_that_stays_down(desk: TradingDesk) -> None:
+    desk.market.set_exchange_down("LSE")
+    result = await desk.run(EnhancedParallelTradingWorkflow.run, parallel("AAPL", quantity=5))
 
     assert [f.exchange for f in result.failures] == ["LSE"]
     assert result.failures[0].error_type == EXCHANGE_UNAVAILABLE
     assert sorted(v.exchange for v in result.venues) == ["NASDAQ", "NYSE"]
     assert result.status is ExecutionStatus.FILLED and result.execution.quantity == 5
-    lse = [
-        a
-        for a in (await temporal.history(temporal.started_workflows[0])).activities(
-            "fetch_market_data"
-        )
-        if '"LSE"' in a.input
-    ]
+    fetches = (await desk.history()).activities("fetch_market_data")
+    lse = [a for a in fetches if '"LSE"' in a.input]
     assert lse[0].status == "failed" and lse[0].attempt == AGENT_RETRY.maximum_attempts
 
 
-async def test_parallel_fails_clearly_when_too_few_exchanges_answer(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    services.market.set_exchange_down("LSE")
-    services.market.set_exchange_down("NASDAQ")
+async def test_parallel_fails_clearly_when_too_few_exchanges_answer(desk: TradingDesk) -> None:
+    desk.market.set_exchange_down("LSE")
+    desk.market.set_exchange_down("NASDAQ")
 
     with pytest.raises(WorkflowFailureError) as failure:
-        await temporal.run(
-            EnhancedParallelTradingWorkflow.run,
-            parallel("AAPL", min_sources=2),
-            activities=services.activities(),
-        )
+        await desk.run(EnhancedParallelTradingWorkflow.run, parallel("AAPL", min_sources=2))
 
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == INSUFFICIENT_MARKET_SOURCES
     assert "only 1 of 3 exchanges answered" in str(cause)
     assert "LSE: ExchangeUnavailable" in str(cause) and "NASDAQ" in str(cause)
-    assert services.broker.orders() == []
+    assert desk.broker.orders() == []
 
 
-async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    skipped = await temporal.run(
-        EnhancedParallelTradingWorkflow.run, parallel("TSLA"), activities=services.activities()
-    )
+async def test_parallel_skips_above_the_threshold_and_reports_a_refusal(desk: TradingDesk) -> None:
+    skipped = await desk.run(EnhancedParallelTradingWorkflow.run, parallel("TSLA"))
     assert skipped.status is ExecutionStatus.SKIPPED and skipped.risk.risk_score > 0.7
 
     # Selling shares the account does not hold: the broker refuses, the workflow reports it.
-    refused = await temporal.run(
-        EnhancedParallelTradingWorkflow.run,
-        parallel("AAPL", side=Side.SELL, quantity=1),
-        activities=services.activities(),
+    refused = await desk.run(
+        EnhancedParallelTradingWorkflow.run, parallel("AAPL", side=Side.SELL, quantity=1)
     )
     assert refused.status is ExecutionStatus.REJECTED
     assert "AAPL" in refused.execution.reason
-    assert services.broker.fills() == []
-
-
-@pytest.mark.parametrize("page", ["automated-trading.md", "enhanced-parallel.md"])
-def test_cookbook_code_is_the_real_code(page: str) -> None:
-    sources = (
-        "reference_workflows/workflows/trading.py",
-        # The retry policy and the broker-refusal handling both pages quote are shared.
-        "reference_workflows/workflows/common.py",
-        "reference_workflows/workflows/steps.py",
-        "tests/reference/test_wf_trading.py",
-    )
-    assert snippet_problems(page, *sources) == []
+    assert desk.broker.fills() == []

@@ -12,11 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from reference_fixtures import AGENT_RETRY, AS_OF
+from reference_fixtures import AGENT_RETRY, AS_OF, TradingDesk
 
 from pytest_temporal_agents import TemporalHarness, replay_files
 from pytest_temporal_agents.__main__ import EXIT_FAILED, EXIT_OK, replay_command
-from reference_workflows.activities import ReferenceServices
 from reference_workflows.broker import PaperBroker
 from reference_workflows.models import AccountSnapshot, ExecutionStatus
 from reference_workflows.workflows.versioned import (
@@ -32,35 +31,28 @@ RELEASE_1 = Path(__file__).resolve().parents[1] / "histories" / "versioned-relea
 FILLED_RUN = next(RELEASE_1.glob("*AAPL*/*.json"))
 
 
-async def run(temporal: TemporalHarness, services: ReferenceServices, symbol: str) -> VersionedTradingResult:
-    result: VersionedTradingResult = await temporal.run(
-        VersionedTradingWorkflow.run,
-        VersionedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY),
-        activities=services.activities(),
+async def run(desk: TradingDesk, symbol: str) -> VersionedTradingResult:
+    return await desk.run(
+        VersionedTradingWorkflow.run, VersionedTradingInput(symbol, as_of=AS_OF, retry=AGENT_RETRY)
     )
-    return result
 
 
-async def test_release_2_re_reads_the_account_before_it_buys(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    result = await run(temporal, services, "AAPL")
+async def test_release_2_re_reads_the_account_before_it_buys(desk: TradingDesk) -> None:
+    result = await run(desk, "AAPL")
     assert result.status is ExecutionStatus.FILLED
     assert result.steps == ["analysis", "risk", "plan", "account", "execution"]
 
 
-async def test_release_2_skips_a_buy_the_cash_no_longer_covers(
-    temporal: TemporalHarness, services: ReferenceServices
-) -> None:
-    temporal.mock_activity(PaperBroker.get_account, returns=AccountSnapshot("paper", cash=10.0, reserved=0.0))
-    result = await run(temporal, services, "AAPL")
+async def test_release_2_skips_a_buy_the_cash_no_longer_covers(desk: TradingDesk) -> None:
+    desk.temporal.mock_activity(PaperBroker.get_account, returns=AccountSnapshot("paper", cash=10.0, reserved=0.0))
+    result = await run(desk, "AAPL")
     assert result.status is ExecutionStatus.SKIPPED
     assert result.reason.startswith("the cash (10.00) no longer covers the plan (")
     assert result.steps == ["analysis", "risk", "plan", "account"]
 
 
-async def test_a_risky_trade_stops_before_the_change(temporal: TemporalHarness, services: ReferenceServices) -> None:
-    result = await run(temporal, services, "TSLA")
+async def test_a_risky_trade_stops_before_the_change(desk: TradingDesk) -> None:
+    result = await run(desk, "TSLA")
     assert (result.status, result.steps) == (ExecutionStatus.SKIPPED, ["analysis", "risk"])
 
 

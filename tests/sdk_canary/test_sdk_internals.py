@@ -122,6 +122,34 @@ class PlainClass:
     """Not a workflow."""
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What a definition lookup is tried on: ``defined`` has a definition named ``name``,
+    ``plain`` has none."""
+
+    defined: Any
+    name: str
+    plain: Any
+    #: ``defined`` and ``plain`` in words.
+    what: str
+    plain_what: str
+
+    def finds(self, lookup: Any) -> Problems:
+        """``lookup`` (a ``from_*``) returns the definition, and None for ``plain``."""
+        yield from self._definition(lookup)
+        if lookup(self.plain) is not None:
+            yield f"no longer returns None for {self.plain_what}"
+
+    def must_find(self, must_lookup: Any) -> Problems:
+        """``must_lookup`` (a ``must_from_*``) returns the definition, and raises for ``plain``."""
+        yield from self._definition(must_lookup)
+        yield from raises(lambda: must_lookup(self.plain), self.plain_what)
+
+    def _definition(self, lookup: Any) -> Problems:
+        if (found := getattr(lookup(self.defined), "name", None)) != self.name:
+            yield f"no longer returns {self.what}'s definition (it gave one named {found!r})"
+
+
 def activity_definition_shape(cls: Any) -> Problems:
     if not dataclasses.is_dataclass(cls):
         yield "is no longer a dataclass (redefine_activity copies it with dataclasses.replace)"
@@ -139,20 +167,6 @@ def activity_definition_shape(cls: Any) -> Problems:
             "ret_type": str,
         },
     )
-
-
-def activity_from_callable(from_callable: Any) -> Problems:
-    defn = from_callable(canary_buy)
-    if getattr(defn, "name", None) != "canary_buy":
-        yield f"returns {defn!r} for an activity, not its definition"
-    if from_callable(plain_function) is not None:
-        yield "no longer returns None for a function that is not an activity"
-
-
-def activity_must_from_callable(must_from_callable: Any) -> Problems:
-    if getattr(must_from_callable(canary_buy), "name", None) != "canary_buy":
-        yield "no longer returns an activity's definition"
-    yield from raises(lambda: must_from_callable(plain_function), "a function that is no activity")
 
 
 def activity_attribute(cls: Any) -> Problems:
@@ -184,19 +198,6 @@ def workflow_definition_shape(cls: Any) -> Problems:
             "ret_type": str,
         },
     )
-
-
-def workflow_from_class(from_class: Any) -> Problems:
-    if getattr(from_class(ChildWorkflow), "name", None) != "CanaryChild":
-        yield "no longer returns a workflow class's definition"
-    if from_class(PlainClass) is not None:
-        yield "no longer returns None for a class that is not a workflow"
-
-
-def workflow_must_from_class(must_from_class: Any) -> Problems:
-    if getattr(must_from_class(ChildWorkflow), "name", None) != "CanaryChild":
-        yield "no longer returns a workflow class's definition"
-    yield from raises(lambda: must_from_class(PlainClass), "a class that is no workflow")
 
 
 def complete_async_error(cls: Any) -> Problems:
@@ -270,15 +271,21 @@ def activity_environment_cancelled(cls: Any) -> Problems:
 
 ACTIVITY_ATTRIBUTE = "__temporal_activity_definition"
 DEFINITIONS = "_sdk.activity_definition -> faults, mocks, saga, harness"
+AN_ACTIVITY = Lookup(
+    canary_buy, "canary_buy", plain_function, "an activity", "a function that is no activity"
+)
+A_WORKFLOW = Lookup(
+    ChildWorkflow, "CanaryChild", PlainClass, "a workflow class", "a class that is no workflow"
+)
 
 INTERNALS = [
     # -- the seam: pytest_temporal_agents/_sdk.py ----------------------------------------------
     Internal("temporalio.activity._Definition", DEFINITIONS, activity_definition_shape),
-    Internal("temporalio.activity._Definition.from_callable", DEFINITIONS, activity_from_callable),
+    Internal("temporalio.activity._Definition.from_callable", DEFINITIONS, AN_ACTIVITY.finds),
     Internal(
         "temporalio.activity._Definition.must_from_callable",
         "_sdk.must_activity_definition -> mocks, saga",
-        activity_must_from_callable,
+        AN_ACTIVITY.must_find,
     ),
     Internal(
         f"@activity.defn's {ACTIVITY_ATTRIBUTE} attribute",
@@ -294,12 +301,12 @@ INTERNALS = [
     Internal(
         "temporalio.workflow._Definition.from_class",
         "_sdk.workflow_definition -> mocks, saga, harness",
-        workflow_from_class,
+        A_WORKFLOW.finds,
     ),
     Internal(
         "temporalio.workflow._Definition.must_from_class",
         "_sdk.must_workflow_definition -> mocks",
-        workflow_must_from_class,
+        A_WORKFLOW.must_find,
     ),
     Internal(
         "temporalio.activity._CompleteAsyncError",

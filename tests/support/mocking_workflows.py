@@ -199,13 +199,6 @@ def stamp_in_thread() -> float:
     return time.time()
 
 
-@activity.defn
-async def stamp_then_fail() -> float:
-    if activity.info().attempt < 3:
-        raise ApplicationError(f"attempt {activity.info().attempt}")
-    return time.time()
-
-
 @workflow.defn
 class StampWorkflow:
     """Sleeps a week, then returns its workflow time and what activities read as now."""
@@ -219,18 +212,6 @@ class StampWorkflow:
         return [now, stamps["aware"], stamps["epoch"], threaded, stamps["monotonic_step"], stamps["wall_step"]]
 
 
-@workflow.defn
-class RetriedStampWorkflow:
-    @workflow.run
-    async def run(self) -> float:
-        await workflow.sleep(timedelta(days=2))
-        return await workflow.execute_activity(
-            stamp_then_fail,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1), backoff_coefficient=1.0),
-        )
-
-
 @dataclass
 class Event:
     name: str
@@ -238,18 +219,30 @@ class Event:
 
 
 @activity.defn
-async def record_event(event: Event) -> str:
-    """Its argument's datetime field is decoded while the clock is frozen."""
-    return f"{event.name} at {event.at.timestamp()} recorded at {datetime.now(timezone.utc).timestamp()}"
+async def record_event(event: Event) -> dict[str, float]:
+    """Fails its first two attempts; the third reads the clocks and its argument's datetime
+    field, decoded while the clock is frozen."""
+    if activity.info().attempt < 3:
+        raise ApplicationError(f"attempt {activity.info().attempt}")
+    return {
+        "event": event.at.timestamp(),
+        "aware": datetime.now(timezone.utc).timestamp(),
+        "epoch": time.time(),
+    }
 
 
 @workflow.defn
 class EventWorkflow:
+    """Sleeps two days, then records an event, retrying it at once."""
+
     @workflow.run
-    async def run(self) -> str:
-        await workflow.sleep(timedelta(hours=3))
+    async def run(self) -> dict[str, float]:
+        await workflow.sleep(timedelta(days=2))
         return await workflow.execute_activity(
-            record_event, Event("fill", workflow.now()), start_to_close_timeout=timedelta(seconds=10)
+            record_event,
+            Event("fill", workflow.now()),
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1), backoff_coefficient=1.0),
         )
 
 

@@ -1,4 +1,8 @@
-"""Small workflows and activities that the plugin's own tests run on a real server."""
+"""Small workflows and activities that the plugin's own tests run on a real server.
+
+(A workflow waiting for a signal, with a query and a sync activity: the docs' ``OrderApproval``
+in ``docs/examples/trading_desk.py``, which the harness tests reuse.)
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,6 @@ class Greeting:
 @activity.defn
 async def compose_greeting(greeting: Greeting) -> str:
     return " ".join([f"Hello, {greeting.name}!"] * greeting.times)
-
-
-@activity.defn
-def shout(text: str) -> str:
-    """A sync activity: the harness must give its worker a thread executor."""
-    return text.upper()
 
 
 @activity.defn
@@ -52,15 +50,6 @@ class GreetingWorkflow:
 
 
 @workflow.defn
-class ShoutWorkflow:
-    @workflow.run
-    async def run(self, text: str) -> str:
-        return await workflow.execute_activity(
-            shout, text, start_to_close_timeout=timedelta(seconds=10)
-        )
-
-
-@workflow.defn
 class LongSleepWorkflow:
     """Sleeps 30 days of workflow time, then greets."""
 
@@ -82,30 +71,6 @@ class RetryingWorkflow:
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=5),
         )
-
-
-@workflow.defn
-class ApprovalWorkflow:
-    """Waits for an ``approve`` signal for up to one day; answers a ``status`` query."""
-
-    def __init__(self) -> None:
-        self.approved_by: str | None = None
-
-    @workflow.run
-    async def run(self) -> str:
-        try:
-            await workflow.wait_condition(lambda: self.approved_by is not None, timeout=timedelta(days=1))
-        except asyncio.TimeoutError:
-            return "expired"
-        return f"approved by {self.approved_by}"
-
-    @workflow.signal
-    def approve(self, who: str) -> None:
-        self.approved_by = who
-
-    @workflow.query
-    def status(self) -> str:
-        return "approved" if self.approved_by else "pending"
 
 
 @workflow.defn
