@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -66,6 +66,8 @@ REFUSALS = frozenset({INSUFFICIENT_FUNDS, INSUFFICIENT_POSITION})
 """Broker errors that are an outcome of the trade (REJECTED), not a failure of the workflow."""
 
 DEFAULT_EXCHANGES = ["NYSE", "NASDAQ", "LSE"]
+
+_Input = TypeVar("_Input", bound="ActivityInput")
 
 
 @dataclass
@@ -124,19 +126,19 @@ class ActivityInput:
             "retry_policy": retry_policy(self.retry),
         }
 
-    def common_fields(self, child: type[ActivityInput], **changes: Any) -> dict[str, Any]:
-        """What a parent passes on to a child workflow's input of class ``child``.
+    def child_input(self, child: type[_Input], **changes: Any) -> _Input:
+        """The input of class ``child`` that a parent passes on to a child workflow.
 
         Returns:
-            The keyword-only fields of ``child`` that this input has too (the retries and
-            timeouts, and where both have them the market moment and queue, the account, the
-            exchange, the bars), with ``changes``, as keyword arguments for ``child``.
+            A ``child`` with every field that this input has too (the symbol, the order's
+            terms, the retries and timeouts, and where both have them the market moment and
+            queue, the account, the exchange, the bars), and ``changes``.
         """
-        names = {spec.name for spec in fields(child) if spec.kw_only}
+        names = {spec.name for spec in fields(child) if spec.init}
         shared = {
             spec.name: getattr(self, spec.name) for spec in fields(self) if spec.name in names
         }
-        return {**shared, **changes}
+        return child(**{**shared, **changes})
 
 
 @dataclass(kw_only=True)

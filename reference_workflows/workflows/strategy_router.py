@@ -273,12 +273,7 @@ class StrategyRouterWorkflow:
         snapshot = await fetch_snapshot(request, as_of)
         child = ROUTES[strategy]
         child_id = f"{workflow.info().workflow_id}/{strategy.value.replace('_', '-')}"
-        child_input = StrategyInput(
-            request.symbol,
-            risk_threshold=request.risk_threshold,
-            market=snapshot,
-            **request.common_fields(StrategyInput, as_of=as_of),
-        )
+        child_input = request.child_input(StrategyInput, market=snapshot, as_of=as_of)
         result: StrategyResult = await workflow.execute_child_workflow(
             child.run,  # type: ignore[attr-defined]
             child_input,
