@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -40,6 +40,9 @@ from reference_workflows.market import (
 )
 from reference_workflows.models import AgentContext, RiskAssessment, Side, Strategy, TradeRequest
 from reference_workflows.risk import INVALID_TRADE_REQUEST
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 INVALID_WORKFLOW_INPUT = "InvalidWorkflowInput"
 """ApplicationError type of a workflow input that cannot work (the workflow fails at once)."""
@@ -68,6 +71,17 @@ REFUSALS = frozenset({INSUFFICIENT_FUNDS, INSUFFICIENT_POSITION})
 DEFAULT_EXCHANGES = ["NYSE", "NASDAQ", "LSE"]
 
 _Input = TypeVar("_Input", bound="ActivityInput")
+_Data = TypeVar("_Data", bound="DataclassInstance")
+
+
+def with_fields_of(cls: type[_Data], source: DataclassInstance, **changes: Any) -> _Data:
+    """A dataclass ``cls`` with the value of every field that dataclass ``source`` has too,
+    and ``changes``."""
+    names = {spec.name for spec in fields(cls) if spec.init}
+    shared = {
+        spec.name: getattr(source, spec.name) for spec in fields(source) if spec.name in names
+    }
+    return cls(**{**shared, **changes})
 
 
 @dataclass
@@ -134,11 +148,7 @@ class ActivityInput:
             terms, the retries and timeouts, and where both have them the market moment and
             queue, the account, the exchange, the bars), and ``changes``.
         """
-        names = {spec.name for spec in fields(child) if spec.init}
-        shared = {
-            spec.name: getattr(self, spec.name) for spec in fields(self) if spec.name in names
-        }
-        return child(**{**shared, **changes})
+        return with_fields_of(child, self, **changes)
 
 
 @dataclass(kw_only=True)
@@ -308,4 +318,5 @@ __all__ = [
     "invalid_input",
     "retry_policy",
     "too_few_sources",
+    "with_fields_of",
 ]
