@@ -372,11 +372,10 @@ class Agents:
     def _assess(
         self, context: AgentContext, data: MarketData, analysis: AnalysisReport
     ) -> RiskAssessment:
-        side = Side.SELL if analysis.signal is Signal.SELL else Side.BUY
         trade = TradeRequest(
             context.symbol,
             context.strategy,
-            side,
+            analysis.signal.side,
             account_id=context.account_id,
             exchange=context.exchange,
         )
@@ -440,7 +439,7 @@ class Agents:
                 "action_agent needs a broker; build Agents(broker=PaperBroker(...)) or use "
                 "create_activities()"
             )
-        side = Side.BUY if action is Signal.BUY else Side.SELL
+        side = action.side
         order = ExecuteTradeRequest(
             request.account_id,
             decision.symbol,

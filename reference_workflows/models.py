@@ -55,6 +55,12 @@ class Signal(str, Enum):
     SELL = "sell"
     HOLD = "hold"
 
+    @property
+    def side(self) -> Side:
+        """The side of a trade on this signal: SELL sells; BUY buys, and so would a HOLD's
+        trade (a risk assessment of one, say)."""
+        return Side.SELL if self is Signal.SELL else Side.BUY
+
 
 class Strategy(str, Enum):
     """Trading strategies the agents and the risk model know about."""

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
     from reference_workflows.models import (
         AnalysisReport,
-        Side,
         Signal,
         Strategy,
         StrategySignal,
@@ -125,10 +124,9 @@ class ConditionalStrategyWorkflow:
                 request.symbol, f"{signal.signal.value} {quantity}: execution left to the caller"
             )
         else:
-            side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
             price = analysis.indicators.last_price
             execution = await execute_once(
-                request.account_id, request.symbol, side, quantity, price, options
+                request.account_id, request.symbol, signal.signal.side, quantity, price, options
             )
         return ConditionalStrategyResult(
             symbol=request.symbol,
