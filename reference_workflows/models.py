@@ -481,6 +481,13 @@ class AgentContext:
     risk: RiskAssessment | None = None
     notes: list[str] = field(default_factory=list)
 
+    def trade_request(self, side: Side) -> TradeRequest:
+        """A trade of this context's symbol by its strategy, for its account on its exchange
+        (the size left to the risk model)."""
+        return TradeRequest(
+            self.symbol, self.strategy, side, account_id=self.account_id, exchange=self.exchange
+        )
+
 
 @dataclass
 class AgentDecision:
