@@ -94,7 +94,6 @@ class ConditionalStrategyWorkflow:
     @workflow.run
     async def run(self, request: ConditionalStrategyInput) -> ConditionalStrategyResult:
         check_quantity(request.quantity)
-        options = request.activity_options()
         market = request.market_data_options()
         context = request.agent_context(request.as_of or workflow.now())
         analysis: AnalysisReport = await workflow.execute_activity_method(
@@ -124,9 +123,13 @@ class ConditionalStrategyWorkflow:
                 request.symbol, f"{signal.signal.value} {quantity}: execution left to the caller"
             )
         else:
-            price = analysis.indicators.last_price
             execution = await execute_once(
-                request.account_id, request.symbol, signal.signal.side, quantity, price, options
+                request.account_id,
+                request.symbol,
+                signal.signal.side,
+                quantity,
+                analysis.indicators.last_price,
+                request.activity_options(),
             )
         return ConditionalStrategyResult(
             symbol=request.symbol,
