@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.workflows.common import (
         ActivityInput,
         OrderInput,
+        OrderTermsInput,
         TradeInput,
         error_message,
         error_type,
@@ -52,11 +53,9 @@ DEFAULT_MAX_NOTIONAL = 250_000.0
 
 
 @dataclass
-class OrderValidationInput(TradeInput):
+class OrderValidationInput(OrderTermsInput):
     """An order to check before anything is risked on it."""
 
-    side: Side = Side.BUY
-    quantity: int = 10
     max_notional: float = DEFAULT_MAX_NOTIONAL
 
 

@@ -12,6 +12,7 @@ fields; the other shared fields are keyword-only.
   workflow's time, read once) and served by the workers of ``market_data_task_queue`` (default:
   the workflow's own queue; ``market_data_options()``).
 - ``TradeInput``: also the ``symbol`` traded, for ``account_id`` on ``exchange``.
+- ``OrderTermsInput``: a ``TradeInput`` for one order's ``side`` and ``quantity``.
 - ``AnalysisInput``: also the bars its agents analyse (``timeframe``, ``bars``).
 - ``OrderInput``: an ``AnalysisInput`` for one order (``strategy``, ``side``, ``quantity``).
 
@@ -174,6 +175,14 @@ class TradeInput(MarketInput):
 
 
 @dataclass
+class OrderTermsInput(TradeInput):
+    """A ``TradeInput`` for one order: ``quantity`` shares to buy or sell (``side``)."""
+
+    side: Side = Side.BUY
+    quantity: int = 10
+
+
+@dataclass
 class AnalysisInput(TradeInput):
     """A ``TradeInput`` whose agents analyse ``bars`` bars of ``timeframe``."""
 
@@ -307,6 +316,7 @@ __all__ = [
     "AnalysisInput",
     "MarketInput",
     "OrderInput",
+    "OrderTermsInput",
     "RetryOptions",
     "SourceFailure",
     "TradeInput",
