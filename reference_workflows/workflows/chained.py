@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Side,
         Signal,
     )
-    from reference_workflows.workflows.common import AnalysisInput, check_quantity
+    from reference_workflows.workflows.common import AnalysisInput, TradeOutcome, check_quantity
     from reference_workflows.workflows.conditional import (
         ConditionalStrategyInput,
         ConditionalStrategyResult,
@@ -53,12 +53,9 @@ class ChainedTradingInput(AnalysisInput):
 
 
 @dataclass
-class ChainedTradingResult:
-    """Each link's result (None for a link that did not run) and the chain's outcome."""
+class ChainedTradingResult(TradeOutcome):
+    """The chain's outcome and each link's result (None for a link that did not run)."""
 
-    symbol: str
-    status: ExecutionStatus
-    reason: str
     decision: ConditionalStrategyResult
     trade: TradeSagaResult | None = None
     links: list[str] = field(default_factory=list)

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         OrderInput,
         OrderTermsInput,
         TradeInput,
+        TradeOutcome,
         error_message,
         error_type,
     )
@@ -218,12 +219,9 @@ class TradeWithChildrenInput(TradeInput):
 
 
 @dataclass
-class TradeWithChildrenResult:
-    """Each child's result (None for children that did not run) and the trade's outcome."""
+class TradeWithChildrenResult(TradeOutcome):
+    """The trade's outcome and each child's result (None for children that did not run)."""
 
-    symbol: str
-    status: ExecutionStatus
-    reason: str
     validation: OrderValidationResult
     risk: RiskCheckResult | None = None
     execution: TradeExecutionResult | None = None

@@ -1,4 +1,5 @@
-"""What every pattern module shares: the inputs' common fields, the retry policy, and failures.
+"""What every pattern module shares: the inputs' and outcomes' common fields, the retry policy,
+and failures.
 
 Every pattern's input is a dataclass that extends one of the bases here, so the fields that mean
 the same thing everywhere are declared, defaulted and documented once. Positionally an input
@@ -15,6 +16,9 @@ fields; the other shared fields are keyword-only.
 - ``OrderTermsInput``: a ``TradeInput`` for one order's ``side`` and ``quantity``.
 - ``AnalysisInput``: also the bars its agents analyse (``timeframe``, ``bars``).
 - ``OrderInput``: an ``AnalysisInput`` for one order (``strategy``, ``side``, ``quantity``).
+
+A result that reports one trade's outcome starts with a ``TradeOutcome``: the ``symbol``, its
+``status`` and the ``reason``.
 
 Transient failures (an exchange that is down) are retried with exponential backoff, while the
 domain's permanent errors (unknown symbol, insufficient funds...) are listed as non-retryable,
@@ -39,7 +43,14 @@ from reference_workflows.market import (
     INVALID_MARKET_DATA_REQUEST,
     UNKNOWN_SYMBOL,
 )
-from reference_workflows.models import AgentContext, RiskAssessment, Side, Strategy, TradeRequest
+from reference_workflows.models import (
+    AgentContext,
+    ExecutionStatus,
+    RiskAssessment,
+    Side,
+    Strategy,
+    TradeRequest,
+)
 from reference_workflows.risk import INVALID_TRADE_REQUEST
 
 if TYPE_CHECKING:
@@ -232,6 +243,15 @@ class OrderInput(AnalysisInput):
     quantity: int = 10
 
 
+@dataclass
+class TradeOutcome:
+    """What came of a trade of ``symbol``: FILLED, SKIPPED or REJECTED, and why."""
+
+    symbol: str
+    status: ExecutionStatus
+    reason: str
+
+
 # --------------------------------------------------------------------------- failures and risk
 
 
@@ -320,6 +340,7 @@ __all__ = [
     "RetryOptions",
     "SourceFailure",
     "TradeInput",
+    "TradeOutcome",
     "apply_threshold",
     "check_quantity",
     "check_threshold",
