@@ -9,8 +9,9 @@
 
 This module is argument parsing and exit codes only; ``commands`` and ``runner`` do the work,
 ``cluster`` finds the server and ``patterns`` knows the workflows. It imports them (and so
-temporalio) only inside ``main``, so that a Ctrl-C during start-up is handled like any other. Exit codes: 0 done, 1 the workflow failed, 2 a usage or
-connection error (one line, no traceback), 130 interrupted.
+temporalio) only inside ``main``, so that a Ctrl-C during start-up is handled like any other.
+Exit codes: 0 done, 1 the workflow failed, 2 a usage or connection error (one line, no
+traceback), 130 interrupted.
 """
 
 from __future__ import annotations
