@@ -34,20 +34,18 @@ from .models import (
     ResearchReport,
     RiskAssessment,
     RiskAssessmentRequest,
-    Side,
     Signal,
     Strategy,
     StrategySignal,
     TechnicalIndicators,
     TradeExecution,
-    TradeRequest,
     TradingError,
     TradingPlan,
     Trend,
     VolatilityRegime,
     run_in_thread,
 )
-from .risk import evaluate_risk, parse_trade_terms
+from .risk import evaluate_risk, parse_strategy
 
 _DIRECTION = {Signal.BUY: 1.0, Signal.SELL: -1.0, Signal.HOLD: 0.0}
 AGENT_MISCONFIGURED = "AgentMisconfigured"
@@ -356,8 +354,7 @@ class Agents:
         Raises:
             InvalidTradeRequestError: ``context.strategy`` is not a known strategy.
         """
-        strategy, _ = parse_trade_terms(context.strategy, Side.BUY)
-        context = replace(context, strategy=strategy)
+        context = replace(context, strategy=parse_strategy(context.strategy))
         if context.research and context.analysis and context.risk:
             return context
         data = self.market_data(context)
@@ -372,14 +369,7 @@ class Agents:
     def _assess(
         self, context: AgentContext, data: MarketData, analysis: AnalysisReport
     ) -> RiskAssessment:
-        side = Side.SELL if analysis.signal is Signal.SELL else Side.BUY
-        trade = TradeRequest(
-            context.symbol,
-            context.strategy,
-            side,
-            account_id=context.account_id,
-            exchange=context.exchange,
-        )
+        trade = context.trade_request(analysis.signal.side)
         equity, cash = 100_000.0, None
         if self.broker is not None:
             account = self.broker.snapshot(context.account_id)
@@ -440,7 +430,7 @@ class Agents:
                 "action_agent needs a broker; build Agents(broker=PaperBroker(...)) or use "
                 "create_activities()"
             )
-        side = Side.BUY if action is Signal.BUY else Side.SELL
+        side = action.side
         order = ExecuteTradeRequest(
             request.account_id,
             decision.symbol,

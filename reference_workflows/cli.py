@@ -9,8 +9,9 @@
 
 This module is argument parsing and exit codes only; ``commands`` and ``runner`` do the work,
 ``cluster`` finds the server and ``patterns`` knows the workflows. It imports them (and so
-temporalio) only inside ``main``, so that a Ctrl-C during start-up is handled like any other. Exit codes: 0 done, 1 the workflow failed, 2 a usage or
-connection error (one line, no traceback), 130 interrupted.
+temporalio) only inside ``main``, so that a Ctrl-C during start-up is handled like any other.
+Exit codes: 0 done, 1 the workflow failed, 2 a usage or connection error (one line, no
+traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PROG = "trading-agents"
@@ -39,6 +40,7 @@ def _address(value: str) -> str:
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say which server a command talks to (the worker's only ones)."""
     group = parser.add_argument_group("server")
     group.add_argument(
         "--address",
@@ -69,101 +71,126 @@ def _state_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    from . import cluster
+def _repeated(parser: argparse.ArgumentParser, flag: str, metavar: str, help_text: str) -> None:
+    """An option that may be given again and again; its values collect in a list."""
+    parser.add_argument(flag, action="append", default=[], metavar=metavar, help=help_text)
+
+
+def _port(parser: argparse.ArgumentParser, flag: str, what: str, preferred: int) -> None:
+    """A port for the embedded server to listen on."""
+    parser.add_argument(
+        flag, type=int, help=f"{what} port (default {preferred} if free, else any; 0: any)"
+    )
+
+
+def _run_options(run: argparse.ArgumentParser) -> None:
     from .patterns import strategy_names
 
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Run the reference trading-agent workflows on Temporal, offline.",
-        epilog="Start with: trading-agents run automated --symbol AAPL",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser(
-        "run",
-        help="run one pattern with live progress",
-        description="Start a server if "
-        "needed, run a worker, start the pattern's workflow, show its progress and result.",
-    )
     run.add_argument(
         "pattern", metavar="PATTERN", help="a pattern name (see `trading-agents list`)"
     )
-    run.add_argument(
+    _repeated(
+        run,
         "--symbol",
-        action="append",
-        default=[],
-        metavar="SYMBOL",
-        help="symbol to trade (default AAPL); repeat or comma-separate for multi-symbol patterns",
+        "SYMBOL",
+        "symbol to trade (default AAPL); repeat or comma-separate for multi-symbol patterns",
     )
     run.add_argument(
         "--strategy",
         metavar="NAME",
         help=f"trading strategy: {', '.join(strategy_names())} (default: the pattern's own)",
     )
-    run.add_argument(
+    _repeated(
+        run,
         "--message",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="for chat patterns (long-running): a message to send; repeat for more "
+        "TEXT",
+        "for chat patterns (long-running): a message to send; repeat for more "
         "(default: type them in the terminal)",
     )
     _connection_options(run)
 
-    commands.add_parser("list", help="list the patterns", description="Every pattern `run` knows.")
 
-    server = commands.add_parser(
-        "server",
-        help="run the dev server with its Web UI until Ctrl-C",
-        description="The embedded Temporal dev server in the foreground, its state kept in "
-        "the state directory; other trading-agents commands find and use it.",
-    )
+def _no_options(parser: argparse.ArgumentParser) -> None:
+    """For a command that takes none (`list`)."""
+
+
+def _server_options(server: argparse.ArgumentParser) -> None:
+    from . import cluster
+
     server.add_argument(
         "--namespace", default="default", help="namespace to create (default: default)"
     )
-    server.add_argument(
-        "--port",
-        type=int,
-        help=f"gRPC port (default {cluster.DEFAULT_PORT} if free, else any; 0: any)",
-    )
-    server.add_argument(
-        "--ui-port",
-        type=int,
-        help=f"Web UI port (default {cluster.DEFAULT_UI_PORT} if free, else any; 0: any)",
-    )
+    _port(server, "--port", "gRPC", cluster.DEFAULT_PORT)
+    _port(server, "--ui-port", "Web UI", cluster.DEFAULT_UI_PORT)
     _state_option(server)
 
-    worker = commands.add_parser(
-        "worker",
-        help="serve every task queue until Ctrl-C",
-        description="Workers for every workflow and activity, on all task queues.",
-    )
-    _connection_options(worker)
 
-    approve = commands.add_parser(
-        "approve",
-        help="approve (or reject) a waiting approval workflow",
-        description="Send the approval signal to a `run approval` workflow.",
-    )
+def _approve_options(approve: argparse.ArgumentParser) -> None:
     approve.add_argument("workflow_id", metavar="WORKFLOW_ID")
     approve.add_argument("--reject", action="store_true", help="reject instead of approving")
     approve.add_argument("--reason", default="", help="why (recorded in the workflow)")
     approve.add_argument("--approver", default=None, help="who decides (default: your user name)")
     _connection_options(approve)
 
-    history = commands.add_parser(
-        "history",
-        help="save a workflow's event history as JSON",
-        description="Save the event history (the format of `temporal workflow show -o json`), "
-        "for replay tests.",
-    )
+
+def _history_options(history: argparse.ArgumentParser) -> None:
     history.add_argument("workflow_id", metavar="WORKFLOW_ID")
     history.add_argument(
         "--out", required=True, type=Path, metavar="FILE", help="JSON file to write"
     )
     _connection_options(history)
+
+
+_COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
+    "run": (
+        "run one pattern with live progress",
+        (
+            "Start a server if needed, run a worker, start the pattern's workflow, show its "
+            "progress and result."
+        ),
+        _run_options,
+    ),
+    "list": ("list the patterns", "Every pattern `run` knows.", _no_options),
+    "server": (
+        "run the dev server with its Web UI until Ctrl-C",
+        (
+            "The embedded Temporal dev server in the foreground, its state kept in the state "
+            "directory; other trading-agents commands find and use it."
+        ),
+        _server_options,
+    ),
+    "worker": (
+        "serve every task queue until Ctrl-C",
+        "Workers for every workflow and activity, on all task queues.",
+        _connection_options,
+    ),
+    "approve": (
+        "approve (or reject) a waiting approval workflow",
+        "Send the approval signal to a `run approval` workflow.",
+        _approve_options,
+    ),
+    "history": (
+        "save a workflow's event history as JSON",
+        (
+            "Save the event history (the format of `temporal workflow show -o json`), for "
+            "replay tests."
+        ),
+        _history_options,
+    ),
+}
+"""Every command: its line in the command list, the description atop its --help, its options."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run the reference trading-agent workflows on Temporal, offline.",
+        epilog="Start with: trading-agents run automated --symbol AAPL",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (summary, description, add_options) in _COMMANDS.items():
+        add_options(commands.add_parser(name, help=summary, description=description))
     return parser
 
 

@@ -78,6 +78,16 @@ class CliError(Exception):
 # --------------------------------------------------------------------------- state directory
 
 
+class _StateFile:
+    """A file of the state directory, read as an attribute: ``state.ledger`` is its path."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def __get__(self, state: StateDir, owner: type[StateDir]) -> Path:
+        return state.root / self.filename
+
+
 @dataclass(frozen=True)
 class StateDir:
     """The project-local directory holding the server's database, the ledger and logs."""
@@ -86,25 +96,11 @@ class StateDir:
     explicit: bool = False
     """Chosen by --state-dir or the environment (so hints for other terminals must name it)."""
 
-    @property
-    def temporal_db(self) -> Path:
-        return self.root / "temporal.sqlite3"
-
-    @property
-    def ledger(self) -> Path:
-        return self.root / "ledger.sqlite3"
-
-    @property
-    def server_file(self) -> Path:
-        return self.root / "server.json"
-
-    @property
-    def server_log(self) -> Path:
-        return self.root / "server.log"
-
-    @property
-    def worker_log(self) -> Path:
-        return self.root / "worker.log"
+    temporal_db = _StateFile("temporal.sqlite3")
+    ledger = _StateFile("ledger.sqlite3")
+    server_file = _StateFile("server.json")
+    server_log = _StateFile("server.log")
+    worker_log = _StateFile("worker.log")
 
 
 def resolve_state_dir(

@@ -206,8 +206,8 @@ def failure_summary(error: BaseException) -> str:
 def ui_link(ui_url: str, namespace: str, workflow_id: str, run_id: str | None) -> str:
     """The Web UI page of one workflow run (its event history)."""
     base = ui_url.rstrip("/")
-    run = f"/{quote(run_id, safe='')}" if run_id else ""
-    return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}{run}/history"
+    run = quote(workflow_id, safe="") + (f"/{quote(run_id, safe='')}" if run_id else "")
+    return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{run}/history"
 
 
 _ENDINGS = {

@@ -55,6 +55,12 @@ class Signal(str, Enum):
     SELL = "sell"
     HOLD = "hold"
 
+    @property
+    def side(self) -> Side:
+        """The side of a trade on this signal: SELL sells; BUY buys, and so would a HOLD's
+        trade (a risk assessment of one, say)."""
+        return Side.SELL if self is Signal.SELL else Side.BUY
+
 
 class Strategy(str, Enum):
     """Trading strategies the agents and the risk model know about."""
@@ -474,6 +480,13 @@ class AgentContext:
     analysis: AnalysisReport | None = None
     risk: RiskAssessment | None = None
     notes: list[str] = field(default_factory=list)
+
+    def trade_request(self, side: Side) -> TradeRequest:
+        """A trade of this context's symbol by its strategy, for its account on its exchange
+        (the size left to the risk model)."""
+        return TradeRequest(
+            self.symbol, self.strategy, side, account_id=self.account_id, exchange=self.exchange
+        )
 
 
 @dataclass

@@ -42,19 +42,28 @@ class InvalidTradeRequestError(TradingError, error_type=INVALID_TRADE_REQUEST):
     """The trade names an unknown strategy or side."""
 
 
+def parse_strategy(strategy: object) -> Strategy:
+    """``strategy`` as an enum (workflows may pass a plain string).
+
+    Raises:
+        InvalidTradeRequestError: an unknown strategy; the message lists the valid ones.
+    """
+    try:
+        return Strategy(strategy)
+    except ValueError:
+        valid = [s.value for s in Strategy]
+        raise InvalidTradeRequestError(
+            f"unknown strategy {strategy!r}; use one of {valid}"
+        ) from None
+
+
 def parse_trade_terms(strategy: object, side: object) -> tuple[Strategy, Side]:
     """``strategy`` and ``side`` as enums (workflows may pass plain strings).
 
     Raises:
         InvalidTradeRequestError: an unknown value; the message lists the valid ones.
     """
-    try:
-        parsed_strategy = Strategy(strategy)
-    except ValueError:
-        valid = [s.value for s in Strategy]
-        raise InvalidTradeRequestError(
-            f"unknown strategy {strategy!r}; use one of {valid}"
-        ) from None
+    parsed_strategy = parse_strategy(strategy)
     try:
         parsed_side = Side(side)
     except ValueError:

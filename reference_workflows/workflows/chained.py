@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Side,
         Signal,
     )
-    from reference_workflows.workflows.common import AnalysisInput, check_quantity
+    from reference_workflows.workflows.common import AnalysisInput, TradeOutcome, check_quantity
     from reference_workflows.workflows.conditional import (
         ConditionalStrategyInput,
         ConditionalStrategyResult,
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         TradeSagaResult,
         TradeSagaWorkflow,
     )
+    from reference_workflows.workflows.steps import Children
 
 
 @dataclass
@@ -52,12 +53,9 @@ class ChainedTradingInput(AnalysisInput):
 
 
 @dataclass
-class ChainedTradingResult:
-    """Each link's result (None for a link that did not run) and the chain's outcome."""
+class ChainedTradingResult(TradeOutcome):
+    """The chain's outcome and each link's result (None for a link that did not run)."""
 
-    symbol: str
-    status: ExecutionStatus
-    reason: str
     decision: ConditionalStrategyResult
     trade: TradeSagaResult | None = None
     links: list[str] = field(default_factory=list)
@@ -71,19 +69,13 @@ class ChainedTradingWorkflow:
     @workflow.run
     async def run(self, request: ChainedTradingInput) -> ChainedTradingResult:
         check_quantity(request.quantity)
-        chain_id = workflow.info().workflow_id
+        links = Children()
         # One moment for every link: the trade is priced on the market that was analysed.
         as_of = request.as_of or workflow.now()
-        links = [f"{chain_id}:strategy"]
-        decision: ConditionalStrategyResult = await workflow.execute_child_workflow(
+        decision = await links.run(
+            "strategy",
             ConditionalStrategyWorkflow.run,
-            ConditionalStrategyInput(
-                request.symbol,
-                quantity=request.quantity,
-                execute=False,
-                **request.common_fields(ConditionalStrategyInput, as_of=as_of),
-            ),
-            id=links[-1],
+            request.child_input(ConditionalStrategyInput, execute=False, as_of=as_of),
         )
         signal = decision.signal.signal
         if signal is Signal.HOLD or decision.quantity < 1:
@@ -92,7 +84,7 @@ class ChainedTradingWorkflow:
                 ExecutionStatus.SKIPPED,
                 f"{decision.strategy.value} decided {signal.value} {decision.quantity}: no trade",
                 decision,
-                links=links,
+                links=links.ids,
             )
         side, quantity = Side.BUY, decision.quantity
         if signal is Signal.SELL:
@@ -104,22 +96,18 @@ class ChainedTradingWorkflow:
                     f"{decision.strategy.value} decided sell, but the account holds no "
                     f"{request.symbol}: the chain does not sell short",
                     decision,
-                    links=links,
+                    links=links.ids,
                 )
 
-        links.append(f"{chain_id}:trade")
+        # The analysed price: the trade is the one that was decided on.
+        price = decision.analysis.indicators.last_price
         try:
-            trade: TradeSagaResult = await workflow.execute_child_workflow(
+            trade = await links.run(
+                "trade",
                 TradeSagaWorkflow.run,
-                TradeSagaInput(
-                    request.symbol,
-                    side=side,
-                    quantity=quantity,
-                    # The analysed price: the trade is the one that was decided on.
-                    limit_price=decision.analysis.indicators.last_price,
-                    **request.common_fields(TradeSagaInput, as_of=as_of),
+                request.child_input(
+                    TradeSagaInput, side=side, quantity=quantity, limit_price=price, as_of=as_of
                 ),
-                id=links[-1],
             )
         except ChildWorkflowError as error:
             cause = error.cause
@@ -127,7 +115,7 @@ class ChainedTradingWorkflow:
                 raise
             # The saga undid its own steps; its message says what failed and what was undone.
             return ChainedTradingResult(
-                request.symbol, ExecutionStatus.REJECTED, cause.message, decision, links=links
+                request.symbol, ExecutionStatus.REJECTED, cause.message, decision, links=links.ids
             )
         return ChainedTradingResult(
             request.symbol,
@@ -135,7 +123,7 @@ class ChainedTradingWorkflow:
             f"{side.value} {trade.quantity} at {trade.price} ({decision.rationale})",
             decision,
             trade,
-            links,
+            links.ids,
         )
 
     async def _held(self, request: ChainedTradingInput) -> int:

@@ -34,11 +34,18 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.workflows.common import (
         ActivityInput,
         OrderInput,
+        OrderTermsInput,
         TradeInput,
+        TradeOutcome,
         error_message,
         error_type,
     )
-    from reference_workflows.workflows.steps import assess_order, execute_or_reject, quote_price
+    from reference_workflows.workflows.steps import (
+        Children,
+        assess_order,
+        execute_or_reject,
+        quote_price,
+    )
 
 DEFAULT_MAX_NOTIONAL = 250_000.0
 
@@ -47,11 +54,9 @@ DEFAULT_MAX_NOTIONAL = 250_000.0
 
 
 @dataclass
-class OrderValidationInput(TradeInput):
+class OrderValidationInput(OrderTermsInput):
     """An order to check before anything is risked on it."""
 
-    side: Side = Side.BUY
-    quantity: int = 10
     max_notional: float = DEFAULT_MAX_NOTIONAL
 
 
@@ -214,12 +219,9 @@ class TradeWithChildrenInput(TradeInput):
 
 
 @dataclass
-class TradeWithChildrenResult:
-    """Each child's result (None for children that did not run) and the trade's outcome."""
+class TradeWithChildrenResult(TradeOutcome):
+    """The trade's outcome and each child's result (None for children that did not run)."""
 
-    symbol: str
-    status: ExecutionStatus
-    reason: str
     validation: OrderValidationResult
     risk: RiskCheckResult | None = None
     execution: TradeExecutionResult | None = None
@@ -232,22 +234,14 @@ class TradeWithChildrenWorkflow:
 
     @workflow.run
     async def run(self, request: TradeWithChildrenInput) -> TradeWithChildrenResult:
-        parent_id = workflow.info().workflow_id
-        children: list[str] = []
+        children = Children()
         # Pinned once for all children, so validation and risk look at the same market.
         as_of = request.as_of or workflow.now()
 
-        children.append(f"{parent_id}:validate")
-        validation: OrderValidationResult = await workflow.execute_child_workflow(
+        validation = await children.run(
+            "validate",
             OrderValidationWorkflow.run,
-            OrderValidationInput(
-                request.symbol,
-                side=request.side,
-                quantity=request.quantity,
-                max_notional=request.max_notional,
-                **request.common_fields(OrderValidationInput, as_of=as_of),
-            ),
-            id=children[-1],
+            request.child_input(OrderValidationInput, as_of=as_of),
         )
         if not validation.valid:
             return TradeWithChildrenResult(
@@ -255,20 +249,11 @@ class TradeWithChildrenWorkflow:
                 ExecutionStatus.REJECTED,
                 f"validation failed: {'; '.join(validation.problems)}",
                 validation,
-                child_workflow_ids=children,
+                child_workflow_ids=children.ids,
             )
 
-        children.append(f"{parent_id}:risk")
-        risk: RiskCheckResult = await workflow.execute_child_workflow(
-            RiskCheckWorkflow.run,
-            RiskCheckInput(
-                request.symbol,
-                strategy=request.strategy,
-                side=request.side,
-                quantity=request.quantity,
-                **request.common_fields(RiskCheckInput, as_of=as_of),
-            ),
-            id=children[-1],
+        risk = await children.run(
+            "risk", RiskCheckWorkflow.run, request.child_input(RiskCheckInput, as_of=as_of)
         )
         if not risk.approved or risk.allowed_quantity < 1:
             return TradeWithChildrenResult(
@@ -277,26 +262,20 @@ class TradeWithChildrenWorkflow:
                 f"risk did not approve: {'; '.join(risk.assessment.reasons)}",
                 validation,
                 risk,
-                child_workflow_ids=children,
+                child_workflow_ids=children.ids,
             )
 
-        children.append(f"{parent_id}:execute")
-        execution: TradeExecutionResult = await workflow.execute_child_workflow(
+        execution = await children.run(
+            "execute",
             TradeExecutionWorkflow.run,
-            TradeExecutionInput(
-                request.symbol,
-                side=request.side,
-                quantity=risk.allowed_quantity,
-                price=validation.price,
-                account_id=request.account_id,
-                **request.common_fields(TradeExecutionInput),
+            request.child_input(
+                TradeExecutionInput, quantity=risk.allowed_quantity, price=validation.price
             ),
-            id=children[-1],
         )
         trade = execution.execution
         reason = trade.reason or f"{trade.status.value}: {trade.quantity} at {trade.price}"
         return TradeWithChildrenResult(
-            request.symbol, trade.status, reason, validation, risk, execution, children
+            request.symbol, trade.status, reason, validation, risk, execution, children.ids
         )
 
 

@@ -1,4 +1,5 @@
-"""What every pattern module shares: the inputs' common fields, the retry policy, and failures.
+"""What every pattern module shares: the inputs' and outcomes' common fields, the retry policy,
+and failures.
 
 Every pattern's input is a dataclass that extends one of the bases here, so the fields that mean
 the same thing everywhere are declared, defaulted and documented once. Positionally an input
@@ -12,8 +13,12 @@ fields; the other shared fields are keyword-only.
   workflow's time, read once) and served by the workers of ``market_data_task_queue`` (default:
   the workflow's own queue; ``market_data_options()``).
 - ``TradeInput``: also the ``symbol`` traded, for ``account_id`` on ``exchange``.
+- ``OrderTermsInput``: a ``TradeInput`` for one order's ``side`` and ``quantity``.
 - ``AnalysisInput``: also the bars its agents analyse (``timeframe``, ``bars``).
 - ``OrderInput``: an ``AnalysisInput`` for one order (``strategy``, ``side``, ``quantity``).
+
+A result that reports one trade's outcome starts with a ``TradeOutcome``: the ``symbol``, its
+``status`` and the ``reason``.
 
 Transient failures (an exchange that is down) are retried with exponential backoff, while the
 domain's permanent errors (unknown symbol, insufficient funds...) are listed as non-retryable,
@@ -25,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -38,8 +43,18 @@ from reference_workflows.market import (
     INVALID_MARKET_DATA_REQUEST,
     UNKNOWN_SYMBOL,
 )
-from reference_workflows.models import AgentContext, RiskAssessment, Side, Strategy, TradeRequest
+from reference_workflows.models import (
+    AgentContext,
+    ExecutionStatus,
+    RiskAssessment,
+    Side,
+    Strategy,
+    TradeRequest,
+)
 from reference_workflows.risk import INVALID_TRADE_REQUEST
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 INVALID_WORKFLOW_INPUT = "InvalidWorkflowInput"
 """ApplicationError type of a workflow input that cannot work (the workflow fails at once)."""
@@ -66,6 +81,19 @@ REFUSALS = frozenset({INSUFFICIENT_FUNDS, INSUFFICIENT_POSITION})
 """Broker errors that are an outcome of the trade (REJECTED), not a failure of the workflow."""
 
 DEFAULT_EXCHANGES = ["NYSE", "NASDAQ", "LSE"]
+
+_Input = TypeVar("_Input", bound="ActivityInput")
+_Data = TypeVar("_Data", bound="DataclassInstance")
+
+
+def with_fields_of(cls: type[_Data], source: DataclassInstance, **changes: Any) -> _Data:
+    """A dataclass ``cls`` with the value of every field that dataclass ``source`` has too,
+    and ``changes``."""
+    names = {spec.name for spec in fields(cls) if spec.init}
+    shared = {
+        spec.name: getattr(source, spec.name) for spec in fields(source) if spec.name in names
+    }
+    return cls(**{**shared, **changes})
 
 
 @dataclass
@@ -124,19 +152,15 @@ class ActivityInput:
             "retry_policy": retry_policy(self.retry),
         }
 
-    def common_fields(self, child: type[ActivityInput], **changes: Any) -> dict[str, Any]:
-        """What a parent passes on to a child workflow's input of class ``child``.
+    def child_input(self, child: type[_Input], **changes: Any) -> _Input:
+        """The input of class ``child`` that a parent passes on to a child workflow.
 
         Returns:
-            The keyword-only fields of ``child`` that this input has too (the retries and
-            timeouts, and where both have them the market moment and queue, the account, the
-            exchange, the bars), with ``changes``, as keyword arguments for ``child``.
+            A ``child`` with every field that this input has too (the symbol, the order's
+            terms, the retries and timeouts, and where both have them the market moment and
+            queue, the account, the exchange, the bars), and ``changes``.
         """
-        names = {spec.name for spec in fields(child) if spec.kw_only}
-        shared = {
-            spec.name: getattr(self, spec.name) for spec in fields(self) if spec.name in names
-        }
-        return {**shared, **changes}
+        return with_fields_of(child, self, **changes)
 
 
 @dataclass(kw_only=True)
@@ -159,6 +183,14 @@ class TradeInput(MarketInput):
     _: KW_ONLY
     account_id: str = "paper"
     exchange: str = "NYSE"
+
+
+@dataclass
+class OrderTermsInput(TradeInput):
+    """A ``TradeInput`` for one order: ``quantity`` shares to buy or sell (``side``)."""
+
+    side: Side = Side.BUY
+    quantity: int = 10
 
 
 @dataclass
@@ -209,6 +241,15 @@ class OrderInput(AnalysisInput):
     strategy: Strategy = Strategy.MOMENTUM
     side: Side = Side.BUY
     quantity: int = 10
+
+
+@dataclass
+class TradeOutcome:
+    """What came of a trade of ``symbol``: FILLED, SKIPPED or REJECTED, and why."""
+
+    symbol: str
+    status: ExecutionStatus
+    reason: str
 
 
 # --------------------------------------------------------------------------- failures and risk
@@ -295,9 +336,11 @@ __all__ = [
     "AnalysisInput",
     "MarketInput",
     "OrderInput",
+    "OrderTermsInput",
     "RetryOptions",
     "SourceFailure",
     "TradeInput",
+    "TradeOutcome",
     "apply_threshold",
     "check_quantity",
     "check_threshold",
@@ -306,4 +349,5 @@ __all__ = [
     "invalid_input",
     "retry_policy",
     "too_few_sources",
+    "with_fields_of",
 ]

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from reference_workflows.agents import Agents
     from reference_workflows.models import (
         AnalysisReport,
-        Side,
         Signal,
         Strategy,
         StrategySignal,
@@ -95,7 +94,6 @@ class ConditionalStrategyWorkflow:
     @workflow.run
     async def run(self, request: ConditionalStrategyInput) -> ConditionalStrategyResult:
         check_quantity(request.quantity)
-        options = request.activity_options()
         market = request.market_data_options()
         context = request.agent_context(request.as_of or workflow.now())
         analysis: AnalysisReport = await workflow.execute_activity_method(
@@ -125,10 +123,13 @@ class ConditionalStrategyWorkflow:
                 request.symbol, f"{signal.signal.value} {quantity}: execution left to the caller"
             )
         else:
-            side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
-            price = analysis.indicators.last_price
             execution = await execute_once(
-                request.account_id, request.symbol, side, quantity, price, options
+                request.account_id,
+                request.symbol,
+                signal.signal.side,
+                quantity,
+                analysis.indicators.last_price,
+                request.activity_options(),
             )
         return ConditionalStrategyResult(
             symbol=request.symbol,

@@ -24,7 +24,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from reference_workflows.models import Side, TradeExecution
-    from reference_workflows.workflows.common import TradeInput, check_quantity, invalid_input
+    from reference_workflows.workflows.common import OrderTermsInput, check_quantity, invalid_input
     from reference_workflows.workflows.steps import execute_once, quote_price, skipped
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600.0
@@ -48,11 +48,9 @@ class ApprovalDecision:
 
 
 @dataclass
-class TradeApprovalInput(TradeInput):
+class TradeApprovalInput(OrderTermsInput):
     """A trade to put before an approver, who has ``approval_timeout_seconds`` to decide."""
 
-    side: Side = Side.BUY
-    quantity: int = 10
     approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS
 
 

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         error_message,
         error_type,
         invalid_input,
+        with_fields_of,
     )
 
 NO_SYMBOL_ANALYSED = "NoSymbolAnalysed"
@@ -64,7 +65,8 @@ class PortfolioAnalysisInput(MarketInput):
 
 @dataclass
 class SymbolAnalysis:
-    """One symbol's indicators in brief, the analysis agent's view and the strategy's signal."""
+    """One symbol's indicators in brief (as named in ``TechnicalIndicators``), the analysis
+    agent's view and the strategy's signal."""
 
     symbol: str
     last_price: float
@@ -169,14 +171,10 @@ class PortfolioAnalysisWorkflow:
             summary=f"{strategy.value} signal for {context.symbol}",
             **options,
         )
-        ind = report.indicators
-        return SymbolAnalysis(
+        return with_fields_of(
+            SymbolAnalysis,
+            report.indicators,
             symbol=context.symbol,
-            last_price=ind.last_price,
-            trend=ind.trend,
-            volatility=ind.volatility,
-            volatility_regime=ind.volatility_regime,
-            rsi_14=ind.rsi_14,
             analysis_signal=report.signal,
             analysis_confidence=report.confidence,
             signal=signal,

@@ -45,8 +45,8 @@ with workflow.unsafe.imports_passed_through():
         Side,
     )
     from reference_workflows.workflows.common import (
+        OrderTermsInput,
         RetryOptions,
-        TradeInput,
         check_quantity,
         error_message,
         error_type,
@@ -72,12 +72,10 @@ COMPENSATIONS_BEFORE_STEPS = "compensations-before-steps"
 
 
 @dataclass
-class TradeSagaInput(TradeInput):
+class TradeSagaInput(OrderTermsInput):
     """A limit order to trade all-or-nothing; ``limit_price`` defaults to the quote's ask
     (buy) or bid (sell) at ``as_of``."""
 
-    side: Side = Side.BUY
-    quantity: int = 10
     limit_price: float | None = None
     compensation_retry: RetryOptions = field(
         default_factory=lambda: RetryOptions(maximum_attempts=10)

@@ -67,7 +67,6 @@ class SequentialTradingWorkflow:
     @workflow.run
     async def run(self, request: SequentialTradingInput) -> SequentialTradingResult:
         check_quantity(request.quantity)
-        options = request.activity_options()
         market, risk = await assess_order(request)
         indicators = market.indicators
         steps = [FETCH, INDICATORS, ACCOUNT, RISK]
@@ -86,7 +85,7 @@ class SequentialTradingWorkflow:
                 request.side,
                 quantity,
                 indicators.last_price,
-                options,
+                request.activity_options(),
             )
             steps.append(EXECUTE)
         return SequentialTradingResult(

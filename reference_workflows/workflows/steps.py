@@ -7,9 +7,10 @@ step's commands as they are: recorded histories of every pattern that uses it re
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -47,6 +48,9 @@ with workflow.unsafe.imports_passed_through():
         error_message,
         error_type,
     )
+
+_I = TypeVar("_I")
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -215,12 +219,28 @@ async def act(
     return execution
 
 
+class Children:
+    """The child workflows a parent runs one after another, each under the id
+    ``<parent id>:<name>``, so that a re-run parent finds the same children."""
+
+    def __init__(self) -> None:
+        self.parent_id = workflow.info().workflow_id
+        self.ids: list[str] = []
+        """The ids of the children started so far, in order (for the parent's result)."""
+
+    async def run(self, name: str, run: Callable[[Any, _I], Awaitable[_R]], argument: _I) -> _R:
+        """Start the child workflow ``run`` on ``argument`` and wait for its result."""
+        self.ids.append(f"{self.parent_id}:{name}")
+        return await workflow.execute_child_workflow(run, argument, id=self.ids[-1])
+
+
 def skipped(symbol: str, reason: str) -> TradeExecution:
     """The execution of a trade that was not made, and why."""
     return TradeExecution(ExecutionStatus.SKIPPED, symbol, reason=reason)
 
 
 __all__ = [
+    "Children",
     "MarketSnapshot",
     "act",
     "assess_order",

@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         AgentDecision,
         ExecutionStatus,
         RiskAssessment,
-        Side,
         Signal,
         Strategy,
         StrategySignal,
@@ -151,8 +150,8 @@ async def _trade_signal(
         return result(ExecutionStatus.SKIPPED, skipped(request.symbol, reason))
 
     options = request.activity_options()
-    side = Side.BUY if signal.signal is Signal.BUY else Side.SELL
-    assessed = await assess_trade_risk(request.trade_request(strategy, side), snapshot, options)
+    trade = request.trade_request(strategy, signal.signal.side)
+    assessed = await assess_trade_risk(trade, snapshot, options)
     risk = apply_threshold(assessed, request.risk_threshold)
     if risk.risk_score > request.risk_threshold:
         return result(ExecutionStatus.SKIPPED, skipped(request.symbol, risk_too_high(risk)), risk)
@@ -273,12 +272,7 @@ class StrategyRouterWorkflow:
         snapshot = await fetch_snapshot(request, as_of)
         child = ROUTES[strategy]
         child_id = f"{workflow.info().workflow_id}/{strategy.value.replace('_', '-')}"
-        child_input = StrategyInput(
-            request.symbol,
-            risk_threshold=request.risk_threshold,
-            market=snapshot,
-            **request.common_fields(StrategyInput, as_of=as_of),
-        )
+        child_input = request.child_input(StrategyInput, market=snapshot, as_of=as_of)
         result: StrategyResult = await workflow.execute_child_workflow(
             child.run,  # type: ignore[attr-defined]
             child_input,

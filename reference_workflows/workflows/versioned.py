@@ -40,7 +40,12 @@ with workflow.unsafe.imports_passed_through():
         TradingPlan,
     )
     from reference_workflows.risk import RISK_THRESHOLD
-    from reference_workflows.workflows.common import ActivityInput, apply_threshold, risk_too_high
+    from reference_workflows.workflows.common import (
+        ActivityInput,
+        TradeOutcome,
+        apply_threshold,
+        risk_too_high,
+    )
     from reference_workflows.workflows.steps import act
 
 #: The patch id of release 2's account re-check (recorded in the histories of its runs).
@@ -61,12 +66,9 @@ class VersionedTradingInput(ActivityInput):
 
 
 @dataclass
-class VersionedTradingResult:
-    """FILLED, SKIPPED or REJECTED, why, and the steps that ran (``account`` from release 2)."""
+class VersionedTradingResult(TradeOutcome):
+    """The trade's outcome and the steps that ran (``account`` from release 2)."""
 
-    symbol: str
-    status: ExecutionStatus
-    reason: str
     steps: list[str]
 
 
