@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agent_loop_workflows import get_weather
 from temporalio import workflow
+from weather_agent import get_weather
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner

@@ -1,6 +1,6 @@
 """Trajectories: what an agent did, read from its workflow's real history.
 
-A hand-written agent loop (tests/support/agent_loop_workflows.py) runs on the time-skipping
+The hand-written agent loop of docs/examples/weather_agent.py runs on the time-skipping
 server with its model mocked; recorded histories cover the OpenAI Agents SDK's integration
 and a reference agent whose times are fixed.
 """
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from agent_loop_workflows import (
     TOOLS,
-    AgentLoopWorkflow,
+    LocalModelAgent,
     Reply,
     ResearchWorkflow,
-    Task,
+    WeatherAgent,
     call_model,
     get_weather,
     search_web,
@@ -46,14 +46,14 @@ TIME_COLUMN = re.compile(r"^(>>|  )( *[\d.]+)  +\+[\d.]+[smhd][\d]*[smhd]?", re.
 
 
 async def run_agent(
-    temporal: TemporalHarness, *replies: Reply, task: Task | None = None
+    temporal: TemporalHarness, *replies: Reply, agent: type = WeatherAgent
 ) -> WorkflowHandle[Any, Any]:
     """Run the agent loop to its end, its model answering ``replies`` in turn."""
     temporal.mock_activity(call_model, sequence=list(replies))
     handle = await temporal.start(
-        AgentLoopWorkflow.run,
-        task or Task(QUESTION),
-        workflows=[AgentLoopWorkflow, ResearchWorkflow],
+        agent.run,  # type: ignore[attr-defined]
+        QUESTION,
+        workflows=[agent, ResearchWorkflow],
         activities=[call_model, *TOOLS],
     )
     try:
@@ -102,7 +102,7 @@ async def test_the_trajectory_lists_model_and_tool_calls_in_order(
     assert [step.number for step in agent] == ["1", "2", "3", "4", "5"]
     assert (agent.workflow_id, agent.workflow_type, agent.status) == (
         handle.id,
-        "AgentLoopWorkflow",
+        "WeatherAgent",
         "completed",
     )
 
@@ -171,7 +171,7 @@ async def test_assert_tools_called_in_order_exactly_or_in_any_order(
     assert failure(agent.assert_tools_called, search_web, get_weather) == [
         "Tool calls ['search_web', 'get_weather'] did not happen in this order: "
         "search_web (step 4), then no get_weather after step 4.",
-        f"Trajectory of workflow {handle.id!r} (AgentLoopWorkflow), completed: "
+        f"Trajectory of workflow {handle.id!r} (WeatherAgent), completed: "
         "3 model call(s), 2 tool call(s)",
         "   1  model  call_model(['What is the weather in Paris?']) -> "
         "Reply(tool='get_weather', args=['Paris'], text='')",
@@ -186,7 +186,7 @@ async def test_assert_tools_called_in_order_exactly_or_in_any_order(
         "The agent's tool calls are not exactly these, in this order.",
         "  expected: ['get_weather']",
         "  actual:   ['get_weather', 'search_web']",
-        f"Trajectory of workflow {handle.id!r} (AgentLoopWorkflow), completed: "
+        f"Trajectory of workflow {handle.id!r} (WeatherAgent), completed: "
         "3 model call(s), 2 tool call(s)",
     ]
     assert failure(agent.assert_tools_called, send_email, get_weather, in_order=False)[:4] == [
@@ -278,7 +278,7 @@ async def test_assert_never_after_shows_the_numbered_timeline(temporal: Temporal
     assert failure(agent.assert_never_after, search_web, send_email) == [
         "search_web was called after send_email: "
         "step 6 came after step 4, send_email's first call.",
-        f"Trajectory of workflow {handle.id!r} (AgentLoopWorkflow), completed: "
+        f"Trajectory of workflow {handle.id!r} (WeatherAgent), completed: "
         "4 model call(s), 3 tool call(s)",
         "   1  model  call_model(['What is the weather in Paris?']) -> "
         "Reply(tool='search_web', args=['Paris'], text='')",
@@ -379,7 +379,7 @@ async def test_a_mocked_child_shows_none_of_the_harness_helpers(temporal: Tempor
 
 
 async def test_model_calls_made_as_local_activities(temporal: TemporalHarness) -> None:
-    handle = await run_agent(temporal, WEATHER, ANSWER, task=Task(QUESTION, local_model=True))
+    handle = await run_agent(temporal, WEATHER, ANSWER, agent=LocalModelAgent)
     agent = await trajectory_for(temporal, handle)
 
     assert [(s.name, s.call) for s in agent] == [
