@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_loop_workflows import (
+from agent_loop_workflows import LocalModelAgent
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from test_plugins import ENCRYPTION  # docs/examples: a plugin with a payload codec
+from weather_agent import (
     TOOLS,
-    LocalModelAgent,
     Reply,
     ResearchWorkflow,
     WeatherAgent,
@@ -23,8 +25,6 @@ from agent_loop_workflows import (
     search_web,
     send_email,
 )
-from temporalio.client import WorkflowFailureError, WorkflowHandle
-from test_plugins import ENCRYPTION  # docs/examples: a plugin with a payload codec
 
 from pytest_temporal_agents import HarnessUsageError, TemporalHarness, load_history_file
 from pytest_temporal_agents.faults import non_retryable_error, retryable_error

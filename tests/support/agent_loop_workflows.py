@@ -1,38 +1,16 @@
 """The agent loop of the trajectory tests (tests/llm/test_trajectory.py).
 
-The hand-written agent of docs/examples/weather_agent.py (reused, not copied), and a variant
-that calls its model as a local activity, as the Agents SDK does with
-``ModelActivityParameters(use_local_activity=True)``. A module of its own, importing only
-temporalio: the sandbox re-imports a workflow's module for every run.
+The tests run the hand-written agent of docs/examples/weather_agent.py (reused, not
+copied); here is what they need besides: a variant that calls its model as a local
+activity, as the Agents SDK does with ``ModelActivityParameters(use_local_activity=True)``.
+A module of its own, importing only temporalio: the sandbox re-imports a workflow's module
+for every run.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
-from weather_agent import (
-    RETRY,
-    TIMEOUT,
-    TOOLS,
-    Reply,
-    ResearchWorkflow,
-    WeatherAgent,
-    call_model,
-    get_weather,
-    search_web,
-    send_email,
-)
-
-__all__ = [
-    "TOOLS",
-    "LocalModelAgent",
-    "Reply",
-    "ResearchWorkflow",
-    "WeatherAgent",
-    "call_model",
-    "get_weather",
-    "search_web",
-    "send_email",
-]
+from weather_agent import RETRY, TIMEOUT, Reply, WeatherAgent, call_model
 
 
 @workflow.defn
