@@ -7,7 +7,7 @@ import pytest
 from pytest_temporal_agents import TemporalHarness
 from pytest_temporal_agents.faults import retryable_error
 from pytest_temporal_agents.llm._trajectory import trajectory_of
-from weather_agent import TOOLS, Reply, ResearchWorkflow, WeatherAgent, call_model
+from weather_agent import TOOLS, ModelReply, ResearchWorkflow, WeatherAgent, call_model
 from weather_agent import get_weather, search_web, send_email  # the tools
 
 AGENT = {"workflows": [WeatherAgent, ResearchWorkflow], "activities": [call_model, *TOOLS]}
@@ -15,7 +15,8 @@ AGENT = {"workflows": [WeatherAgent, ResearchWorkflow], "activities": [call_mode
 
 async def test_the_agent_checks_the_weather_then_answers(temporal: TemporalHarness) -> None:
     temporal.mock_activity(
-        call_model, sequence=[Reply("get_weather", ["Paris"]), Reply(text="Sunny in Paris.")]
+        call_model,
+        sequence=[ModelReply("get_weather", ["Paris"]), ModelReply(text="Sunny in Paris.")],
     )
     handle = await temporal.start(WeatherAgent.run, "Weather in Paris?", **AGENT)
     assert await handle.result() == "Sunny in Paris."
@@ -31,7 +32,8 @@ async def test_the_agent_checks_the_weather_then_answers(temporal: TemporalHarne
 async def test_a_flaky_tool_is_retried_not_asked_for_twice(temporal: TemporalHarness) -> None:
     temporal.inject(retryable_error(get_weather, attempts=[1]))
     temporal.mock_activity(
-        call_model, sequence=[Reply("get_weather", ["Oslo"]), Reply(text="Sunny in Oslo.")]
+        call_model,
+        sequence=[ModelReply("get_weather", ["Oslo"]), ModelReply(text="Sunny in Oslo.")],
     )
     handle = await temporal.start(WeatherAgent.run, "Weather in Oslo?", **AGENT)
     await handle.result()
@@ -47,9 +49,9 @@ async def test_the_agent_researches_before_it_emails(temporal: TemporalHarness) 
     temporal.mock_activity(
         call_model,
         sequence=[
-            Reply("research", ["Paris events"]),
-            Reply("send_email", ["ada@example.com", "Jazz tonight."]),
-            Reply(text="Sent."),
+            ModelReply("research", ["Paris events"]),
+            ModelReply("send_email", ["ada@example.com", "Jazz tonight."]),
+            ModelReply(text="Sent."),
         ],
     )
     handle = await temporal.start(WeatherAgent.run, "Mail me what is on.", **AGENT)

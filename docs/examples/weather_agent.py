@@ -20,7 +20,7 @@ RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempt
 
 
 @dataclass
-class Reply:
+class ModelReply:
     """What the model answers: a tool to call with its arguments, or the final text."""
 
     tool: str | None = None
@@ -29,7 +29,7 @@ class Reply:
 
 
 @activity.defn
-async def call_model(messages: list[str]) -> Reply:
+async def call_model(messages: list[str]) -> ModelReply:
     raise RuntimeError("calls an LLM: never in a unit test")
 
 
@@ -79,12 +79,12 @@ class WeatherAgent:
             messages.append(f"{reply.tool}: {await self.use(reply)}")
         raise ApplicationError(f"no answer after {MAX_TURNS} turns", non_retryable=True)
 
-    async def ask(self, messages: list[str]) -> Reply:
+    async def ask(self, messages: list[str]) -> ModelReply:
         return await workflow.execute_activity(
             call_model, messages, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
         )
 
-    async def use(self, reply: Reply) -> str:
+    async def use(self, reply: ModelReply) -> str:
         if reply.tool == "research":
             return await workflow.execute_child_workflow(ResearchWorkflow.run, *reply.args)
         return await workflow.execute_activity(

@@ -17,7 +17,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from test_plugins import ENCRYPTION  # docs/examples: a plugin with a payload codec
 from weather_agent import (
     TOOLS,
-    Reply,
+    ModelReply,
     ResearchWorkflow,
     WeatherAgent,
     call_model,
@@ -39,14 +39,14 @@ from pytest_temporal_agents.llm._trajectory import (
 
 HERE = Path(__file__).parent
 QUESTION = "What is the weather in Paris?"
-WEATHER = Reply("get_weather", ["Paris"])
-ANSWER = Reply(text="Sunny.")
+WEATHER = ModelReply("get_weather", ["Paris"])
+ANSWER = ModelReply(text="Sunny.")
 #: The time column of a timeline line, which workflow time under time skipping makes vary.
 TIME_COLUMN = re.compile(r"^(>>|  )( *[\d.]+)  +\+[\d.]+[smhd][\d]*[smhd]?", re.M)
 
 
 async def run_agent(
-    temporal: TemporalHarness, *replies: Reply, agent: type = WeatherAgent
+    temporal: TemporalHarness, *replies: ModelReply, agent: type = WeatherAgent
 ) -> WorkflowHandle[Any, Any]:
     """Run the agent loop to its end, its model answering ``replies`` in turn."""
     temporal.mock_activity(call_model, sequence=list(replies))
@@ -88,7 +88,7 @@ def failure(check: Any, *args: Any, **kwargs: Any) -> list[str]:
 async def test_the_trajectory_lists_model_and_tool_calls_in_order(
     temporal: TemporalHarness,
 ) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("search_web", ["Paris events"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("search_web", ["Paris events"]), ANSWER)
     agent = await trajectory_for(temporal, handle)
 
     assert agent.tools_called == ["get_weather", "search_web"]
@@ -114,7 +114,7 @@ async def test_arguments_and_results_are_decoded_to_their_declared_types(
     first_model, tool, last_model = await trajectory_for(temporal, handle)
 
     assert first_model.args == ([QUESTION],)
-    assert first_model.result == WEATHER  # a Reply, the declared result type
+    assert first_model.result == WEATHER  # a ModelReply, the declared result type
     assert last_model.args == ([QUESTION, "get_weather: sunny in Paris"],)
     assert (tool.name, tool.call, tool.args, tool.result) == (
         "get_weather",
@@ -159,7 +159,7 @@ async def test_payloads_are_decoded_with_the_clients_codec(temporal: TemporalHar
 async def test_assert_tools_called_in_order_exactly_or_in_any_order(
     temporal: TemporalHarness,
 ) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("search_web", ["Paris events"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("search_web", ["Paris events"]), ANSWER)
     agent = await trajectory_for(temporal, handle)
 
     agent.assert_tools_called(get_weather, search_web)
@@ -174,13 +174,13 @@ async def test_assert_tools_called_in_order_exactly_or_in_any_order(
         f"Trajectory of workflow {handle.id!r} (WeatherAgent), completed: "
         "3 model call(s), 2 tool call(s)",
         "   1  model  call_model(['What is the weather in Paris?']) -> "
-        "Reply(tool='get_weather', args=['Paris'], text='')",
+        "ModelReply(tool='get_weather', args=['Paris'], text='')",
         "   2  tool   get_weather('Paris') -> 'sunny in Paris'",
         "   3  model  call_model(['What is the weather in Paris?', 'get_weather: sunny in Pa…) "
-        "-> Reply(tool='search_web', args=['Paris events'], text='')",
+        "-> ModelReply(tool='search_web', args=['Paris events'], text='…",
         ">> 4  tool   search_web('Paris events') -> '3 results for Paris events'",
         "   5  model  call_model(['What is the weather in Paris?', 'get_weather: sunny in Pa…) "
-        "-> Reply(tool=None, args=[], text='Sunny.')",
+        "-> ModelReply(tool=None, args=[], text='Sunny.')",
     ]
     assert failure(agent.assert_tools_called, get_weather, exactly=True)[:4] == [
         "The agent's tool calls are not exactly these, in this order.",
@@ -198,7 +198,7 @@ async def test_assert_tools_called_in_order_exactly_or_in_any_order(
 
 
 async def test_assert_called_with_arguments_or_a_predicate(temporal: TemporalHarness) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("get_weather", ["Rome"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("get_weather", ["Rome"]), ANSWER)
     agent = await trajectory_for(temporal, handle)
 
     assert [step.number for step in agent.assert_called(get_weather)] == ["2", "4"]
@@ -223,7 +223,7 @@ async def test_assert_called_with_arguments_or_a_predicate(temporal: TemporalHar
 
 async def test_assert_not_called_flags_every_call(temporal: TemporalHarness) -> None:
     handle = await run_agent(
-        temporal, WEATHER, Reply("send_email", ["ada@example.com", "Sunny"]), ANSWER
+        temporal, WEATHER, ModelReply("send_email", ["ada@example.com", "Sunny"]), ANSWER
     )
     agent = await trajectory_for(temporal, handle)
 
@@ -249,7 +249,7 @@ async def test_a_misspelt_tool_gets_a_suggestion(temporal: TemporalHarness) -> N
 
 
 async def test_assert_model_calls_bounds_the_count(temporal: TemporalHarness) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("search_web", ["Paris events"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("search_web", ["Paris events"]), ANSWER)
     agent = await trajectory_for(temporal, handle)
 
     agent.assert_model_calls(exactly=3)
@@ -267,9 +267,9 @@ async def test_assert_model_calls_bounds_the_count(temporal: TemporalHarness) ->
 async def test_assert_never_after_shows_the_numbered_timeline(temporal: TemporalHarness) -> None:
     handle = await run_agent(
         temporal,
-        Reply("search_web", ["Paris"]),
-        Reply("send_email", ["ada@example.com", "Sunny"]),
-        Reply("search_web", ["Rome"]),
+        ModelReply("search_web", ["Paris"]),
+        ModelReply("send_email", ["ada@example.com", "Sunny"]),
+        ModelReply("search_web", ["Rome"]),
         ANSWER,
     )
     agent = await trajectory_for(temporal, handle)
@@ -281,21 +281,21 @@ async def test_assert_never_after_shows_the_numbered_timeline(temporal: Temporal
         f"Trajectory of workflow {handle.id!r} (WeatherAgent), completed: "
         "4 model call(s), 3 tool call(s)",
         "   1  model  call_model(['What is the weather in Paris?']) -> "
-        "Reply(tool='search_web', args=['Paris'], text='')",
+        "ModelReply(tool='search_web', args=['Paris'], text='')",
         "   2  tool   search_web('Paris') -> '3 results for Paris'",
         "   3  model  call_model(['What is the weather in Paris?', 'search_web: 3 results fo…) "
-        "-> Reply(tool='send_email', args=['ada@example.com', 'Sunny'],…",
+        "-> ModelReply(tool='send_email', args=['ada@example.com', 'Sun…",
         ">> 4  tool   send_email('ada@example.com', 'Sunny') -> 'sent to ada@example.com'",
         "   5  model  call_model(['What is the weather in Paris?', 'search_web: 3 results fo…) "
-        "-> Reply(tool='search_web', args=['Rome'], text='')",
+        "-> ModelReply(tool='search_web', args=['Rome'], text='')",
         ">> 6  tool   search_web('Rome') -> '3 results for Rome'",
         "   7  model  call_model(['What is the weather in Paris?', 'search_web: 3 results fo…) "
-        "-> Reply(tool=None, args=[], text='Sunny.')",
+        "-> ModelReply(tool=None, args=[], text='Sunny.')",
     ]
 
 
 async def test_assert_order_counts_model_calls_too(temporal: TemporalHarness) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("search_web", ["Paris events"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("search_web", ["Paris events"]), ANSWER)
     agent = await trajectory_for(temporal, handle)
 
     agent.assert_order(call_model, get_weather, call_model, search_web, call_model)
@@ -345,7 +345,7 @@ async def test_a_failed_tool_shows_its_failure(temporal: TemporalHarness) -> Non
 
 
 async def test_a_child_workflow_is_one_tool_call_unless_expanded(temporal: TemporalHarness) -> None:
-    handle = await run_agent(temporal, Reply("research", ["AAPL"]), ANSWER)
+    handle = await run_agent(temporal, ModelReply("research", ["AAPL"]), ANSWER)
 
     agent = await trajectory_for(temporal, handle)
     assert agent.tools_called == ["ResearchWorkflow"]
@@ -370,7 +370,7 @@ async def test_a_child_workflow_is_one_tool_call_unless_expanded(temporal: Tempo
 
 async def test_a_mocked_child_shows_none_of_the_harness_helpers(temporal: TemporalHarness) -> None:
     temporal.mock_child_workflow(ResearchWorkflow, returns="mocked research")
-    handle = await run_agent(temporal, Reply("research", ["AAPL"]), ANSWER)
+    handle = await run_agent(temporal, ModelReply("research", ["AAPL"]), ANSWER)
 
     agent = await trajectory_for(temporal, handle, include_children=True)
 
@@ -399,7 +399,7 @@ async def test_model_calls_made_as_local_activities(temporal: TemporalHarness) -
 async def test_the_test_names_its_model_activities_and_what_to_ignore(
     temporal: TemporalHarness,
 ) -> None:
-    handle = await run_agent(temporal, WEATHER, Reply("search_web", ["Paris events"]), ANSWER)
+    handle = await run_agent(temporal, WEATHER, ModelReply("search_web", ["Paris events"]), ANSWER)
 
     agent = await trajectory_for(
         temporal, handle, model_activities=[get_weather], ignore=[search_web]

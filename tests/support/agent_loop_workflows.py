@@ -10,7 +10,7 @@ for every run.
 from __future__ import annotations
 
 from temporalio import workflow
-from weather_agent import RETRY, TIMEOUT, Reply, WeatherAgent, call_model
+from weather_agent import RETRY, TIMEOUT, ModelReply, WeatherAgent, call_model
 
 
 @workflow.defn
@@ -21,7 +21,7 @@ class LocalModelAgent(WeatherAgent):
     async def run(self, question: str) -> str:
         return await super().run(question)
 
-    async def ask(self, messages: list[str]) -> Reply:
+    async def ask(self, messages: list[str]) -> ModelReply:
         return await workflow.execute_local_activity(
             call_model, messages, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
         )
