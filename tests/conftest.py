@@ -1,8 +1,13 @@
 """Suite-wide test configuration."""
 
 # Imported here so that pytester's in-process runs keep them: pytester drops every module
-# a nested run imported, and hypothesis's plugin imports these at each run's terminal
-# summary (about a second per nested run when re-imported every time).
+# a nested run imported. hypothesis's plugin imports these at each run's terminal summary
+# (about a second per nested run when re-imported every time). The model clients import
+# their HTTP stack (httpcore2) only when the first client is built: when that happened in a
+# nested run, the next client imported a second copy, and httpx2, which maps the first
+# copy's errors, let the second's through raw (a truncated answer was a RemoteProtocolError,
+# not openai's APIConnectionError).
+import httpcore2  # noqa: F401
 import hypothesis  # noqa: F401
 import hypothesis.statistics  # noqa: F401
 import pytest

@@ -36,6 +36,7 @@ from .._context import StartedWorkflow, TestContext, slug
 from .._errors import HarnessUsageError, TemporalAgentsWarning
 from ..faults import FaultsFeature
 from ..history import History
+from ..llm import trajectory
 from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
 from ..replay import ReplayFeature
 from ..saga import SagaFeature
@@ -242,6 +243,7 @@ class TemporalHarness:
     attempts = _delegate("faults", FaultsFeature.attempts)
     assert_attempts = _delegate("faults", FaultsFeature.assert_attempts)
     saga = _delegate("saga", SagaFeature.saga)
+    trajectory = _delegate("_ctx", trajectory)
     save_history = _delegate("replay", ReplayFeature.save_history)
     _prepare_replay_check = _delegate("replay", ReplayFeature.prepare_replay_check)
     replay = _delegate("replay", ReplayFeature.replay)

@@ -5,10 +5,14 @@ script, so agent code that calls a model runs in tests with no network and no co
 messages (streamed and not) on 127.0.0.1; the ``fake_llm`` fixture gives each test one,
 with the environment pointing the official clients at it. Replies are scripted in one
 neutral form (``reply``, ``reply_tool_call``, ``fail``, ``hang``, ...) rendered per API;
-every request is recorded with its usage, and ``llm_budget`` limits what a test spends. Importing this package imports none of
+every request is recorded with its usage, ``llm_budget`` limits what a test spends, and a :class:`Trajectory` reads what an agent
+did from its workflow's history. Importing this package imports none of
 starlette, uvicorn, openai or anthropic: starting the server does.
 """
 
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 from ._budget import BUDGET_SIGNATURE, Budget, budget_problems, read_budget, usage_table
 from ._errors import INSTALL_EXTRA, FakeLLMError, FakeLLMProblems, LLMExtraMissing
 from ._fake import DUMMY_ANTHROPIC_KEY, DUMMY_OPENAI_KEY, FakeLLM
@@ -18,7 +22,30 @@ from ._replies import Replies, Reply, ToolCall, Usage, estimate_tokens, replies
 from ._requests import LLMRequest
 from ._script import Rule
 
+if TYPE_CHECKING:
+    from ._trajectory import (
+        AGENTS_SDK_MODEL_ACTIVITIES,
+        MODEL_NAME_PATTERN,
+        Step,
+        Trajectory,
+        TrajectoryAssertionError,
+        trajectory,
+        trajectory_of,
+    )
+
+# Trajectories read histories (temporalio); the plugin imports this package while pytest
+# configures, so they load on first use.
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "._trajectory": "AGENTS_SDK_MODEL_ACTIVITIES MODEL_NAME_PATTERN Step Trajectory "
+        "TrajectoryAssertionError trajectory trajectory_of"
+    },
+)
+
 __all__ = [
+    "AGENTS_SDK_MODEL_ACTIVITIES",
+    "MODEL_NAME_PATTERN",
     "BUDGET_SIGNATURE",
     "DEFAULT_MODELS",
     "DUMMY_ANTHROPIC_KEY",
@@ -35,12 +62,17 @@ __all__ = [
     "Replies",
     "Reply",
     "Rule",
+    "Step",
     "ToolCall",
+    "Trajectory",
+    "TrajectoryAssertionError",
     "Usage",
     "budget_problems",
     "estimate_tokens",
     "read_budget",
     "read_markers",
     "replies",
+    "trajectory",
+    "trajectory_of",
     "usage_table",
 ]

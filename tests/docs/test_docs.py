@@ -19,6 +19,11 @@ PYTHON_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 GUIDES_QUOTING_EXAMPLES = [
     ("docs/how-to/faults.md", ["docs/examples/test_fault_injection.py", "docs/examples/fault_desk.py"], 8),
     ("docs/how-to/sagas.md", ["docs/examples/test_sagas.py", "docs/examples/trip_saga.py"], 6),
+    (
+        "docs/how-to/trajectories.md",
+        ["docs/examples/test_agent_trajectory.py", "docs/examples/weather_agent.py"],
+        2,
+    ),
 ]
 
 
