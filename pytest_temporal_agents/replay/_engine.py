@@ -176,6 +176,9 @@ class ReplayConfig:
     plugins: Sequence[Any] = ()
     interceptors: Sequence[Any] = ()
     workflow_runner: WorkflowRunner | None = None
+    #: The converter the payloads were written with, when the plugins build it from
+    #: ``data_converter`` (inputs are decoded with it before they are compared).
+    written_with: DataConverter | None = None
 
     @property
     def is_default(self) -> bool:
@@ -368,7 +371,8 @@ async def _verdict(
 async def _decoded(scheduled: list[Scheduled], config: ReplayConfig) -> list[Scheduled]:
     """The scheduled inputs as the workflow code sees them: a payload codec (a plugin's
     encryption or compression) undone, so they compare with what the code passes now."""
-    codec = config.data_converter.payload_codec if config.data_converter is not None else None
+    converter = config.written_with or config.data_converter
+    codec = converter.payload_codec if converter is not None else None
     if codec is None:
         return scheduled
     return [

@@ -90,14 +90,16 @@ class ReplayFeature:
         """The configuration the test's workers ran with: the client's converter and the
         worker plugins it carries, and the plugins, workflow interceptors and runner the
         workers were given (the harness's own interceptors excepted)."""
-        client_config = self._ctx.client.config(active_config=True)
+        active = self._ctx.client.config(active_config=True)
         setup = self._worker_setup
+        client_plugins = [p for p in active["plugins"] if isinstance(p, temporalio.worker.Plugin)]
+        # Plugins configure the replayer's converter themselves, from the one the client
+        # started with (the Agents SDK's plugin refuses a converter it configured already).
+        unconfigured = self._ctx.client.config()["data_converter"]
         return ReplayConfig(
-            data_converter=client_config["data_converter"],
-            plugins=[
-                *(p for p in client_config["plugins"] if isinstance(p, temporalio.worker.Plugin)),
-                *setup.get("plugins", ()),
-            ],
+            data_converter=unconfigured if client_plugins else active["data_converter"],
+            written_with=active["data_converter"],
+            plugins=[*client_plugins, *setup.get("plugins", ())],
             interceptors=[
                 i for i in setup.get("interceptors", ()) if isinstance(i, temporalio.worker.Interceptor)
             ],

@@ -32,6 +32,10 @@ PLUGINS = dedent(
 
 
     def with_codec(converter: DataConverter) -> DataConverter:
+        # As the Agents SDK's plugin does, refuse a converter this plugin configured already:
+        # a replay must hand plugins the converter the client started with.
+        if isinstance(converter.payload_codec, Base64Codec):
+            raise ValueError("with_codec: this converter already has the codec")
         return dataclasses.replace(converter, payload_codec=Base64Codec())
 
 
