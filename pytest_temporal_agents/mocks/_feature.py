@@ -77,6 +77,8 @@ class MocksFeature:
         self._mock_activities: dict[str, Callable[..., Any]] = {}
         self._activities_in_play: set[str] = set()
         self._workflows_in_play: set[str] = set()
+        #: Child mocks declared by type name alone: only these can be typos of a real name.
+        self._named_only: set[str] = set()
         self._child_activity: Callable[..., Any] | None = None
         #: Seed of values faked for mocks without a behaviour; derived from the test's id,
         #: so the same test fakes the same values on every run. Assign to change it
@@ -171,6 +173,8 @@ class MocksFeature:
             mock.bind(signature.replace(parameters=params), defn.arg_types, defn.ret_type,
                       self._return_check(defn.ret_type))
         self._workflow_mocks[name] = mock
+        if isinstance(workflow, str):
+            self._named_only.add(name)
         return mock
 
     def mock(self, target: Callable[..., Any] | type | str | Mock) -> Mock:
@@ -278,7 +282,7 @@ class MocksFeature:
         self._workflows_in_play.update(n for n, c in zip(names, workflows) if n and c not in mock_classes)
         if not self._workflow_mocks or not workflows:
             return workflows
-        for name in self._workflow_mocks:
+        for name in self._named_only:
             if name not in self._workflows_in_play:
                 close = difflib.get_close_matches(name, self._workflows_in_play, n=1, cutoff=0.8)
                 if close:

@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from mocking_workflows import (
     ByNameParent,
+    ComposeWelcomeWorkflow,
     DeskWorkflow,
     Report,
     Research,
     ResearchAgent,
+    WelcomeWorkflow,
     audit,
 )
 from temporalio.client import WorkflowFailureError
@@ -83,6 +85,13 @@ async def test_a_mocked_child_name_close_to_a_registered_one_is_a_typo(temporal:
     message = str(failure.value)
     assert "temporal.mock_child_workflow('ResearchAgnet') mocks a workflow type that no worker" in message
     assert "Did you mean 'ResearchAgent'?" in message
+
+
+async def test_a_child_mocked_by_class_needs_no_worker_and_gets_no_hint(temporal: TemporalHarness) -> None:
+    # The parent's name is close to the child's: no "did you mean" may name the parent.
+    compose = temporal.mock_child_workflow(ComposeWelcomeWorkflow, returns="Welcome, Ada!")
+    assert await temporal.run(WelcomeWorkflow.run, "Ada", workflows=[WelcomeWorkflow]) == "Welcome, Ada!"
+    compose.assert_called_once_with("Ada")
 
 
 async def test_child_mock_errors(temporal: TemporalHarness) -> None:

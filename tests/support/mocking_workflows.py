@@ -123,6 +123,25 @@ class DeskWorkflow:
         return summaries
 
 
+@workflow.defn
+class ComposeWelcomeWorkflow:
+    """A child that no worker of the test registers; its name is close to its parent's."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        raise ApplicationError("the real ComposeWelcomeWorkflow must not run in these tests", non_retryable=True)
+
+
+@workflow.defn
+class WelcomeWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        welcome: str = await workflow.execute_child_workflow(
+            ComposeWelcomeWorkflow.run, name, id=f"{workflow.info().workflow_id}-compose"
+        )
+        return welcome
+
+
 @workflow.defn(name="external-pricing")
 class ByNameParent:
     """Calls a child by type name only (implemented elsewhere, say in another language)."""
