@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from .history import History
 
 
+#: The prefix of every activity and workflow name the harness registers for itself (mocked
+#: children's stand-ins, delayed calls): never the test's code, so never wrapped with faults,
+#: re-run by saga checks or shown in trajectories.
+INTERNAL_PREFIX = "pytest-temporal-agents:"
+
+
 @dataclass
 class StartedWorkflow:
     """A workflow this test started, whichever way it was started."""

@@ -22,6 +22,7 @@ import temporalio.activity
 import temporalio.exceptions
 from temporalio.exceptions import ApplicationError
 
+from .._context import INTERNAL_PREFIX
 from .._sdk import (
     ActivityDefinition,
     CompleteAsyncError,
@@ -34,7 +35,6 @@ from ._state import FaultState
 from ._types import CancellationFault, ErrorFault, Fault, TimeoutFault
 
 #: Activities the harness itself registers (mocked children, delayed queries): never faulted.
-INTERNAL_PREFIX = "pytest-temporal-agents:"
 #: A faulted attempt outlasting a timeout waits at most this long (the server ends it first;
 #: the worker's shutdown at teardown cancels it earlier still).
 HANG_LIMIT_SECONDS = 60.0

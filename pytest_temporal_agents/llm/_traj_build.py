@@ -20,6 +20,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 
+from .._context import INTERNAL_PREFIX
 from .._sdk import activity_definition, workflow_definition
 from ..history import ACTIVITY, Call, History, MarkerRecord, summarize_failure, summarize_payloads
 from ._traj_steps import (
@@ -50,7 +51,6 @@ MODEL_NAME_PATTERN: Final = re.compile(r"(?<![a-z])(?:llm|model|completions?)(?!
 
 #: Names of what the harness itself registers (mocked children's local activity, delayed
 #: callbacks): never a step. The same prefix as ``faults``' and ``saga``'s.
-INTERNAL_PREFIX: Final = "pytest-temporal-agents:"
 
 #: The marker the SDK's core records for each local activity it completed.
 LOCAL_ACTIVITY_MARKER: Final = "core_local_activity"

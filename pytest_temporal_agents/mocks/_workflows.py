@@ -30,6 +30,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+# Each name starts with _context.INTERNAL_PREFIX (spelt out: this module imports nothing of ours).
 #: Local activity behind every mocked child workflow (registered by the mocking feature).
 MOCK_CHILD_ACTIVITY = "pytest-temporal-agents:mock-child-workflow"
 #: Helper workflow of ``signal_after`` / ``query_after`` and the activity it queries with.

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._context import INTERNAL_PREFIX
 from .._errors import HarnessUsageError
 from .._sdk import activity_definition, must_activity_definition, workflow_name
 from ._model import ACTIVITY, Execution
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 StateFunction = Callable[[], Any]
 
 #: Activities the harness registers for itself (mocked children...): never re-run.
-INTERNAL_PREFIX = "pytest-temporal-agents:"
 
 NOTHING_RAN = """\
 no compensation of this saga completed, so there is nothing to re-run. Make the saga fail
