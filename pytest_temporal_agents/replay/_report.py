@@ -8,8 +8,9 @@ around it; the likely causes with their fixes; and, last, the SDK's own message.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -102,8 +103,13 @@ def _event_named_by(parsed: ParsedEvents, failure: SdkFailure) -> HistoryEvent |
     ids = [c.scheduled_event_id for c in parsed.calls if c.kind == kind and c.id == failure.history_value][:1]
     if failure.patch:
         patch = failure.patch
-        ids += [m.event_id for m in parsed.markers if patch in summarize_payloads(m.details.get("patch_data"), 400)][:1]
+        ids += [m.event_id for m in parsed.markers if patch in summarize_payloads(_patch_data(m.details), 400)][:1]
     return parsed.event(min(ids)) if ids else None
+
+
+def _patch_data(details: Mapping[str, Any]) -> Any:
+    """A patch marker's payload: the SDK core writes it under ``patch-data``."""
+    return details.get("patch-data", details.get("patch_data"))
 
 
 def _code_action(failure: SdkFailure | None, divergence: Divergence | None) -> tuple[str, SourceLine | None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from docs_support import ROOT
 from replay_support import HISTORIES
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.workflow import NondeterminismError
@@ -48,7 +49,7 @@ TIMER_INSTEAD = (
 TYPE_MISMATCH = (
     'Workflow activation completion failed: Failure { failure: Some(Failure { message: "[TMPRL1100] '
     "Nondeterminism error: Activity type of scheduled event 'fetch_quote' does not match activity "
-    "type of activity command 'check_risk'\", source: \"\", stack_trace: \"\", encoded_attributes: "
+    'type of activity command \'check_risk\'", source: "", stack_trace: "", encoded_attributes: '
     "None, cause: None, failure_info: None }), force_cause: NonDeterministicError }"
 )
 RAISED = (
@@ -73,7 +74,11 @@ def history() -> History:
 def test_a_message_naming_an_event_gives_its_id_type_and_what_the_code_did() -> None:
     failure = parse_sdk_failure(NondeterminismError(TIMER_INSTEAD))
     assert failure.nondeterminism
-    assert (failure.event_id, failure.event_type, failure.machine) == (5, "ActivityTaskScheduled", "Timer")
+    assert (failure.event_id, failure.event_type, failure.machine) == (
+        5,
+        "ActivityTaskScheduled",
+        "Timer",
+    )
     assert failure.message.startswith("[TMPRL1100] Nondeterminism error: Timer machine")
 
 
@@ -111,7 +116,9 @@ def test_sdk_and_stdlib_frames_are_never_the_user_line() -> None:
     for module in (asyncio.events, temporalio.worker):
         trace = f'File "{module.__file__}", line 80, in _run\n'
         assert user_line_in_traceback(trace) is None
-    assert user_line_in_traceback('File "/src/app/flows.py", line 7, in run\n') == SourceLine("/src/app/flows.py", 7, "run")
+    assert user_line_in_traceback('File "/src/app/flows.py", line 7, in run\n') == SourceLine(
+        "/src/app/flows.py", 7, "run"
+    )
 
 
 # -- lining the code up with the history -------------------------------------------------------------
@@ -141,11 +148,17 @@ def test_the_first_disagreement_is_found_with_its_event(history: History) -> Non
     assert find_divergence(same, scheduled, replay_failed=False) is None
     renamed = find_divergence([_cmd(ACTIVITY, "check_risk")], scheduled, replay_failed=True)
     assert renamed is not None and renamed.what == "name" and renamed.event is scheduled[0].event
-    other_id = find_divergence([_cmd(ACTIVITY, "fetch_quote", "quote-1")], scheduled, replay_failed=True)
+    other_id = find_divergence(
+        [_cmd(ACTIVITY, "fetch_quote", "quote-1")], scheduled, replay_failed=True
+    )
     assert other_id is not None and other_id.what == "id"
     stopped = find_divergence(same, scheduled, replay_failed=True)
     assert stopped is not None and stopped.what == "missing" and stopped.event is scheduled[2].event
-    extra = find_divergence([*same, _cmd(CHILD, "Analyze"), _cmd(ACTIVITY, "place_order"), _cmd(ACTIVITY, "x")], scheduled, replay_failed=True)
+    extra = find_divergence(
+        [*same, _cmd(CHILD, "Analyze"), _cmd(ACTIVITY, "place_order"), _cmd(ACTIVITY, "x")],
+        scheduled,
+        replay_failed=True,
+    )
     assert extra is not None and extra.what == "extra" and extra.event is None
 
 
@@ -163,7 +176,7 @@ def test_inputs_are_compared_only_when_asked(history: History) -> None:
 
 # -- likely causes in the source ---------------------------------------------------------------------
 
-CAUSES_SOURCE = '''
+CAUSES_SOURCE = """
 import datetime
 import random
 import time
@@ -196,17 +209,24 @@ class Everything:
         fine = workflow.now(), workflow.uuid4(), workflow.random().random()
         ordered = [s for s in sorted(set(symbols))]
         return None
-'''
+"""
 
-CAUSES = {"CLOCK": CLOCK, "RANDOM": RANDOM, "IO": IO, "SET_ORDER": SET_ORDER, "HASH": HASH, "BYPASS": BYPASS}
+CAUSES = {
+    "CLOCK": CLOCK,
+    "RANDOM": RANDOM,
+    "IO": IO,
+    "SET_ORDER": SET_ORDER,
+    "HASH": HASH,
+    "BYPASS": BYPASS,
+}
 
-HELPER_SOURCE = '''
+HELPER_SOURCE = """
 import time
 
 
 def stamp():
     return time.time_ns()                                # expect: CLOCK
-'''
+"""
 
 
 def _import_from(directory: Path, name: str, source: str) -> ModuleType:
@@ -220,18 +240,25 @@ def _import_from(directory: Path, name: str, source: str) -> ModuleType:
     return module
 
 
-def test_the_scan_names_each_cause_on_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_scan_names_each_cause_on_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.syspath_prepend(str(tmp_path))
     _import_from(tmp_path, "helpers_for_scan", HELPER_SOURCE)
     module = _import_from(tmp_path, "scan_everything", CAUSES_SOURCE)
     try:
-        found = {(f.cause, Path(f.line.path).name, f.line.line) for f in scan_workflow(module.Everything)}
+        found = {
+            (f.cause, Path(f.line.path).name, f.line.line) for f in scan_workflow(module.Everything)
+        }
     finally:
         sys.modules.pop("scan_everything", None)
         sys.modules.pop("helpers_for_scan", None)
     expected = {
         (CAUSES[marker], name, number)
-        for name, source in (("scan_everything.py", CAUSES_SOURCE), ("helpers_for_scan.py", HELPER_SOURCE))
+        for name, source in (
+            ("scan_everything.py", CAUSES_SOURCE),
+            ("helpers_for_scan.py", HELPER_SOURCE),
+        )
         for number, line in enumerate(source.splitlines(), start=1)
         for marker in [line.partition("# expect: ")[2].strip()]
         if marker
@@ -255,10 +282,17 @@ def test_the_report_reads_event_code_timeline_causes_then_the_sdk(history: Histo
     command = Command(ACTIVITY, "check_risk", None, 3, SourceLine(__file__, 1, "run"), None)
     divergence = find_divergence([command], scheduled, replay_failed=True)
     report = nondeterminism_report(
-        label="h.json", workflow_type="Pricer", events=history.events, failure=failure, divergence=divergence
+        label="h.json",
+        workflow_type="Pricer",
+        events=history.events,
+        failure=failure,
+        divergence=divergence,
     )
     assert report.event_id == 5
-    assert report.headline == 'nondeterministic at event 5 (ActivityTaskScheduled fetch_quote("AAPL") id=1)'
+    assert (
+        report.headline
+        == 'nondeterministic at event 5 (ActivityTaskScheduled fetch_quote("AAPL") id=1)'
+    )
     text = report.text
     order = ["At event 5 the history has:", "The current code instead scheduled activity check_risk",
              "Timeline around event 5:", "Likely causes:", "workflow.patched(", "SDK message:"]  # fmt: skip
@@ -278,7 +312,10 @@ def test_an_id_mismatch_blames_ids_built_from_time_or_randomness(history: Histor
         failure=parse_sdk_failure(NondeterminismError(text)), divergence=None,
     )  # fmt: skip
     assert report.event_id == 5  # found by its activity id, though the SDK names no event
-    assert "activity id '1'" not in report.text and "id built from time, randomness or I/O" in report.text
+    assert (
+        "activity id '1'" not in report.text
+        and "id built from time, randomness or I/O" in report.text
+    )
     assert "workflow.patched(" not in report.text
 
 
@@ -294,6 +331,36 @@ def test_a_process_dependent_failure_puts_set_order_first(history: History) -> N
 
 
 def test_an_error_report_names_the_exception_and_line(history: History) -> None:
-    report = error_report(label="h", workflow_type="Pricer", events=history.events, failure=parse_sdk_failure(RuntimeError(RAISED)))
-    assert report.headline == "the workflow code raised RuntimeError during replay at /src/app/workflows.py:93"
+    report = error_report(
+        label="h",
+        workflow_type="Pricer",
+        events=history.events,
+        failure=parse_sdk_failure(RuntimeError(RAISED)),
+    )
+    assert (
+        report.headline
+        == "the workflow code raised RuntimeError during replay at /src/app/workflows.py:93"
+    )
     assert "SDK message:" in report.text
+
+
+def test_a_removed_patch_is_found_at_its_marker_event() -> None:
+    """The SDK core writes a patch marker's id under ``patch-data``; the report finds it."""
+    versioned = (
+        ROOT
+        / "tests/histories/tests-reference-test_wf_versioned.py--test_release_2_skips_a_buy_the_cash_no_longer_covers/VersionedTradingWorkflow-1.json"
+    )
+    events = list(load_history_file(versioned).events)
+    text = (
+        "[TMPRL1100] Nondeterminism error: Non-deprecated patch marker encountered for change "
+        "recheck-account-before-execution, but there is no corresponding change command!"
+    )
+    report = nondeterminism_report(
+        label="versioned",
+        workflow_type="VersionedTradingWorkflow",
+        events=events,
+        failure=parse_sdk_failure(NondeterminismError(text)),
+        divergence=None,
+    )
+    assert report.event_id == 23
+    assert "no longer calls workflow.patched('recheck-account-before-execution')" in report.text
