@@ -3,8 +3,8 @@
 Everything the plugin needs from temporalio that is not public API goes through this module:
 the definition objects behind ``@activity.defn`` / ``@workflow.defn`` (and the attribute that
 holds them), the running activity's context, the async-completion signal, the JSON
-converter's type coercion, the sandboxed runner's validation step, and the wording of the
-core's replay errors. No other module names a private temporalio name or a ``__temporal_*``
+converter's type coercion, the sandboxed runner's validation step, the activities a worker
+still runs, and the wording of the core's replay errors. No other module names a private temporalio name or a ``__temporal_*``
 attribute, so an SDK release that moves one breaks here, and ``tests/sdk_canary/`` names it.
 
 The registered names of activities and workflows, and finding the class of a ``@workflow.run``
@@ -113,6 +113,41 @@ def workflow_class_of(run_fn: Any) -> type | None:
 
 
 # -- the running activity -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunningActivity:
+    """An activity a worker still runs: its registered name, attempt, workflow and task."""
+
+    name: str
+    attempt: int
+    workflow_id: str
+    #: The asyncio task that runs it (for a sync activity, the task awaiting its thread).
+    task: Any
+    sync: bool
+
+
+def running_activities(worker: Any) -> list[RunningActivity]:
+    """The activities ``worker`` (a :class:`temporalio.worker.Worker`) has not finished.
+
+    Read from the worker's activity worker, which keeps one record per task token until the
+    activity's task is done: the only place that knows what a shutdown still waits for.
+    """
+    activity_worker = getattr(worker, "_activity_worker", None)
+    running: dict[Any, Any] = getattr(activity_worker, "_running_activities", None) or {}
+    found = []
+    for record in list(running.values()):
+        info = record.info
+        found.append(
+            RunningActivity(
+                name=info.activity_type if info is not None else "?",
+                attempt=info.attempt if info is not None else 0,
+                workflow_id=(info.workflow_id or "") if info is not None else "",
+                task=record.task,
+                sync=bool(record.sync),
+            )
+        )
+    return found
+
+
 def activity_context() -> Any:
     """The running activity's context; its ``heartbeat`` callable may be swapped per attempt."""
     return temporalio.activity._Context.current()

@@ -6,6 +6,7 @@ test asks for the fixture, so loading the plugin costs nothing for tests that do
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     if marker.freeze_activity_clock:
         harness.freeze_activity_clock()
     _configure_replay(harness, request, marker)  # replay feature
+    problems: list[str] = []
     try:
         yield harness
         harness.test_failed = request.node.stash.get(CALL_FAILED_KEY, False)  # replay feature
@@ -146,7 +148,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         # the histories, an expectation check needs the calls the workers recorded.
         problems = await harness.verify()
     finally:
-        await harness.close()
+        problems += await harness.close()  # what did not stop when the workers stopped
         if harness.started_workflows:
             # A leaked time-skipping lock would stop time for every later test: find it
             # here, name this test, and give the next test a fresh server.
@@ -253,6 +255,23 @@ def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Itera
         request.node.add_report_section("teardown", "fake_llm", report)
     else:
         pytest.fail(report, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """The test's timeout bounds its whole body (harness/_body_timeout.py)."""
+    harness = item.stash.get(HARNESS_KEY, None)
+    body = getattr(item, "obj", None)
+    if harness is None or not inspect.iscoroutinefunction(body):
+        return (yield)
+    from .harness import bounded_body
+
+    # Swapped before pytest-asyncio's runtest wraps the function for its event loop.
+    item.obj = bounded_body(body, harness.timeout)  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        item.obj = body  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -308,10 +308,11 @@ class TemporalHarness:
             await attach_timelines(err, child._ctx)
             await child.close()
             raise
+        problems: list[str] = []
         try:
             problems = await child.verify()
         finally:
-            await child.close()
+            problems += await child.close()
         if problems:
             raise IsolatedChecksFailed("\n".join(problems))
 
@@ -441,8 +442,11 @@ class TemporalHarness:
         """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks)."""
         return await self._lifecycle.teardown_problems()
 
-    async def close(self) -> None:
+    async def close(self) -> list[str]:
         """Stop every worker this test started and terminate its workflows still running.
+
+        Returns what did not stop (an activity that ignored cancellation, a worker left
+        behind), one problem per entry; the fixture fails the test with them.
 
         The order matters on the Java time-skipping server, which is shared by the whole
         session: terminating a workflow while one of its workflow tasks or activities is
@@ -452,7 +456,7 @@ class TemporalHarness:
         stop (in-flight activities are cancelled and reported), then the rest terminate.
         """
         if self._closed:
-            return
+            return []
         self._closed = True
         running = []
         for started in self._ctx.started.values():
@@ -466,7 +470,7 @@ class TemporalHarness:
         errors = []
         for record in [w for w in self._ctx.workers if w.background]:
             try:
-                await asyncio.wait_for(self._workers.stop(record), timeout=10)
+                await self._workers.stop(record)
             except Exception as err:  # noqa: BLE001
                 errors.append(err)
         for handle in running:
@@ -480,6 +484,7 @@ class TemporalHarness:
                 TemporalAgentsWarning,
                 stacklevel=2,
             )
+        return list(self._workers.problems)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]

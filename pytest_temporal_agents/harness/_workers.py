@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError
 from .._sdk import activity_name, sandboxed_runner, workflow_class_of, workflow_name
+from ._shutdown import stop_worker
 
 if TYPE_CHECKING:
     from ._lifecycle import Lifecycle
@@ -52,6 +53,9 @@ class Workers:
         #: a later one of its own when a new worker could not replace the old (_move_needed).
         self.start_queue = ctx.task_queue
         self._queues = itertools.count(2)
+        #: What did not stop when a worker stopped (an activity that ignored cancellation):
+        #: reported as the test's failure at teardown.
+        self.problems: list[str] = []
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (a script): nothing to compare with
@@ -133,14 +137,13 @@ class Workers:
             workflows, activities, task_queue or self.start_queue, False, worker_options
         )
         self._ctx.workers.append(record)
+        await record.worker.__aenter__()
         try:
-            async with record.worker:
-                yield record.worker
+            yield record.worker
         finally:
             if record in self._ctx.workers:
                 self._ctx.workers.remove(record)
-            if record.executor is not None:
-                record.executor.shutdown(wait=False, cancel_futures=True)
+            self.problems += await stop_worker(record.worker, record.task_queue, record.executor)
 
     async def ensure_worker(
         self,
@@ -217,10 +220,6 @@ class Workers:
         return False
 
     async def stop(self, record: WorkerRecord) -> None:
-        """Stop a worker and forget it."""
+        """Stop a worker and forget it; what did not stop goes to :attr:`problems`."""
         self._ctx.workers.remove(record)
-        try:
-            await record.worker.__aexit__(None, None, None)
-        finally:
-            if record.executor is not None:
-                record.executor.shutdown(wait=False, cancel_futures=True)
+        self.problems += await stop_worker(record.worker, record.task_queue, record.executor)

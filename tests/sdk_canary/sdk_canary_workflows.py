@@ -7,6 +7,7 @@ variant makes the core report a real nondeterminism error in its own words.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -208,3 +209,17 @@ class SleeperWorkflow:
 
 
 RECORDED = [BuyWorkflow, LocalBuyWorkflow, PatchedWorkflow, ParentWorkflow, ChildWorkflow]
+
+
+
+@activity.defn
+async def canary_wait() -> str:
+    await asyncio.sleep(60)  # cancelled when its worker stops
+    return "waited"
+
+
+@workflow.defn(name="CanaryWait")
+class WaitingActivityWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(canary_wait, start_to_close_timeout=timedelta(minutes=1))

@@ -113,3 +113,33 @@ async def test_a_client_rebuilt_from_its_config_keeps_time_skipping_handles(
                 pytrace=False,
             )
     assert result == "woke"
+
+
+async def test_a_worker_lists_the_activities_it_still_runs(canary_env: Any, sdk: ModuleType) -> None:
+    task_queue = queue()
+    worker = Worker(
+        canary_env.client,
+        task_queue=task_queue,
+        workflows=[w.WaitingActivityWorkflow],
+        activities=[w.canary_wait],
+        workflow_runner=sdk.sandboxed_runner(),
+    )
+    async with worker:
+        handle = await canary_env.client.start_workflow(
+            w.WaitingActivityWorkflow.run, id=queue(), task_queue=task_queue
+        )
+        running: list[Any] = []
+        for _ in range(RUN_TIMEOUT * 20):
+            running = sdk.running_activities(worker)
+            if running:
+                break
+            await asyncio.sleep(0.05)
+        await handle.terminate()
+    assert [(r.name, r.attempt, r.workflow_id, r.sync) for r in running] == [
+        ("canary_wait", 1, handle.id, False)
+    ], (
+        "temporalio.worker.Worker._activity_worker._running_activities no longer maps task tokens "
+        "to records with .info (activity_type, attempt, workflow_id), .task and .sync: a worker "
+        "stopping at teardown cannot name the activity that ignored cancellation"
+    )
+    assert isinstance(running[0].task, asyncio.Task)

@@ -1,0 +1,97 @@
+"""Stopping a worker without hanging the session on an activity that will not stop.
+
+A worker's shutdown cancels its activities and waits for every one of them to finish. An
+activity that catches ``asyncio.CancelledError`` and goes on (agent code often wraps a model
+call in a broad ``except``) never finishes, so the shutdown, the test's teardown and the
+event loop's own closing would wait forever. Here a shutdown gets a grace period; what is
+still running then is named in the test's failure, an async activity is closed (its
+coroutine gets ``GeneratorExit``, which no ``except Exception`` or ``except
+CancelledError`` catches), and the worker is left behind if it still does not stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from .._sdk import RunningActivity, running_activities
+
+#: How long a stopping worker may take, and again after the harness closed what ignored it.
+SHUTDOWN_GRACE = timedelta(seconds=3)
+
+IGNORED_CANCELLATION = """\
+activity {name!r} (attempt {attempt}, workflow {workflow_id!r}) ignored cancellation: it was still running \
+{grace:g} s after its worker cancelled it at the end of the test. It catches asyncio.CancelledError and goes \
+on (a broad `except BaseException:` or bare `except:` does that); re-raise the CancelledError once it has \
+cleaned up. The harness closed the activity's coroutine so that the session goes on."""
+
+THREAD_NEVER_STOPPED = """\
+activity {name!r} (attempt {attempt}, workflow {workflow_id!r}) runs in a thread that was still busy \
+{grace:g} s after its worker cancelled it at the end of the test; a thread cannot be stopped from outside. \
+Let it see cancellation: call activity.heartbeat() in its loop (the SDK then raises CancelledError in it) \
+or check activity.is_cancelled(), and give it a heartbeat_timeout."""
+
+WORKER_NEVER_STOPPED = """\
+the worker of task queue {task_queue!r} did not stop within {grace:g} s of the end of the test \
+and was left behind{detail}."""
+
+
+async def stop_worker(
+    worker: Any,
+    task_queue: str,
+    executor: concurrent.futures.ThreadPoolExecutor | None = None,
+    grace: timedelta = SHUTDOWN_GRACE,
+) -> list[str]:
+    """Stop ``worker`` within about twice ``grace``; return what did not stop, as problems."""
+    seconds = grace.total_seconds()
+    shutdown = asyncio.ensure_future(worker.__aexit__(None, None, None))
+    problems: list[str] = []
+    try:
+        if not await _finished(shutdown, seconds):
+            stuck = running_activities(worker)
+            problems = [_describe(activity, seconds) for activity in stuck]
+            for activity in stuck:
+                _close(activity)
+            if not await _finished(shutdown, seconds):
+                detail = "" if stuck else " (no activity was running: a workflow task may never have yielded)"
+                problems.append(WORKER_NEVER_STOPPED.format(task_queue=task_queue, grace=2 * seconds, detail=detail))
+                shutdown.add_done_callback(_consume)
+        elif shutdown.exception() is not None:
+            raise shutdown.exception()
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+    return problems
+
+
+async def _finished(task: asyncio.Future[Any], seconds: float) -> bool:
+    # asyncio.wait, not wait_for: wait_for would wait for the cancelled shutdown to end too.
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    return bool(done)
+
+
+def _describe(activity: RunningActivity, seconds: float) -> str:
+    template = THREAD_NEVER_STOPPED if activity.sync else IGNORED_CANCELLATION
+    return template.format(
+        name=activity.name, attempt=activity.attempt, workflow_id=activity.workflow_id, grace=seconds
+    )
+
+
+def _close(activity: RunningActivity) -> None:
+    """End an async activity's task for good: close its coroutine, then wake the task."""
+    task = activity.task
+    if activity.sync or task is None or task.done():
+        return
+    with contextlib.suppress(RuntimeError):  # "coroutine ignored GeneratorExit": it is ending anyway
+        task.get_coro().close()
+    task.cancel()
+    task.add_done_callback(_consume)
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve a left-behind task's outcome, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
