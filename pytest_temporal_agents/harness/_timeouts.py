@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import WorkflowHandle
 
 from .._context import StartedWorkflow, TestContext
@@ -64,7 +64,10 @@ async def stuck_report(ctx: TestContext, handle: WorkflowHandle[Any, Any], limit
         if timers:
             lines.append("Pending timers:")
             lines.extend(f"  - timer {t.timer_id} for {format_offset(t.duration).lstrip('+')}" for t in timers)
-        if not lines:
+        stuck_task = _failing_workflow_task(history.events)
+        if stuck_task:
+            lines.append(stuck_task)
+        elif not lines:
             lines.append("Nothing pending: it is waiting for a signal, an update or a condition.")
         timeline = history.timeline()
     except Exception as err:  # noqa: BLE001 - diagnosis must not hide the timeout
@@ -76,6 +79,25 @@ async def stuck_report(ctx: TestContext, handle: WorkflowHandle[Any, Any], limit
         pending="\n".join(lines),
         timeline=timeline,
     )
+
+
+DEADLOCK_CODE = "TMPRL1101"
+
+
+def _failing_workflow_task(events: Any) -> str | None:
+    """What the workflow's last workflow task said, when it failed and nothing came after."""
+    retrying = (EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    last = next((e for e in reversed(events) if e.event_type not in retrying), None)
+    if last is None or last.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return None
+    message = last.workflow_task_failed_event_attributes.failure.message
+    if DEADLOCK_CODE in message:
+        return (
+            "Its workflow code never yields: the SDK stopped waiting for it after 2 s "
+            f"({message.rstrip('.')}). Look for a loop without an `await`, or a blocking call "
+            "(time.sleep, file or network I/O) in the workflow's code."
+        )
+    return f"Its last workflow task failed and is retried: {message}"
 
 
 def with_timeout(
