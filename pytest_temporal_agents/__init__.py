@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_names
 
 if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
+    from ._errors import BodyTimeoutError as BodyTimeoutError
     from ._errors import HarnessUsageError as HarnessUsageError
     from ._errors import ServerBinaryNotFound as ServerBinaryNotFound
     from ._errors import TemporalAgentsError as TemporalAgentsError
@@ -73,7 +74,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
 
 #: Public names, by the module (or subpackage) that defines them.
 _EXPORTED_BY = {
-    "._errors": "HarnessUsageError ServerBinaryNotFound TemporalAgentsError TemporalAgentsWarning "
+    "._errors": "BodyTimeoutError HarnessUsageError ServerBinaryNotFound TemporalAgentsError TemporalAgentsWarning "
     "TemporalConfigError WorkflowTimeoutError",
     ".faults": "AttemptRecord Fault FaultPlan FaultWarning",
     ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",

@@ -26,5 +26,12 @@ class WorkflowTimeoutError(TemporalAgentsError, AssertionError):
     """
 
 
+class BodyTimeoutError(TemporalAgentsError, AssertionError):
+    """A test body did not finish within its Temporal timeout (plus a grace) and was stopped.
+
+    The message says where it was waiting. An ``AssertionError``, so pytest reports a failure.
+    """
+
+
 class HarnessUsageError(TemporalAgentsError):
     """The harness was used in a way that cannot work; the message says how to fix it."""

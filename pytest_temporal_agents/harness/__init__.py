@@ -9,6 +9,7 @@ with it temporalio and every feature) is imported when a test first asks for it.
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
+from ._body_timeout import bounded_body
 from ._isolation import IsolatedChecksFailed
 from ._options import (
     DEFAULT_TIMEOUT,
@@ -39,6 +40,7 @@ __all__ = [
     "TemporalHarness",
     "TemporalMarker",
     "apply_marker",
+    "bounded_body",
     "exempt_from_assertion_rewriting",
     "merge_markers",
     "relax_for_temporal",
