@@ -5,7 +5,9 @@ activity (``invoke_model_activity``) that calls OpenAI's Responses API with the 
 openai client: no base URL and no key in the code, only the environment, as in
 production. ``get_price`` is an activity offered to the model as a tool
 (``activity_as_tool``): it runs, and retries, as an activity of its own. ``position_value``
-is a plain function tool: it runs inside the workflow, deterministically, with no activity.
+is a plain function tool: it runs inside the workflow, deterministically, with no activity;
+it is ``async`` because the Agents SDK runs a sync function tool in a thread
+(``asyncio.to_thread``), which a workflow cannot start.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ async def get_price(symbol: str) -> float:
 
 
 @function_tool
-def position_value(price: float, shares: int) -> float:
+async def position_value(price: float, shares: int) -> float:
     """What a number of shares is worth at a price."""
     return round(price * shares, 2)
 
