@@ -1,4 +1,7 @@
-"""An Agents SDK agent under the fixture, its model served by fake_llm (docs/how-to/openai-agents-sdk.md)."""
+"""An Agents SDK agent under the fixture, its model served by fake_llm.
+
+The guide: docs/how-to/openai-agents-sdk.md.
+"""
 
 from __future__ import annotations
 
@@ -47,11 +50,15 @@ async def test_the_agent_looks_up_the_price_then_answers(
     assert agent.tool_calls[0].result == 189.5
 
 
-async def test_a_function_tool_runs_in_the_workflow(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_a_function_tool_runs_in_the_workflow(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply_tool_call("position_value", {"price": 189.5, "shares": 10})
     fake_llm.reply("Ten shares are worth $1,895.")
 
-    handle = await temporal.start(StockAnalyst.run, "What are 10 AAPL worth at 189.5?", activities=[get_price])
+    handle = await temporal.start(
+        StockAnalyst.run, "What are 10 AAPL worth at 189.5?", activities=[get_price]
+    )
 
     assert await handle.result() == "Ten shares are worth $1,895."
     assert fake_llm.requests[1].last_text == "1895.0"
@@ -75,7 +82,9 @@ async def test_a_failed_model_call_is_retried_by_temporal(
     assert model_call.retries == 1  # one activity retried, not a second model call
 
 
-async def test_a_bad_request_fails_the_workflow_at_once(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_a_bad_request_fails_the_workflow_at_once(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.fail(400, message="tools[0].parameters is invalid")
 
     handle = await temporal.start(StockAnalyst.run, "What does AAPL cost?", activities=[get_price])
@@ -86,7 +95,9 @@ async def test_a_bad_request_fails_the_workflow_at_once(temporal: TemporalHarnes
     assert len(fake_llm.requests) == 1
 
 
-async def test_the_run_replays_with_the_plugin(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_the_run_replays_with_the_plugin(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply_tool_call("get_price", {"symbol": "TSLA"})
     fake_llm.reply("TSLA trades at $242.")
     handle = await temporal.start(StockAnalyst.run, "And TSLA?", activities=[get_price])

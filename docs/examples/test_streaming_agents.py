@@ -48,7 +48,9 @@ async def follow(temporal: TemporalHarness, handle: WorkflowHandle[Any, Any]) ->
     """Read the workflow's stream from the test body, as a UI would, until ``done``."""
     seen = Seen()
     stream = WorkflowStreamClient.create(temporal.client, handle.id)
-    async for item in stream.subscribe([EVENTS, STEPS, DONE], poll_cooldown=timedelta(milliseconds=20)):
+    async for item in stream.subscribe(
+        [EVENTS, STEPS, DONE], poll_cooldown=timedelta(milliseconds=20)
+    ):
         if item.topic == DONE:
             break
         if item.topic == EVENTS:
@@ -64,7 +66,9 @@ async def test_a_subscriber_reads_the_deltas_and_the_steps(
     fake_llm.reply_tool_call("get_price", {"symbol": "AAPL"})
     fake_llm.reply(ANSWER)
 
-    handle = await temporal.start(StreamingAnalyst.run, "What does AAPL cost?", activities=[get_price])
+    handle = await temporal.start(
+        StreamingAnalyst.run, "What does AAPL cost?", activities=[get_price]
+    )
     seen = await follow(temporal, handle)
 
     assert await handle.result() == ANSWER
@@ -75,14 +79,20 @@ async def test_a_subscriber_reads_the_deltas_and_the_steps(
     assert all(request.stream for request in fake_llm.requests)
 
     agent = await temporal.trajectory(handle)
-    agent.assert_order("invoke_model_activity_streaming", get_price, "invoke_model_activity_streaming")
+    agent.assert_order(
+        "invoke_model_activity_streaming", get_price, "invoke_model_activity_streaming"
+    )
 
 
-async def test_a_stream_cut_mid_answer_is_retried(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_a_stream_cut_mid_answer_is_retried(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.truncated(ANSWER)  # the connection drops halfway through the events
     fake_llm.reply(ANSWER)
 
-    handle = await temporal.start(StreamingAnalyst.run, "What does AAPL cost?", activities=[get_price])
+    handle = await temporal.start(
+        StreamingAnalyst.run, "What does AAPL cost?", activities=[get_price]
+    )
     seen = await follow(temporal, handle)
 
     assert await handle.result() == ANSWER
@@ -96,13 +106,17 @@ async def test_a_stream_cut_mid_answer_is_retried(temporal: TemporalHarness, fak
     assert model_call.retries == 1
 
 
-async def test_every_workflow_task_replays_the_history(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_every_workflow_task_replays_the_history(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply_tool_call("get_price", {"symbol": "AAPL"})
     fake_llm.reply(ANSWER)
 
     # No workflow cache: each task rebuilds the workflow from its history, in the sandbox
     # with the plugin's passthroughs, as a worker restarted mid-run would.
-    async with temporal.worker(workflows=[StreamingAnalyst], activities=[get_price], max_cached_workflows=0):
+    async with temporal.worker(
+        workflows=[StreamingAnalyst], activities=[get_price], max_cached_workflows=0
+    ):
         handle = await temporal.start(StreamingAnalyst.run, "What does AAPL cost?")
         seen = await follow(temporal, handle)
         assert await handle.result() == ANSWER

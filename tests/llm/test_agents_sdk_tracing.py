@@ -45,7 +45,10 @@ async def test_an_agent_run_under_the_fake_exports_no_trace(
     temporal: TemporalHarness, fake_llm: FakeLLM, trace_posts: list[str]
 ) -> None:
     fake_llm.reply("AAPL trades at $189.50.")
-    assert await temporal.run(StockAnalyst.run, "AAPL?", activities=[get_price]) == "AAPL trades at $189.50."
+    assert (
+        await temporal.run(StockAnalyst.run, "AAPL?", activities=[get_price])
+        == "AAPL trades at $189.50."
+    )
 
     processors.default_processor().force_flush()  # what the exporter's thread does every 5 s
 

@@ -1,0 +1,86 @@
+"""What does not work with the Agents SDK in a workflow (temporalio-openai-agents 1.1.0,
+openai-agents 0.22), shown with the error a user gets: docs/how-to/openai-agents-sdk.md and
+docs/how-to/streaming-agents.md quote these."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowFailureError
+from temporalio.contrib.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+
+from pytest_temporal_agents import FakeLLM, TemporalHarness
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, Runner, function_tool
+
+TIMEOUT = timedelta(seconds=30)
+PARAMS = ModelActivityParameters(start_to_close_timeout=TIMEOUT)
+
+
+@function_tool
+def sync_value(price: float, shares: int) -> float:
+    """A sync function tool: the SDK runs it in asyncio.to_thread."""
+    return price * shares
+
+
+@workflow.defn
+class SyncToolAgent:
+    @workflow.run
+    async def run(self) -> str:
+        agent = Agent(name="a", model="gpt-4o-mini", tools=[sync_value])
+        return str((await Runner.run(agent, "10 shares at 2?")).final_output)
+
+
+@workflow.defn
+class StreamedAgent:
+    @workflow.run
+    async def run(self) -> str:
+        result = Runner.run_streamed(Agent(name="a", model="gpt-4o-mini"), "hi")
+        async for _ in result.stream_events():
+            pass
+        return str(result.final_output)
+
+
+@pytest.mark.temporal(plugins=[OpenAIAgentsPlugin(PARAMS)])
+async def test_a_sync_function_tool_fails_and_the_model_is_told(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
+    fake_llm.reply_tool_call("sync_value", {"price": 2.0, "shares": 10})
+    fake_llm.reply("I could not compute it.")
+
+    assert (
+        await temporal.run(SyncToolAgent.run, workflows=[SyncToolAgent])
+        == "I could not compute it."
+    )
+
+    # asyncio.to_thread needs an executor, which the workflow's event loop does not have
+    # (NotImplementedError); the SDK's default tool error handler sends that to the model.
+    assert fake_llm.requests[1].last_text.startswith("An error occurred while running the tool.")
+
+
+@pytest.mark.temporal(plugins=[OpenAIAgentsPlugin(PARAMS)])
+async def test_run_streamed_without_a_streaming_topic(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
+    with pytest.raises(WorkflowFailureError) as failure:
+        await temporal.run(StreamedAgent.run, workflows=[StreamedAgent])
+    assert "requires ModelActivityParameters.streaming_topic to be set" in str(failure.value.cause)
+    assert fake_llm.requests == []
+
+
+LOCAL_STREAMING = ModelActivityParameters(
+    start_to_close_timeout=TIMEOUT, streaming_topic="events", use_local_activity=True
+)
+
+
+@pytest.mark.temporal(plugins=[OpenAIAgentsPlugin(LOCAL_STREAMING)])
+async def test_run_streamed_with_local_model_activities(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
+    with pytest.raises(WorkflowFailureError) as failure:
+        await temporal.run(StreamedAgent.run, workflows=[StreamedAgent])
+    assert "incompatible with use_local_activity" in str(failure.value.cause)
+    assert fake_llm.requests == []
