@@ -78,7 +78,8 @@ async def test_a_subscriber_reads_the_deltas_and_the_steps(
     assert seen.steps == [("tool_call", "get_price"), ("tool_output", "189.5"), ("message", ANSWER)]
     assert all(request.stream for request in fake_llm.requests)
 
-    agent = await temporal.trajectory(handle)
+    agent = await temporal.trajectory(handle)  # the streaming activity is a model call
+    agent.assert_model_calls(exactly=2)
     agent.assert_order(
         "invoke_model_activity_streaming", get_price, "invoke_model_activity_streaming"
     )
