@@ -1,6 +1,6 @@
 """What does not work with the Agents SDK in a workflow (temporalio-openai-agents 1.1.0,
 openai-agents 0.22), shown with the error a user gets: docs/how-to/openai-agents-sdk.md and
-docs/how-to/streaming-agents.md quote these."""
+docs/how-to/streaming-agents.md link here."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 from temporalio import workflow
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.contrib.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from pytest_temporal_agents import FakeLLM, TemporalHarness
 
@@ -84,3 +85,23 @@ async def test_run_streamed_with_local_model_activities(
         await temporal.run(StreamedAgent.run, workflows=[StreamedAgent])
     assert "incompatible with use_local_activity" in str(failure.value.cause)
     assert fake_llm.requests == []
+
+
+STREAMING = ModelActivityParameters(start_to_close_timeout=TIMEOUT, streaming_topic="events")
+
+
+@pytest.mark.temporal(plugins=[OpenAIAgentsPlugin(STREAMING)])
+async def test_a_streamed_run_without_a_workflow_stream(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
+    fake_llm.reply("Hello there.")
+
+    handle = await temporal.start(StreamedAgent.run, workflows=[StreamedAgent])
+
+    assert await handle.result() == "Hello there."  # the run works; its publishes go nowhere
+    stream = WorkflowStreamClient.create(temporal.client, handle.id)
+    # Closed, so the subscriber reads by query (a running workflow rejects the poll update).
+    no_handler = "handler for '__temporal_workflow_stream_poll' expected but not found"
+    with pytest.raises(WorkflowQueryFailedError, match=no_handler):
+        async for _ in stream.subscribe("events"):
+            pass
