@@ -17,7 +17,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, Runner, function_tool
+    from agents import Agent, Runner, Tool, function_tool
     from temporalio.contrib.openai_agents.workflow import activity_as_tool
 
 MODEL = "gpt-4o-mini"
@@ -36,20 +36,21 @@ async def position_value(price: float, shares: int) -> float:
     return round(price * shares, 2)
 
 
+def stock_analyst(*tools: Tool) -> Agent[None]:
+    """The agent, with ``get_price`` and the ``tools`` given (built in the workflow)."""
+    return Agent(
+        name="Stock analyst",
+        instructions="Answer questions about stock prices. Use the tools.",
+        model=MODEL,
+        tools=[activity_as_tool(get_price, start_to_close_timeout=timedelta(seconds=10)), *tools],
+    )
+
+
 @workflow.defn
 class StockAnalyst:
     """Answers a question about stock prices with the model and its two tools."""
 
     @workflow.run
     async def run(self, question: str) -> str:
-        agent = Agent(
-            name="Stock analyst",
-            instructions="Answer questions about stock prices. Use the tools.",
-            model=MODEL,
-            tools=[
-                activity_as_tool(get_price, start_to_close_timeout=timedelta(seconds=10)),
-                position_value,
-            ],
-        )
-        result = await Runner.run(agent, question)
+        result = await Runner.run(stock_analyst(position_value), question)
         return str(result.final_output)

@@ -14,16 +14,14 @@ stop reading.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.contrib.workflow_streams import WorkflowStream
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, ItemHelpers, Runner
-    from temporalio.contrib.openai_agents.workflow import activity_as_tool
+    from agents import ItemHelpers, Runner
 
-from agents_sdk_agent import MODEL, get_price
+from agents_sdk_agent import stock_analyst
 
 #: The raw model events, published by the plugin's streaming activity.
 EVENTS = "model-events"
@@ -49,13 +47,7 @@ class StreamingAnalyst:
 
     @workflow.run
     async def run(self, question: str) -> str:
-        agent = Agent(
-            name="Stock analyst",
-            instructions="Answer questions about stock prices. Use the tools.",
-            model=MODEL,
-            tools=[activity_as_tool(get_price, start_to_close_timeout=timedelta(seconds=10))],
-        )
-        result = Runner.run_streamed(agent, question)
+        result = Runner.run_streamed(stock_analyst(), question)
         async for event in result.stream_events():
             if event.type != "run_item_stream_event":
                 continue

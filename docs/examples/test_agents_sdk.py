@@ -48,6 +48,8 @@ async def test_the_agent_looks_up_the_price_then_answers(
     agent.assert_order(MODEL_CALL, get_price, MODEL_CALL)
     agent.assert_called(get_price, times=1, with_args=("AAPL",))
     assert agent.tool_calls[0].result == 189.5
+    # What the teardown does for every workflow the test ran (replay_check is on by default).
+    assert (await temporal.replay(handle)).ok
 
 
 async def test_a_function_tool_runs_in_the_workflow(
@@ -93,15 +95,3 @@ async def test_a_bad_request_fails_the_workflow_at_once(
         await handle.result()
     assert "Non retryable OpenAI status code: 400" in repr(failure.value.cause.__cause__)
     assert len(fake_llm.requests) == 1
-
-
-async def test_the_run_replays_with_the_plugin(
-    temporal: TemporalHarness, fake_llm: FakeLLM
-) -> None:
-    fake_llm.reply_tool_call("get_price", {"symbol": "TSLA"})
-    fake_llm.reply("TSLA trades at $242.")
-    handle = await temporal.start(StockAnalyst.run, "And TSLA?", activities=[get_price])
-    await handle.result()
-
-    # What the teardown does for every workflow the test ran (replay_check is on by default).
-    assert (await temporal.replay(handle)).ok

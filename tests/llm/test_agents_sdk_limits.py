@@ -62,17 +62,30 @@ async def test_a_sync_function_tool_fails_and_the_model_is_told(
     assert fake_llm.requests[1].last_text.startswith("An error occurred while running the tool.")
 
 
-@pytest.mark.temporal(plugins=[OpenAIAgentsPlugin(PARAMS)])
-async def test_run_streamed_without_a_streaming_topic(
-    temporal: TemporalHarness, fake_llm: FakeLLM
+LOCAL_STREAMING = ModelActivityParameters(
+    start_to_close_timeout=TIMEOUT, streaming_topic="events", use_local_activity=True
+)
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        (PARAMS, "requires ModelActivityParameters.streaming_topic to be set"),
+        (LOCAL_STREAMING, "incompatible with use_local_activity"),
+    ],
+    ids=["without-a-streaming-topic", "with-local-model-activities"],
+)
+async def test_run_streamed_refused(
+    temporal: TemporalHarness, fake_llm: FakeLLM, params: ModelActivityParameters, error: str
 ) -> None:
+    temporal.use_plugins(OpenAIAgentsPlugin(params))
     with pytest.raises(WorkflowFailureError) as failure:
         await temporal.run(StreamedAgent.run, workflows=[StreamedAgent])
-    assert "requires ModelActivityParameters.streaming_topic to be set" in str(failure.value.cause)
+    assert error in str(failure.value.cause)
     assert fake_llm.requests == []
 
 
-LOCAL_STREAMING = ModelActivityParameters(
+STREAMING = ModelActivityParameters(
     start_to_close_timeout=TIMEOUT, streaming_topic="events", use_local_activity=True
 )
 
