@@ -76,9 +76,20 @@ def _delegate(feature: str, method: Callable[Concatenate[Any, P], R]) -> Callabl
     return forward
 
 
-def _context_attribute(name: str, doc: str) -> Any:
-    """A read-only harness attribute kept by the test's context."""
-    return property(lambda self: getattr(self._ctx, name), doc=doc)
+CLIENT_IS_THE_HARNESS = """\
+temporal.client cannot be replaced: the harness's workers, history reads, trajectories and
+teardown replay use the client it built. Give temporalio plugins (OpenAIAgentsPlugin, a codec)
+to the harness: temporal.use_plugins(plugin) before the test's first run, start or worker,
+or @pytest.mark.temporal(plugins=[plugin])."""
+
+
+def _context_attribute(name: str, doc: str, replaced: str | None = None) -> Any:
+    """A context's attribute: read-only, or assigning it is the usage error ``replaced``."""
+
+    def refuse(self: TemporalHarness, value: Any) -> None:
+        raise HarnessUsageError(str(replaced))
+
+    return property(lambda self: getattr(self._ctx, name), refuse if replaced else None, doc=doc)
 
 
 def _feature_attribute(feature: str, name: str, doc: str) -> Any:
@@ -189,7 +200,9 @@ class TemporalHarness:
     # -- the test's context --------------------------------------------------------------------
     env: WorkflowEnvironment = _context_attribute("env", "The session's :class:`WorkflowEnvironment`.")
     client: Client = _context_attribute(
-        "client", "A client of the environment that records every workflow this test starts."
+        "client",
+        "A client of the environment that records every workflow this test starts.",
+        CLIENT_IS_THE_HARNESS,
     )
     task_queue: str = _context_attribute("task_queue", "This test's own task queue.")
     id_prefix: str = _context_attribute("id_prefix", "The prefix of every workflow id this test makes up.")

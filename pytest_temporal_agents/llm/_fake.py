@@ -33,6 +33,10 @@ DUMMY_ANTHROPIC_KEY = "sk-ant-fake-llm-not-a-real-key"
 #: Seconds a ready-made client waits for an answer (a forgotten ``hang()`` fails, not stalls).
 CLIENT_TIMEOUT = 30.0
 #: When one of these is set, 127.0.0.1 is added to NO_PROXY while the fake is active.
+#: Set while active: the OpenAI Agents SDK sends its traces to api.openai.com (not to
+#: ``OPENAI_BASE_URL``) with ``OPENAI_API_KEY``; a test must not (each trace provider,
+#: temporalio's per worker included, reads it when it first traces).
+AGENTS_SDK_TRACING_OFF = {"OPENAI_AGENTS_DISABLE_TRACING": "true"}
 PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -104,7 +108,8 @@ class FakeLLM(Scripting["FakeLLM"]):
     def activate(self) -> None:
         """Point unmodified clients here: set ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``,
         ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_API_KEY`` (dummy keys), remembering what
-        they were (also that they were unset)."""
+        they were (also that they were unset). Also turn off the Agents SDK's trace
+        export (:data:`AGENTS_SDK_TRACING_OFF`), which would reach the network."""
         if self._saved_environment is not None:
             return
         wanted = {
@@ -112,6 +117,7 @@ class FakeLLM(Scripting["FakeLLM"]):
             "OPENAI_API_KEY": DUMMY_OPENAI_KEY,
             "ANTHROPIC_BASE_URL": self.anthropic_base_url,
             "ANTHROPIC_API_KEY": DUMMY_ANTHROPIC_KEY,
+            **AGENTS_SDK_TRACING_OFF,
         }
         if any(os.environ.get(name) for name in PROXY_VARIABLES):
             for name in ("NO_PROXY", "no_proxy"):

@@ -24,6 +24,7 @@ GUIDES_QUOTING_EXAMPLES = [
         ["docs/examples/test_agent_trajectory.py", "docs/examples/weather_agent.py"],
         2,
     ),
+    ("docs/how-to/plugins.md", ["docs/examples/test_plugins.py", "docs/examples/test_agents_sdk.py"], 2),
 ]
 
 
