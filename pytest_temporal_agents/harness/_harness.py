@@ -9,11 +9,9 @@ below says which.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import operator
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
@@ -27,23 +25,23 @@ from temporalio.client import (
     OutboundInterceptor,
     QueryWorkflowInput,
     StartWorkflowInput,
-    WorkflowExecutionStatus,
     WorkflowHandle,
 )
 from temporalio.testing import WorkflowEnvironment
 
 from .._context import StartedWorkflow, TestContext, slug
-from .._errors import HarnessUsageError, TemporalAgentsWarning
+from .._errors import HarnessUsageError
 from ..faults import FaultsFeature
 from ..history import History
 from ..llm import trajectory
 from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
 from ..replay import ReplayFeature
 from ..saga import SagaFeature
-from ..servers import TERMINATION_SETTLE, settle, settle_before_query
+from ..servers import settle_before_query
 from ._isolation import INHERITED, IsolatedChecksFailed, attach_timelines, scopes
 from ._lifecycle import Lifecycle
 from ._options import DEFAULT_TIMEOUT
+from ._shutdown import end_test
 from ._timeouts import wait_for_result, with_timeout
 from ._workers import Workers
 
@@ -456,48 +454,16 @@ class TemporalHarness:
         return await self._lifecycle.teardown_problems()
 
     async def close(self) -> list[str]:
-        """Stop every worker this test started and terminate its workflows still running.
+        """Stop every worker this test started and terminate its workflows still running,
+        in the order the shared time-skipping server needs (see :func:`end_test`).
 
         Returns what did not stop (an activity that ignored cancellation, a worker left
         behind), one problem per entry; the fixture fails the test with them.
-
-        The order matters on the Java time-skipping server, which is shared by the whole
-        session: terminating a workflow while one of its workflow tasks or activities is
-        in flight leaks a time-skipping lock, and a workflow left running without a worker
-        does too once its next timer fires. Either way time stops for every later test.
-        So workflow tasks are let finish while the workers still run, then the workers
-        stop (in-flight activities are cancelled and reported), then the rest terminate.
         """
         if self._closed:
             return []
         self._closed = True
-        running = []
-        for started in self._ctx.started.values():
-            handle = self.client.get_workflow_handle(started.workflow_id)
-            try:
-                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                    running.append(handle)
-            except Exception:  # noqa: BLE001 - teardown goes on
-                pass
-        await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
-        errors = []
-        for record in [w for w in self._ctx.workers if w.background]:
-            try:
-                await self._workers.stop(record)
-            except Exception as err:  # noqa: BLE001
-                errors.append(err)
-        for handle in running:
-            try:
-                await handle.terminate(reason="pytest-temporal-agents: the test ended")
-            except Exception:  # noqa: BLE001 - it may have finished meanwhile
-                pass
-        if errors:
-            warnings.warn(
-                f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
-                TemporalAgentsWarning,
-                stacklevel=2,
-            )
-        return list(self._workers.problems)
+        return await end_test(self._ctx, self._workers)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]

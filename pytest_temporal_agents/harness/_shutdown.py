@@ -14,10 +14,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import warnings
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from temporalio.client import WorkflowExecutionStatus
+
+from .._errors import TemporalAgentsWarning
 from .._sdk import RunningActivity, running_activities
+from ..servers import TERMINATION_SETTLE, settle
+
+if TYPE_CHECKING:
+    from .._context import TestContext
+    from ._workers import Workers
 
 #: How long a stopping worker may take, and again after the harness closed what ignored it.
 SHUTDOWN_GRACE = timedelta(seconds=3)
@@ -37,6 +46,46 @@ or check activity.is_cancelled(), and give it a heartbeat_timeout."""
 WORKER_NEVER_STOPPED = """\
 the worker of task queue {task_queue!r} did not stop within {grace:g} s of the end of the test \
 and was left behind{detail}."""
+
+
+async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
+    """Stop a test's background workers and terminate its workflows still running; return
+    what did not stop (see :func:`stop_worker`).
+
+    The order matters on the Java time-skipping server, which is shared by the whole
+    session: terminating a workflow while one of its workflow tasks or activities is in
+    flight leaks a time-skipping lock, and a workflow left running without a worker does
+    too once its next timer fires. Either way time stops for every later test. So workflow
+    tasks are let finish while the workers still run, then the workers stop (in-flight
+    activities are cancelled and reported), then the rest terminate.
+    """
+    running = []
+    for started in ctx.started.values():
+        handle = ctx.client.get_workflow_handle(started.workflow_id)
+        try:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                running.append(handle)
+        except Exception:  # noqa: BLE001 - teardown goes on
+            pass
+    await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
+    errors = []
+    for record in [w for w in ctx.workers if w.background]:
+        try:
+            await workers.stop(record)
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+    for handle in running:
+        try:
+            await handle.terminate(reason="pytest-temporal-agents: the test ended")
+        except Exception:  # noqa: BLE001 - it may have finished meanwhile
+            pass
+    if errors:
+        warnings.warn(
+            f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
+            TemporalAgentsWarning,
+            stacklevel=3,
+        )
+    return list(workers.problems)
 
 
 async def stop_worker(
