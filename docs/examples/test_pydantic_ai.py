@@ -21,6 +21,7 @@ async def test_the_agent_looks_up_the_price_then_answers(
     assert await handle.result() == "AAPL trades at 189.5."
     first, second = fake_llm.requests
     assert first.api == "openai.responses" and first.tool_names == ["get_price"]
+    assert first.system is not None and first.system.startswith("You answer questions about stock")
     assert second.last_message == {"type": "function_call_output", "call_id": "call_fake1_0", "output": "189.5"}
     agent = await temporal.trajectory(handle)
     assert agent.tools_called == ["get_price"]
@@ -52,7 +53,7 @@ async def test_a_failed_model_call_is_retried_by_temporal(
 
     assert await handle.result() == "Nothing to look up."
     [model_call] = (await temporal.trajectory(handle)).model_calls
-    assert model_call.attempts == 2
+    assert model_call.attempts == 2 and len(fake_llm.requests) == 4
 
 
 async def test_a_rejected_request_fails_the_workflow_at_once(
