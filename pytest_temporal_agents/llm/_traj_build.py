@@ -23,6 +23,7 @@ from temporalio.converter import DataConverter
 from .._context import INTERNAL_PREFIX
 from .._sdk import activity_definition, workflow_definition
 from ..history import ACTIVITY, Call, History, MarkerRecord, summarize_failure, summarize_payloads
+from ._traj_pydantic_ai import as_tool_call, is_pydantic_ai_bookkeeping, pydantic_ai_kind
 from ._traj_steps import (
     ACTIVITY_CALL,
     CHILD_WORKFLOW_CALL,
@@ -70,7 +71,8 @@ class Classifier:
 
     #: The model activities the test named; None to detect them.
     models: frozenset[str] | None
-    #: Detection's pattern besides the Agents SDK's names; None for those names alone.
+    #: Detection's pattern besides the frameworks' names (the Agents SDK's, pydantic-ai's);
+    #: None for those names alone.
     pattern: re.Pattern[str] | None
     ignored: frozenset[str]
 
@@ -87,7 +89,7 @@ class Classifier:
 
     def kind(self, name: str, call: str) -> str | None:
         """``model``, ``tool``, or None for a call that is not shown."""
-        if name.startswith(INTERNAL_PREFIX) or name in self.ignored:
+        if name.startswith(INTERNAL_PREFIX) or name in self.ignored or is_pydantic_ai_bookkeeping(name):
             return None
         if call == CHILD_WORKFLOW_CALL:
             return TOOL
@@ -98,6 +100,9 @@ class Classifier:
             return name in self.models
         if name in AGENTS_SDK_MODEL_ACTIVITIES:
             return True
+        framework = pydantic_ai_kind(name)
+        if framework is not None:
+            return framework == MODEL
         pattern = self.pattern
         return pattern is not None and bool(
             pattern.search(name) or pattern.search(snake_case(name))
@@ -323,10 +328,11 @@ class StepMaker:
         if raw.output is not None:
             values = self.values(raw.output, self.definitions.result_hints(raw.name))
             result = values[0] if values else None
+        name, args, result = as_tool_call(raw.name, args, result)
         return Step(
             number=number,
             kind=raw.kind,
-            name=raw.name,
+            name=name,
             call=raw.call,
             id=raw.id,
             args=args,

@@ -57,7 +57,7 @@ def trajectory_of(
             detected (the Agents SDK's :data:`AGENTS_SDK_MODEL_ACTIVITIES` and names that
             ``model_pattern`` finds).
         model_pattern: what else detection takes for a model call, searched in the name and
-            its snake_case spelling; None for the Agents SDK's names alone.
+            its snake_case spelling; None for the Agents SDK's and pydantic-ai's names alone.
         ignore: activities or child workflows that are no step of the agent.
         activities: activity definitions, to decode their arguments and results to the
             declared types (else they stay JSON values: dicts, lists, ...).

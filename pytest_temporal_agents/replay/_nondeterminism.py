@@ -100,6 +100,34 @@ def caller_in_user_code(frame: FrameType | None) -> SourceLine | None:
     return None
 
 
+def scheduled_by_library(frame: FrameType | None) -> bool:
+    """Whether the code that scheduled a command, the innermost frame outside the SDK and
+    this plugin, is an installed package's (a ``site-packages`` or ``dist-packages`` path).
+
+    Frameworks that run their agent loop in workflow code (pydantic-ai's Temporal
+    integration) build their activities' arguments themselves, and some put the wall-clock
+    time or per-process ids in them; Temporal does not compare arguments on replay, so that
+    is no error of the user's workflow, which the input comparison exists to find.
+    """
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not path or path.startswith("<"):
+            return False
+        resolved = _resolved(path)
+        if not resolved.startswith(_skipped_trees()[0]):
+            return _INSTALLED.search(resolved) is not None
+        frame = frame.f_back
+    return False
+
+
+_INSTALLED = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
+
+
 _USER_PATH_CACHE: dict[str, bool] = {}
 
 
@@ -142,6 +170,9 @@ class Command:
     task_started: int  # event id of the WorkflowTaskStarted the code was running in
     location: SourceLine | None
     input: Payloads | None = None  # encoded arguments, when inputs are compared
+    #: Scheduled by an installed library's code (pydantic-ai's agent loop, say), not by the
+    #: workflow's own: its arguments are the library's business (see find_divergence).
+    by_library: bool = False
 
     def describe(self, summarize: Any = None) -> str:
         args = f"({summarize(self.input)})" if summarize is not None and self.input is not None else ""
@@ -183,6 +214,7 @@ class CommandRecorder(Interceptor):
                 task_started=info.get_current_history_length(),
                 location=caller_in_user_code(sys._getframe(2)),
                 input=encoded,
+                by_library=scheduled_by_library(sys._getframe(2)),
             )
         )
 
@@ -267,7 +299,8 @@ def find_divergence(
         replay_failed: the replay stopped with an error; a history with more scheduled
             events than the code produced is then where it stopped, not a clean ending.
         compare_inputs: also compare encoded arguments (only meaningful when the code is
-            the code that wrote the history: later code may legitimately change inputs).
+            the code that wrote the history: later code may legitimately change inputs),
+            except those an installed library scheduled (:func:`scheduled_by_library`).
     """
     for command, recorded in zip(commands, scheduled):
         if command.kind != recorded.kind:
@@ -276,7 +309,7 @@ def find_divergence(
             return Divergence(recorded.event, command, "name")
         if command.id is not None and command.id != recorded.id:
             return Divergence(recorded.event, command, "id")
-        if compare_inputs and not _same_input(command.input, recorded.input):
+        if compare_inputs and not command.by_library and not _same_input(command.input, recorded.input):
             return Divergence(recorded.event, command, "input")
     if len(commands) > len(scheduled):
         return Divergence(None, commands[len(scheduled)], "extra")

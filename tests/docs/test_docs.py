@@ -25,6 +25,9 @@ GUIDES_QUOTING_EXAMPLES = [
         2,
     ),
     ("docs/how-to/plugins.md", ["docs/examples/test_plugins.py", "docs/examples/test_agents_sdk.py"], 2),
+    ("docs/how-to/openai-client.md", ["docs/examples/test_openai_streaming.py", "docs/examples/openai_streaming_agent.py"], 2),
+    ("docs/how-to/anthropic-client.md", ["docs/examples/test_anthropic_agent.py", "docs/examples/anthropic_agent.py"], 2),
+    ("docs/how-to/pydantic-ai.md", ["docs/examples/test_pydantic_ai.py", "docs/examples/pydantic_ai_agent.py"], 2),
 ]
 
 
