@@ -21,6 +21,7 @@ from .answers import (
     ModelReasoner,
     context_json,
 )
+from .anthropic_reasoner import DEFAULT_ANTHROPIC_MODEL, AnthropicReasoner
 from .choice import (
     MODEL_ENV,
     REASONER_CHOICES,
@@ -29,14 +30,13 @@ from .choice import (
     choose_reasoner,
     resolve_kind,
 )
-from .anthropic_reasoner import DEFAULT_ANTHROPIC_MODEL, AnthropicReasoner
 from .extras import ExtraMissingError, require
 from .openai_reasoner import DEFAULT_OPENAI_MODEL, OpenAIReasoner
 
 __all__ = [
+    "DECISION_SCHEMA",
     "DEFAULT_ANTHROPIC_MODEL",
     "DEFAULT_OPENAI_MODEL",
-    "DECISION_SCHEMA",
     "MALFORMED_MODEL_ANSWER",
     "MODEL_ENV",
     "PLAN_SCHEMA",
