@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 
+from .activities import ANALYST_TASK_QUEUE
 from .agents import Agents, analyse, research
 from .analysis import compute_indicators
 from .models import AgentContext, RiskAssessmentRequest, Signal, TradingError, run_in_thread
@@ -32,11 +33,19 @@ from .risk import evaluate_risk
 if TYPE_CHECKING:
     from temporalio.plugin import SimplePlugin
 
+__all__ = [
+    "ANALYST_TASK_QUEUE",
+    "DEFAULT_ANALYST_MODEL",
+    "DISABLE_TRACING_ENV",
+    "AnalystRecommendation",
+    "AnalystTools",
+    "GuardrailRequest",
+    "analyst_plugin",
+    "parse_as_of",
+]
+
 DEFAULT_ANALYST_MODEL = "gpt-4o-mini"
 DISABLE_TRACING_ENV = "OPENAI_AGENTS_DISABLE_TRACING"
-ANALYST_TASK_QUEUE = "analyst-agents"
-"""The analyst's own task queue: its worker carries the Agents SDK plugin (and its data
-converter), which the other patterns' workers need not share."""
 
 
 @dataclass

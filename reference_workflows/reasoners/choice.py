@@ -43,6 +43,8 @@ class ReasonerChoice:
     kind: str
     """``rule-based``, ``openai`` or ``anthropic``."""
     description: str
+    model: str | None = None
+    """The model a model reasoner asks (None for the rule-based one)."""
 
 
 def resolve_kind(choice: str, env: Mapping[str, str]) -> str:
@@ -89,9 +91,11 @@ def choose_reasoner(
 
         openai = OpenAIReasoner(model, base_url=env.get("OPENAI_BASE_URL") or None)
         where = openai.base_url or "api.openai.com"
-        return ReasonerChoice(openai, kind, f"openai, model {openai.model} at {where}")
+        return ReasonerChoice(
+            openai, kind, f"openai, model {openai.model} at {where}", openai.model
+        )
     from .anthropic_reasoner import AnthropicReasoner
 
     claude = AnthropicReasoner(model, base_url=env.get("ANTHROPIC_BASE_URL") or None)
     where = claude.base_url or "api.anthropic.com"
-    return ReasonerChoice(claude, kind, f"anthropic, model {claude.model} at {where}")
+    return ReasonerChoice(claude, kind, f"anthropic, model {claude.model} at {where}", claude.model)
