@@ -24,6 +24,9 @@ from .risk import assess_risk
 
 MARKET_DATA_TASK_QUEUE = "market-data-agents"
 TRADING_TASK_QUEUE = "trading-agents"
+ANALYST_TASK_QUEUE = "analyst-agents"
+"""The Agents SDK analyst's own queue: its worker carries temporalio's ``OpenAIAgentsPlugin``
+(and the plugin's data converter), which the other patterns' workers need not share."""
 
 MARKET_DATA_ACTIVITY_NAMES = frozenset(
     {

@@ -2,6 +2,7 @@
 
     trading-agents list                          the patterns, one line each
     trading-agents run automated --symbol AAPL   embedded server + worker + workflow + progress
+        [--reasoner {auto,rule-based,openai,anthropic}] [--model NAME]
     trading-agents server                        the dev server and its Web UI, in the foreground
     trading-agents worker [--address HOST:PORT]  serve every task queue until Ctrl-C
     trading-agents approve WORKFLOW_ID [--reject] [--reason TEXT]
@@ -107,7 +108,34 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "for chat patterns (long-running): a message to send; repeat for more "
         "(default: type them in the terminal)",
     )
+    _reasoner_options(run)
     _connection_options(run)
+
+
+def _reasoner_options(parser: argparse.ArgumentParser) -> None:
+    """Which reasoner the agents' activities use (they run in this process's worker)."""
+    from .reasoners import MODEL_ENV, REASONER_CHOICES
+
+    group = parser.add_argument_group("reasoner")
+    group.add_argument(
+        "--reasoner",
+        default="auto",
+        choices=REASONER_CHOICES,
+        help="who makes the agents' decisions; auto (default): openai when OPENAI_API_KEY or "
+        "OPENAI_BASE_URL is set (a local model server works), anthropic when "
+        "ANTHROPIC_API_KEY is, else rule-based",
+    )
+    group.add_argument(
+        "--model",
+        metavar="NAME",
+        help=f"the model a model reasoner asks (default: ${MODEL_ENV}, else gpt-4o-mini or "
+        "claude-sonnet-4-5)",
+    )
+
+
+def _worker_options(worker: argparse.ArgumentParser) -> None:
+    _reasoner_options(worker)
+    _connection_options(worker)
 
 
 def _no_options(parser: argparse.ArgumentParser) -> None:
@@ -162,7 +190,7 @@ _COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]]
     "worker": (
         "serve every task queue until Ctrl-C",
         "Workers for every workflow and activity, on all task queues.",
-        _connection_options,
+        _worker_options,
     ),
     "approve": (
         "approve (or reject) a waiting approval workflow",
@@ -222,6 +250,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from . import cluster, runner
     from .commands import COMMANDS
     from .patterns import PatternError
+    from .reasoners import ExtraMissingError, ReasonerChoiceError
 
     args = build_parser().parse_args(argv)
     if args.command == "list":
@@ -230,7 +259,7 @@ def _main(argv: Sequence[str] | None) -> int:
     state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
     try:
         return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
-    except (cluster.CliError, PatternError) as error:
+    except (cluster.CliError, PatternError, ReasonerChoiceError, ExtraMissingError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except RPCError as error:

@@ -6,15 +6,24 @@ console, and returns the exit code; :mod:`.cli` parses and handles errors.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
 from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
 from . import cluster, runner
-from .patterns import RunOptions, get_pattern, parse_strategy, parse_symbols
-from .workers import running_workers
+from .activities import ANALYST_TASK_QUEUE, create_services
+from .patterns import PatternError, RunOptions, get_pattern, parse_strategy, parse_symbols
+from .reasoners import ReasonerChoice, choose_reasoner
+from .workers import running_analyst, running_workers
+
+ANALYST_NEEDS_OPENAI = (
+    "pattern {pattern!r} needs an OpenAI-compatible model, and the reasoner is {kind}; set "
+    "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model server "
+    "(e.g. http://localhost:11434/v1), or pass --reasoner openai"
+)
 
 EXIT_OK = 0
 
@@ -37,16 +46,28 @@ def _connect(
     )
 
 
+def _reasoner(args: argparse.Namespace, console: runner.Console) -> ReasonerChoice:
+    """The reasoner ``--reasoner`` and ``--model`` pick, announced (model and URL, no key)."""
+    choice = choose_reasoner(args.reasoner, model=args.model)
+    console.say(f"Reasoner: {choice.description}")
+    return choice
+
+
 async def run(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
     pattern = get_pattern(args.pattern)
     strategy = parse_strategy(args.strategy) if args.strategy else None
     options = RunOptions(parse_symbols(args.symbol), strategy, tuple(args.message))
     # Built before any server starts, so a bad option costs nothing.
     workflow_input = pattern.build_input(options)
+    choice = _reasoner(args, console)
+    if pattern.needs_model:
+        if choice.kind != "openai" or choice.model is None:
+            raise PatternError(ANALYST_NEEDS_OPENAI.format(pattern=pattern.name, kind=choice.kind))
+        workflow_input = dataclasses.replace(workflow_input, model=choice.model)
     with runner.worker_logs_to(state.worker_log):
         async with _connect(args, state) as server:
             return await runner.run_pattern(
-                server, pattern, workflow_input, console, options.messages
+                server, pattern, workflow_input, console, options.messages, reasoner=choice.reasoner
             )
 
 
@@ -71,12 +92,21 @@ async def serve(args: argparse.Namespace, state: cluster.StateDir, console: runn
 async def work(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
     # A worker's console is its log: activity failures and retries are worth seeing.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    choice = _reasoner(args, console)
+    state.ledger.parent.mkdir(parents=True, exist_ok=True)
+    services = create_services(ledger_path=state.ledger, reasoner=choice.reasoner)
     async with (
         _connect(args, state) as server,
-        running_workers(server.client, ledger_path=state.ledger),
+        running_workers(server.client, ledger_path=state.ledger, activities=services.activities()),
+        AsyncExitStack() as stack,
     ):
+        queues = runner.describe_queues()
+        if choice.kind == "openai" and _agents_sdk_installed():
+            # The analyst needs an OpenAI-compatible model: serve its queue when there is one.
+            await stack.enter_async_context(running_analyst(server.client, services.agents))
+            queues += f", {ANALYST_TASK_QUEUE} (the analyst)"
         console.say(f"Worker on {server.describe()}")
-        console.say(f"  task queues: {runner.describe_queues()}")
+        console.say(f"  task queues: {queues}")
         console.say(f"  ledger: {state.ledger}")
         console.say("Press Ctrl-C to stop.")
         await runner.serve_forever()
@@ -106,6 +136,12 @@ async def history(
         count = await runner.save_history(server.client, args.workflow_id, args.out)
     console.say(f"Saved {count} events of {args.workflow_id} to {args.out}")
     return EXIT_OK
+
+
+def _agents_sdk_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("agents") is not None
 
 
 Command = Callable[[argparse.Namespace, cluster.StateDir, runner.Console], Coroutine[Any, Any, int]]

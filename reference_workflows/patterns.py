@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .activities import MARKET_DATA_TASK_QUEUE
+from .activities import ANALYST_TASK_QUEUE, MARKET_DATA_TASK_QUEUE, TRADING_TASK_QUEUE
 from .display import scalar
 from .models import Strategy
 
@@ -35,6 +35,10 @@ NO_STRATEGY = (
 APPROVAL = "approval"
 CHAT = "chat"
 
+NEEDS_AGENTS_EXTRA = (
+    "pattern {pattern!r} runs on the OpenAI Agents SDK, which is not installed; "
+    "install it with: pip install 'pytest-temporal-agents[agents]'"
+)
 NO_MESSAGES = "pattern {pattern!r} takes no --message; only chat patterns do ({chats})"
 
 
@@ -71,14 +75,25 @@ class Pattern:
     interaction: str | None = None
     """``APPROVAL``: waits for the ``approve`` signal, ``run`` says how to send it;
     ``CHAT``: ``run`` relays messages between the terminal and the workflow."""
+    task_queue: str = TRADING_TASK_QUEUE
+    """Where the workflow starts; ``ANALYST_TASK_QUEUE`` needs a model and the Agents SDK."""
+
+    @property
+    def needs_model(self) -> bool:
+        """An agent that only a model can run (no rule-based fallback): the analyst."""
+        return self.task_queue == ANALYST_TASK_QUEUE
 
     @property
     def workflow_class(self) -> type:
         """The workflow class (imports its module)."""
         module, _, attr = self.workflow.partition(":")
-        cls: type = getattr(
-            importlib.import_module(f"reference_workflows.workflows.{module}"), attr
-        )
+        try:
+            imported = importlib.import_module(f"reference_workflows.workflows.{module}")
+        except ImportError as error:
+            if not self.needs_model or (error.name or "").startswith("reference_workflows"):
+                raise
+            raise PatternError(NEEDS_AGENTS_EXTRA.format(pattern=self.name)) from None
+        cls: type = getattr(imported, attr)
         return cls
 
     @property
@@ -276,6 +291,14 @@ PATTERNS: tuple[Pattern, ...] = (
         "ai-agent",
         "a reasoning agent decides, an action agent executes with retries",
         "agents:AIAgentWorkflow",
+    ),
+    Pattern(
+        "analyst",
+        "an OpenAI Agents SDK analyst calls the desk's tools and recommends a trade "
+        "(needs a model and the [agents] extra)",
+        "analyst:TradingAnalystWorkflow",
+        aliases=("trading-analyst",),
+        task_queue=ANALYST_TASK_QUEUE,
     ),
 )
 

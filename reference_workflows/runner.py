@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,11 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from . import display
-from .activities import MARKET_DATA_TASK_QUEUE, TRADING_TASK_QUEUE
+from .activities import MARKET_DATA_TASK_QUEUE, TRADING_TASK_QUEUE, create_services
+from .agents import Reasoner
 from .cluster import CliError, Cluster
 from .patterns import APPROVAL, CHAT, Pattern
-from .workers import running_workers
+from .workers import running_analyst, running_workers
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress queries: fast enough to see each agent step of a local run."""
@@ -254,19 +255,34 @@ async def run_pattern(
     console: Console,
     messages: Sequence[str] = (),
     workflows: Sequence[type] | None = None,
+    reasoner: Reasoner | None = None,
 ) -> int:
     """Run ``pattern`` with a local worker, showing progress; 0 if it completed, 1 if it failed.
 
     ``messages`` are a chat pattern's user messages (none: read them from standard input).
     ``workflows`` are the classes the worker registers: by default every pattern's, so that
-    this worker also moves on any other workflow left waiting on the server.
+    this worker also moves on any other workflow left waiting on the server. ``reasoner``
+    makes the agents' decisions (default: the rule-based one). A pattern that needs a model
+    (the analyst) also gets the analyst's worker, and is started and followed through its
+    plugin's client.
     """
     workflow_id = new_workflow_id(pattern, workflow_input)
-    async with running_workers(
-        cluster.client, ledger_path=cluster.state.ledger, workflows=workflows
+    cluster.state.ledger.parent.mkdir(parents=True, exist_ok=True)
+    services = create_services(ledger_path=cluster.state.ledger, reasoner=reasoner)
+    async with (
+        running_workers(
+            cluster.client,
+            ledger_path=cluster.state.ledger,
+            workflows=workflows,
+            activities=services.activities(),
+        ),
+        AsyncExitStack() as stack,
     ):
-        handle = await cluster.client.start_workflow(
-            pattern.run_method, workflow_input, id=workflow_id, task_queue=TRADING_TASK_QUEUE
+        client = cluster.client
+        if pattern.needs_model:
+            client = await stack.enter_async_context(running_analyst(client, services.agents))
+        handle = await client.start_workflow(
+            pattern.run_method, workflow_input, id=workflow_id, task_queue=pattern.task_queue
         )
         console.say(f"Started {pattern.name} workflow {workflow_id}")
         console.say(f"  on {cluster.describe()}")
@@ -279,14 +295,14 @@ async def run_pattern(
             console.say(f"  approve: {command}")
             console.say(f"  reject:  {command} --reject --reason '...'")
         result_task: asyncio.Future[Any] = asyncio.ensure_future(handle.result())
-        latest = cluster.client.get_workflow_handle(workflow_id)  # follows continue-as-new
+        latest = client.get_workflow_handle(workflow_id)  # follows continue-as-new
         try:
             if pattern.interaction == CHAT:
                 await chat(latest, messages, console, result_task)  # replies are the progress
             elif pattern.progress_queries:
                 await follow_queries(latest, pattern, result_task, console)
             else:
-                await follow_events(cluster.client, workflow_id, handle.result_run_id, console)
+                await follow_events(client, workflow_id, handle.result_run_id, console)
             result = await result_task
         except WorkflowFailureError as error:
             console.say(f"Workflow {workflow_id} failed:")

@@ -5,6 +5,11 @@ its own task queue unless its input names ``market_data_task_queue``, so one wor
 any pattern alone. ``MARKET_DATA_TASK_QUEUE`` runs the market-data and analysis activities, for
 workflows whose input routes them there; in production it is the queue to scale out on its own.
 Both workers share one set of services, so they share the paper broker's ledger.
+
+The trading analyst (an Agents SDK agent) runs on a third queue, ``ANALYST_TASK_QUEUE``, with
+a worker of its own whose client carries temporalio's ``OpenAIAgentsPlugin`` (model calls as
+activities, its own data converter), so the other patterns' workers need neither the SDK nor
+the plugin: ``running_analyst``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .activities import (
     create_activities,
     split_by_task_queue,
 )
+from .agents import Agents
 
 TASK_QUEUES = (TRADING_TASK_QUEUE, MARKET_DATA_TASK_QUEUE)
 
@@ -87,3 +93,30 @@ async def running_workers(
         for worker in workers:
             await stack.enter_async_context(worker)
         yield workers
+
+
+@asynccontextmanager
+async def running_analyst(client: Client, agents: Agents) -> AsyncIterator[Client]:
+    """Run the trading analyst's worker (``ANALYST_TASK_QUEUE``) for the block.
+
+    Yields:
+        A client like ``client`` with the analyst's plugin: start and follow the analyst's
+        workflows with it, so that their payloads use the plugin's converter.
+
+    Raises:
+        ExtraMissingError: the Agents SDK (the ``[agents]`` extra) is not installed.
+    """
+    from .analyst import ANALYST_TASK_QUEUE, AnalystTools, analyst_plugin
+
+    plugin = analyst_plugin()  # first: it names the [agents] extra when the SDK is missing
+    from .workflows.analyst import TradingAnalystWorkflow
+
+    analyst_client = Client(client.service_client, namespace=client.namespace, plugins=[plugin])
+    worker = Worker(
+        analyst_client,
+        task_queue=ANALYST_TASK_QUEUE,
+        workflows=[TradingAnalystWorkflow],
+        activities=AnalystTools(agents).activities(),
+    )
+    async with worker:
+        yield analyst_client

@@ -1,7 +1,8 @@
 """One module per workflow pattern; ``ALL_WORKFLOWS`` collects every module's ``WORKFLOWS``.
 
 ``ALL_WORKFLOWS`` is computed on first access (PEP 562): importing one pattern module, as the
-workflow sandbox does for every workflow run, must not import all the others.
+workflow sandbox does for every workflow run, must not import all the others. A module in
+``OPTIONAL_MODULES`` (the Agents SDK analyst) is left out when its extra is not installed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ PATTERN_MODULES = (
     "trading",
     "strategy_router",
     "agents",
+    "analyst",
 )
 
-__all__ = ["ALL_WORKFLOWS", "PATTERN_MODULES", "collect_workflows"]
+#: Pattern modules that need an optional extra; without it their workflows are left out.
+OPTIONAL_MODULES = frozenset({"analyst"})
+
+__all__ = ["ALL_WORKFLOWS", "OPTIONAL_MODULES", "PATTERN_MODULES", "collect_workflows"]
 
 
 def collect_workflows(modules: tuple[str, ...] = PATTERN_MODULES) -> list[type]:
@@ -36,7 +41,12 @@ def collect_workflows(modules: tuple[str, ...] = PATTERN_MODULES) -> list[type]:
     """
     found: list[type] = []
     for name in modules:
-        module = importlib.import_module(f"{__name__}.{name}")
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ImportError as error:
+            if name in OPTIONAL_MODULES and not (error.name or "").startswith(__package__ or ""):
+                continue  # its extra is not installed; `run` names it when asked for this one
+            raise
         try:
             workflows = module.WORKFLOWS
         except AttributeError:
