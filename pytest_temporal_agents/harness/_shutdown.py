@@ -16,7 +16,7 @@ import concurrent.futures
 import contextlib
 import warnings
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio.client import WorkflowExecutionStatus
 
@@ -25,8 +25,15 @@ from .._sdk import RunningActivity, running_activities
 from ..servers import TERMINATION_SETTLE, settle
 
 if TYPE_CHECKING:
-    from .._context import TestContext
-    from ._workers import Workers
+    from .._context import TestContext, WorkerRecord
+
+
+class Workers(Protocol):
+    """What :func:`end_test` needs of the harness's workers (``_workers.Workers``)."""
+
+    problems: list[str]
+
+    async def stop(self, record: WorkerRecord) -> None: ...
 
 #: How long a stopping worker may take, and again after the harness closed what ignored it.
 SHUTDOWN_GRACE = timedelta(seconds=3)
