@@ -31,8 +31,9 @@ from .._sdk import (
     redefine_activity,
 )
 from ._attempts import CANCELLED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, AttemptRecord
+from ._model import ModelWindow
 from ._state import FaultState
-from ._types import CancellationFault, ErrorFault, Fault, TimeoutFault
+from ._types import CancellationFault, ErrorFault, Fault, ModelFault, TimeoutFault
 
 #: Activities the harness itself registers (mocked children, delayed queries): never faulted.
 #: A faulted attempt outlasting a timeout waits at most this long (the server ends it first;
@@ -119,6 +120,7 @@ class _Attempt:
             )
         )
         self.started = time.monotonic()
+        state.supersede(self.record.call, None)  # a model fault of an earlier attempt ends here
         self.keepalive = self.state.keeps_alive(self.name, self.args) and not (
             isinstance(self.fault, TimeoutFault) and self.fault.timeout_type == "HEARTBEAT"
         )
@@ -195,6 +197,16 @@ class _Attempt:
             self.finished(err)
             self.crash_if_due(None, err)
             raise
+
+    @contextmanager
+    def model_window(self, fault: ModelFault) -> Iterator[None]:
+        """While the activity runs, the fake model server fails its model requests."""
+        window = ModelWindow(self.state, fault, self.record, self.info.start_to_close_timeout)
+        window.open()
+        try:
+            yield
+        finally:
+            window.close()
 
     def succeeded(self, result: Any) -> Any:
         """Record a successful attempt (and crash the worker if a crash follows it)."""
@@ -280,6 +292,11 @@ class _AsyncAttempt(_Attempt):
         beats = asyncio.ensure_future(self._keep_alive()) if self.keepalive else None
         try:
             fault = self.fault
+            if isinstance(fault, ModelFault):  # the activity runs; its model fails
+                with self.model_window(fault):
+                    with self.observing(asyncio.CancelledError):
+                        result = await self.fn(*self.args)
+                    return self.succeeded(result)
             if fault is None or fault.after_running:
                 with self.observing(asyncio.CancelledError):
                     result = await self.fn(*self.args)
@@ -325,6 +342,11 @@ class _SyncAttempt(_Attempt):
             self._keep_alive(stop)
         try:
             fault = self.fault
+            if isinstance(fault, ModelFault):
+                with self.model_window(fault):
+                    with self.observing(temporalio.exceptions.CancelledError):
+                        result = self.fn(*self.args)
+                    return self.succeeded(result)
             if fault is None or fault.after_running:
                 with self.observing(temporalio.exceptions.CancelledError):
                     result = self.fn(*self.args)

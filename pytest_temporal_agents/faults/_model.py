@@ -1,0 +1,338 @@
+"""Model faults: the model fails, the way providers fail, while selected attempts run.
+
+An agent's activity calls a model through a client (openai, anthropic, a framework on top
+of them) that the ``fake_llm`` fixture's server answers. A model fault does not touch the
+activity: while a selected attempt runs, the fake answers the model requests with the
+failure (an override held for the attempt, ``FakeLLM.override``), so the real client
+raises its real exception (``openai.RateLimitError``, ``anthropic.APIConnectionError``...)
+inside the activity, and what the activity makes of it is what Temporal sees. Attempts no
+fault selects get the test's own script. The failures are exactly the ones ``fake_llm``
+scripts (``fail``, ``hang``, ``truncated``, ``malformed_tool_call``): same error bodies,
+same ``retry-after`` header.
+
+The fake cannot tell which activity sent a request: the failure goes to every request
+(that the fault's ``contains=``/``model=``/``tool=``/``api=`` accept) made while the
+attempt runs, whoever makes it. A test that overlaps other model calls with the attempt
+gets a :class:`FaultWarning` naming them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from .._errors import HarnessUsageError
+from ..llm import FakeLLM, FakeLLMError, Override, Reply, Rule, replies
+from ._declare import _common, _timeout
+from ._types import DEFAULT_SHORTENED_TIMEOUT, ActivityRef, ModelFault, _EveryAttempt
+
+from ._attempts import CANCELLED, RUNNING, SUCCEEDED, TIMED_OUT
+
+if TYPE_CHECKING:
+    from ._attempts import AttemptRecord
+    from ._state import FaultState
+
+NO_FAKE = """\
+temporal.inject({fault!r}) needs the fake model server: a model fault makes the fake answer the
+activity's model requests with a failure, and no fake is active in this test.
+Add the fake_llm fixture to the test's arguments, e.g.
+    async def test_rate_limits(temporal, fake_llm): ...
+(or inject inside `with FakeLLM():`, which points the clients at a fake of its own)."""
+
+BAD_STATUS = """\
+model_error(..., status={value!r}) is invalid: give an HTTP error status from 400 to 599, such as
+429 (rate limited), 500, 503 (unavailable), 529 (Anthropic overloaded), 400 or 401."""
+
+BAD_RETRY_AFTER = """\
+model_error(..., retry_after={value!r}) is invalid: give the seconds the Retry-After header asks
+the client to wait (>= 0), or None for no header."""
+
+BAD_TIMES = """\
+{phrase}(..., times={value!r}) is invalid: give how many of the attempt's model requests fail
+(>= 1, e.g. times=1 lets the client's own retry succeed), or None for every one."""
+
+BAD_FILTER = """\
+{phrase}(..., {name}={value!r}) is invalid: {reason}"""
+
+BAD_TOOL = """\
+model_malformed_tool_call(..., {value!r}) is invalid: give the name of the tool the model calls
+with arguments that are not JSON, such as model_malformed_tool_call(call_model, "get_price")."""
+
+UNUSED = """\
+{fault!r} selected {activity} attempt {attempt} (workflow {workflow!r}), but no model request{matching}
+reached the fake model server while that attempt ran: the fault never fired.
+Check that the activity calls the model through a client built from the environment
+(OPENAI_BASE_URL, ANTHROPIC_BASE_URL) or from fake_llm, that the fault's filter matches its
+requests, or drop the fault."""
+
+OVERLAP = """\
+{fault!r} failed the model requests made while {activity} attempt {attempt} ran, and these
+attempts ran at the same time: {others}. The fake model server cannot tell which activity sent
+a request, so any model request they made then got the failure too.
+If that is not what the test means, narrow the fault to the faulted activity's requests
+(contains=, model=, tool=, api=) or keep the calls apart."""
+
+#: Seconds past an attempt's start-to-close timeout after which its window ends at the latest
+#: (see ``ModelWindow``): the server has timed the attempt out by then.
+HANG_RELEASE_MARGIN = 0.25
+
+
+# -- the vocabulary -------------------------------------------------------------------------
+Attempts = Iterable[int] | int | _EveryAttempt
+
+
+def _model_fault(
+    phrase: str,
+    failure: str,
+    activity: ActivityRef,
+    attempts: Any,
+    where: Any,
+    filters: dict[str, Any],
+    times: Any,
+    **details: Any,
+) -> ModelFault:
+    for name, value in filters.items():
+        if value is not None and (not isinstance(value, str) or not value):
+            raise HarnessUsageError(BAD_FILTER.format(phrase=phrase, name=name, value=value, reason="give a non-empty string."))
+    try:
+        Rule(threading.RLock(), api=filters["api"])  # the fake's own check of api=
+    except FakeLLMError as err:
+        raise HarnessUsageError(BAD_FILTER.format(phrase=phrase, name="api", value=filters["api"], reason=err)) from None
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise HarnessUsageError(BAD_TIMES.format(phrase=phrase, value=times))
+    return ModelFault(**_common(phrase, activity, attempts, where), failure=failure, times=times, **filters, **details)
+
+
+def model_error(
+    activity: ActivityRef,
+    status: int,
+    *,
+    attempts: Attempts = (1,),
+    retry_after: float | None = None,
+    message: str | None = None,
+    times: int | None = None,
+    contains: str | None = None,
+    model: str | None = None,
+    tool: str | None = None,
+    api: str | None = None,
+    where: Callable[..., bool] | None = None,
+) -> ModelFault:
+    """The model answers the selected attempts' requests with an HTTP error, in the
+    provider's own error format (as ``fake_llm.fail``): the client raises its own exception
+    (429: ``RateLimitError``, 500: ``InternalServerError``, 401: ``AuthenticationError``...).
+
+    The clients retry 408, 409, 429 and 5xx themselves (``max_retries=2`` by default); every
+    request of the attempt fails, so those retries fail too and the attempt fails with the
+    client's error. Clients built with ``max_retries=0`` leave the retrying to Temporal.
+
+    Args:
+        activity: the model-calling activity (function or registered name).
+        status: an HTTP error status, 400 to 599.
+        attempts: attempt numbers (1 is the first), or ``EVERY_ATTEMPT``.
+        retry_after: seconds for the ``retry-after`` header (the clients wait that long
+            before their own retry).
+        message: the error message (default names the fault and attempt).
+        times: fail only the attempt's first ``times`` requests; the rest get the script.
+        contains / model / tool / api: fail only requests that match (as ``fake_llm.when``).
+        where: only calls whose activity arguments this predicate accepts.
+    """
+    if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+        raise HarnessUsageError(BAD_STATUS.format(value=status))
+    if retry_after is not None and (not isinstance(retry_after, (int, float)) or not retry_after >= 0):
+        raise HarnessUsageError(BAD_RETRY_AFTER.format(value=retry_after))
+    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
+    return _model_fault(
+        "model_error", "fail", activity, attempts, where, filters, times,
+        status=status, retry_after=retry_after, message=message,
+    )  # fmt: skip
+
+
+def model_hang(
+    activity: ActivityRef,
+    *,
+    attempts: Attempts = (1,),
+    shortened_to: timedelta | float = DEFAULT_SHORTENED_TIMEOUT,
+    contains: str | None = None,
+    model: str | None = None,
+    tool: str | None = None,
+    api: str | None = None,
+    where: Callable[..., bool] | None = None,
+) -> ModelFault:
+    """The model never answers the selected attempts (as ``fake_llm.hang``): the server
+    times the attempt out (``TimeoutType.START_TO_CLOSE``) and retries it.
+
+    As for :func:`start_to_close_timeout`, the workflow schedules the call with its
+    start-to-close timeout shortened to ``shortened_to``, so the test does not wait the
+    activity's real timeout; the other attempts of the call run under it too.
+    """
+    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
+    shortened = _timeout("model_hang", shortened_to)
+    return _model_fault("model_hang", "hang", activity, attempts, where, filters, None, shortened_to=shortened)
+
+
+def model_truncated(
+    activity: ActivityRef,
+    *,
+    attempts: Attempts = (1,),
+    times: int | None = None,
+    contains: str | None = None,
+    model: str | None = None,
+    tool: str | None = None,
+    api: str | None = None,
+    where: Callable[..., bool] | None = None,
+) -> ModelFault:
+    """The model starts answering the selected attempts, then the connection drops (as
+    ``fake_llm.truncated``): the clients raise ``APIConnectionError`` (after their own
+    retries, which are cut too). Arguments as :func:`model_error`."""
+    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
+    return _model_fault("model_truncated", "truncated", activity, attempts, where, filters, times)
+
+
+def model_malformed_tool_call(
+    activity: ActivityRef,
+    name: str,
+    *,
+    attempts: Attempts = (1,),
+    times: int | None = None,
+    contains: str | None = None,
+    model: str | None = None,
+    tool: str | None = None,
+    api: str | None = None,
+    where: Callable[..., bool] | None = None,
+) -> ModelFault:
+    """The model answers the selected attempts with a call of tool ``name`` whose arguments
+    are not JSON (as ``fake_llm.malformed_tool_call``). The client hands it over (Anthropic's
+    streaming one raises ``ValueError``); what fails then is the activity's own parsing.
+    Arguments as :func:`model_error`."""
+    if not isinstance(name, str) or not name:
+        raise HarnessUsageError(BAD_TOOL.format(value=name))
+    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
+    return _model_fault(
+        "model_malformed_tool_call", "malformed_tool_call", activity, attempts, where, filters, times, name=name
+    )
+
+
+#: Every model fault phrase, by name (what ``fault_plans(model_kinds=...)`` accepts).
+MODEL_PHRASES: Final[dict[str, Callable[..., ModelFault]]] = {
+    "model_error": model_error,
+    "model_truncated": model_truncated,
+    "model_malformed_tool_call": model_malformed_tool_call,
+    "model_hang": model_hang,
+}
+
+
+def model_reply(fault: ModelFault, attempt: int) -> Reply:
+    """The failure the fake answers with, in the selected ``attempt`` (built by the fake's
+    own scripting vocabulary, so it is exactly what ``fake_llm`` would serve)."""
+    if fault.failure == "fail":
+        assert fault.status is not None
+        message = fault.message or f"injected {fault.kind} in {fault.activity} attempt {attempt}: HTTP {fault.status}"
+        return replies.fail(fault.status, retry_after=fault.retry_after, message=message)
+    if fault.failure == "malformed_tool_call":
+        assert fault.name is not None
+        return replies.malformed_tool_call(fault.name)
+    return replies.hang() if fault.failure == "hang" else replies.truncated()
+
+
+# -- applying one: the window of one attempt --------------------------------------------------
+def the_fake(fault: ModelFault) -> FakeLLM:
+    """The fake the environment points clients at, which a model fault acts on."""
+    fake = FakeLLM.active()
+    if fake is None:
+        raise HarnessUsageError(NO_FAKE.format(fault=fault))
+    return fake
+
+
+class ModelWindow:
+    """The fake failing one attempt's model requests, from :meth:`open` until the attempt
+    ends (:meth:`close`) or the server has moved on (:meth:`expire`); then what the teardown
+    should know (no request met the fault, other attempts overlapped it).
+
+    The server times an attempt out without telling a worker that does not heartbeat, and
+    a request the fault made hang keeps its activity running. So the window also ends when
+    the next attempt of the same call starts (``FaultState.supersede``) or, at the latest,
+    :data:`HANG_RELEASE_MARGIN` after the attempt's start-to-close timeout; a hanging
+    request is then let go, so that the activity's code ends instead of waiting for the
+    test's end (a sync activity's thread could not even be cancelled).
+    """
+
+    def __init__(self, state: FaultState, fault: ModelFault, record: AttemptRecord, timeout: timedelta | None) -> None:
+        self.state, self.fault, self.record = state, fault, record
+        self._fake: FakeLLM | None = state.model_server
+        self._override: Override | None = None
+        self._before: list[AttemptRecord] = []
+        self._mark = self._end = 0  # the attempts the log had when the window opened, ended
+        self._lock = threading.Lock()
+        self._expired = False
+        self._timer: threading.Timer | None = None
+        if timeout is not None:
+            self._timer = threading.Timer(timeout.total_seconds() + HANG_RELEASE_MARGIN, self.expire)
+            self._timer.daemon = True
+        after = f" after {timeout.total_seconds():g} s" if timeout else ""
+        self._timed_out = f"START_TO_CLOSE timeout{after} (the model never answered)"
+
+    def open(self) -> None:
+        fake = self._fake
+        if fake is None:  # inject() refuses a model fault when no fake is active
+            return
+        records = self.state.log.records()
+        self._mark = len(records)
+        self._before = [r for r in records if r.outcome == RUNNING and r is not self.record]
+        reply = model_reply(self.fault, self.record.attempt)
+        self._override = fake.override(reply, times=self.fault.times, **self.fault.filters)
+        self.state.supersede(self.record.call, self)
+        if self._timer is not None:
+            self._timer.start()
+        if self.fault.failure == "hang":  # provisional: a hanging request seals the attempt's fate
+            self.record.finish(TIMED_OUT, self._timed_out, None)
+
+    def expire(self, *, release: bool = True) -> None:
+        """Stop failing requests (once); let a request the fault made hang go."""
+        with self._lock:
+            if self._expired or self._override is None:
+                return
+            self._expired = True
+        self._end = len(self.state.log.records())
+        served = self._override.close()
+        if release and served and self.fault.failure == "hang" and self._fake is not None:
+            self._fake.release_hangs()  # every hanging request: the fake cannot pick one
+
+    def close(self) -> int:
+        """The attempt ended: stop failing requests, settle a hung attempt's outcome, note
+        what the teardown should report. Returns how many requests the fault answered."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self.state.supersede(self.record.call, None, only=self)
+        self.expire(release=False)
+        if self._override is None:
+            return 0
+        served = len(self._override.served)
+        record = self.record
+        if self.fault.failure == "hang" and served and record.outcome != SUCCEEDED:
+            # Failed once let go, or cancelled at the worker's shutdown: either way the
+            # server had timed the attempt out.
+            record.finish(TIMED_OUT, self._timed_out, record.seconds)
+        if not served and record.outcome != CANCELLED:
+            matching = f" matching {self.fault.filters}" if self.fault.filters else ""
+            self.state.problem(
+                UNUSED.format(
+                    fault=self.fault,
+                    activity=record.activity,
+                    attempt=record.attempt,
+                    workflow=record.workflow_id,
+                    matching=matching,
+                )
+            )
+        others = [
+            r
+            for r in self._before + self.state.log.records()[self._mark : self._end]
+            if r.call != record.call and r.fault != self.fault
+        ]
+        if served and others and not self.fault.filters:
+            listed = ", ".join(f"{r.activity} attempt {r.attempt}" for r in others[:5])
+            self.state.note(
+                OVERLAP.format(fault=self.fault, activity=record.activity, attempt=record.attempt, others=listed)
+            )
+        return served
