@@ -49,6 +49,7 @@ class Ask:
     client_retries: int = 0
     seconds: float = 30.0
     maximum_attempts: int = 3
+    delay: float = 0.0  # seconds the activity waits before it asks
 
 
 @dataclass
@@ -106,6 +107,7 @@ async def ask_anthropic(ask: Ask) -> Answer:
     (the workflow's retry policy names the non-retryable ones)."""
     import anthropic
 
+    await asyncio.sleep(ask.delay)
     async with anthropic.AsyncAnthropic(max_retries=ask.client_retries) as client:
         messages: Any = [{"role": "user", "content": ask.question}]
         if ask.stream:
@@ -146,21 +148,25 @@ class AskWorkflow:
 
 @workflow.defn
 class BothProvidersWorkflow:
-    """Asks OpenAI and Anthropic at the same time (the fake cannot tell them apart by sender)."""
+    """Asks OpenAI and Anthropic at the same time, once each; returns each answer or error
+    type (the fake cannot tell the two activities apart by sender)."""
 
     @workflow.run
-    async def run(self, question: str) -> list[str]:
-        asks = [Ask(question, provider="openai"), Ask(question, provider="anthropic")]
+    async def run(self, asks: list[Ask]) -> list[str]:
         answers = [
             workflow.execute_activity(
                 ASKERS[ask.provider],  # type: ignore[arg-type]
                 ask,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=3),
+                retry_policy=RetryPolicy(maximum_attempts=1),
             )
             for ask in asks
         ]
-        return [answer.text for answer in await asyncio.gather(*answers)]
+        results = await asyncio.gather(*answers, return_exceptions=True)
+        return [
+            r.text if isinstance(r, Answer) else f"error: {getattr(r.cause, 'type', type(r).__name__)}"
+            for r in results
+        ]
 
 
 # -- a tool-using agent, for the property test ---------------------------------------------------
