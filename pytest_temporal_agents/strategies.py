@@ -91,6 +91,7 @@ def fault_plans(
     model_activities: Sequence[Callable[..., Any] | str] = (),
     model_kinds: Sequence[str | Callable[..., Fault]] = FAST_MODEL_KINDS,
     model_statuses: Sequence[int] = RATE_LIMITS_AND_OUTAGES,
+    model_retry_after: float | None = None,
     tools: Sequence[str] = (),
 ) -> st.SearchStrategy[FaultPlan]:
     """A strategy of fault plans over ``activities`` and ``model_activities``.
@@ -114,6 +115,9 @@ def fault_plans(
             :data:`FAST_MODEL_KINDS`.
         model_statuses: the HTTP statuses ``model_error`` faults draw from. Default:
             :data:`RATE_LIMITS_AND_OUTAGES` (429, 500, 503).
+        model_retry_after: the ``retry-after`` seconds of drawn ``model_error`` faults. A
+            client that retries by itself (openai and anthropic do, twice, by default)
+            waits that long instead of its own backoff (about 0.5 s, then 1 s).
         tools: tool names ``model_malformed_tool_call`` faults draw from.
 
     Returns:
@@ -140,7 +144,9 @@ def fault_plans(
         if not model_statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in model_statuses):
             raise HarnessUsageError(BAD_STATUSES.format(value=model_statuses))
         drawn += [
-            _model_kind_strategy(_model_kind_name(kind), models, max_attempt, list(model_statuses), list(tools))
+            _model_kind_strategy(
+                _model_kind_name(kind), models, max_attempt, list(model_statuses), model_retry_after, list(tools)
+            )
             for kind in model_kinds
         ]
     return st.lists(st.one_of(*drawn), min_size=min_faults, max_size=max_faults).map(
@@ -202,12 +208,13 @@ def _kind_strategy(
 
 
 def _model_kind_strategy(
-    kind: str, names: list[str], max_attempt: int, statuses: list[int], tools: list[str]
+    kind: str, names: list[str], max_attempt: int, statuses: list[int], retry_after: float | None, tools: list[str]
 ) -> st.SearchStrategy[Fault]:
     activity = st.sampled_from(names)
     several = _attempt_sets(max_attempt)
     if kind == "model_error":
-        return st.builds(faults.model_error, activity, st.sampled_from(statuses), attempts=several)
+        status = st.sampled_from(statuses)
+        return st.builds(faults.model_error, activity, status, attempts=several, retry_after=st.just(retry_after))
     if kind == "model_malformed_tool_call":
         if not tools:
             raise HarnessUsageError(NEEDS_TOOLS)
