@@ -39,7 +39,13 @@ from ._declare import (
     worker_crash,
 )
 from ._feature import FaultsFeature
-from ._model import MODEL_PHRASES, model_error, model_hang, model_malformed_tool_call, model_truncated
+from ._model import (
+    MODEL_PHRASES,
+    model_error,
+    model_hang,
+    model_malformed_tool_call,
+    model_truncated,
+)
 from ._types import (
     DEFAULT_SHORTENED_TIMEOUT,
     EVERY_ATTEMPT,

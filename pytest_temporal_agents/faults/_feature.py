@@ -23,7 +23,15 @@ from ._attempts import UNCHECKED, AttemptHistory, AttemptRecord, check_attempts
 from ._interceptors import FaultInterceptor
 from ._model import the_fake
 from ._state import CRASH_TASK_TIMEOUT, FaultState
-from ._types import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, ModelFault, WorkerCrash, flatten_faults
+from ._types import (
+    EVERY_ATTEMPT,
+    Fault,
+    FaultPlan,
+    FaultWarning,
+    ModelFault,
+    WorkerCrash,
+    flatten_faults,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import StartWorkflowInput, WorkflowHandle

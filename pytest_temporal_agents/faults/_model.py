@@ -19,16 +19,17 @@ gets a :class:`FaultWarning` naming them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
+
+from typing_extensions import Unpack
 
 from .._errors import HarnessUsageError
 from ..llm import FakeLLM, FakeLLMError, Override, Reply, Rule, replies
+from ._attempts import CANCELLED, RUNNING, SUCCEEDED, TIMED_OUT
 from ._declare import _common, _timeout
 from ._types import DEFAULT_SHORTENED_TIMEOUT, ActivityRef, ModelFault, _EveryAttempt
-
-from ._attempts import CANCELLED, RUNNING, SUCCEEDED, TIMED_OUT
 
 if TYPE_CHECKING:
     from ._attempts import AttemptRecord
@@ -83,26 +84,55 @@ HANG_RELEASE_MARGIN = 0.25
 Attempts = Iterable[int] | int | _EveryAttempt
 
 
+class RequestFilter(TypedDict, total=False):
+    """Which of the attempt's model requests get the failure (all by default), matched as
+    ``fake_llm.when`` matches them."""
+
+    contains: str  #: text the request's last message contains
+    model: str  #: the model asked for
+    tool: str  #: a tool the request offers
+    api: str  #: "openai.chat", "openai.responses", "anthropic.messages", "openai", "anthropic", ...
+
+
 def _model_fault(
     phrase: str,
     failure: str,
     activity: ActivityRef,
     attempts: Any,
     where: Any,
-    filters: dict[str, Any],
+    filters: Mapping[str, Any],
     times: Any,
     **details: Any,
 ) -> ModelFault:
     for name, value in filters.items():
+        if name not in RequestFilter.__annotations__:
+            valid = ", ".join(f"{key}=" for key in RequestFilter.__annotations__)
+            raise HarnessUsageError(
+                BAD_FILTER.format(
+                    phrase=phrase, name=name, value=value, reason=f"the request filters are {valid}"
+                )
+            )
         if value is not None and (not isinstance(value, str) or not value):
-            raise HarnessUsageError(BAD_FILTER.format(phrase=phrase, name=name, value=value, reason="give a non-empty string."))
+            raise HarnessUsageError(
+                BAD_FILTER.format(
+                    phrase=phrase, name=name, value=value, reason="give a non-empty string."
+                )
+            )
     try:
-        Rule(threading.RLock(), api=filters["api"])  # the fake's own check of api=
+        Rule(threading.RLock(), api=filters.get("api"))  # the fake's own check of api=
     except FakeLLMError as err:
-        raise HarnessUsageError(BAD_FILTER.format(phrase=phrase, name="api", value=filters["api"], reason=err)) from None
+        raise HarnessUsageError(
+            BAD_FILTER.format(phrase=phrase, name="api", value=filters.get("api"), reason=err)
+        ) from None
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
         raise HarnessUsageError(BAD_TIMES.format(phrase=phrase, value=times))
-    return ModelFault(**_common(phrase, activity, attempts, where), failure=failure, times=times, **filters, **details)
+    return ModelFault(
+        **_common(phrase, activity, attempts, where),
+        failure=failure,
+        times=times,
+        **filters,
+        **details,
+    )
 
 
 def model_error(
@@ -113,11 +143,8 @@ def model_error(
     retry_after: float | None = None,
     message: str | None = None,
     times: int | None = None,
-    contains: str | None = None,
-    model: str | None = None,
-    tool: str | None = None,
-    api: str | None = None,
     where: Callable[..., bool] | None = None,
+    **filters: Unpack[RequestFilter],
 ) -> ModelFault:
     """The model answers the selected attempts' requests with an HTTP error, in the
     provider's own error format (as ``fake_llm.fail``): the client raises its own exception
@@ -135,14 +162,16 @@ def model_error(
             before their own retry).
         message: the error message (default names the fault and attempt).
         times: fail only the attempt's first ``times`` requests; the rest get the script.
-        contains / model / tool / api: fail only requests that match (as ``fake_llm.when``).
         where: only calls whose activity arguments this predicate accepts.
+        **filters: ``contains=``, ``model=``, ``tool=``, ``api=``: fail only the requests
+            that match (as ``fake_llm.when``); see :class:`RequestFilter`.
     """
     if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
         raise HarnessUsageError(BAD_STATUS.format(value=status))
-    if retry_after is not None and (not isinstance(retry_after, (int, float)) or not retry_after >= 0):
+    if retry_after is not None and (
+        not isinstance(retry_after, (int, float)) or not retry_after >= 0
+    ):
         raise HarnessUsageError(BAD_RETRY_AFTER.format(value=retry_after))
-    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
     return _model_fault(
         "model_error", "fail", activity, attempts, where, filters, times,
         status=status, retry_after=retry_after, message=message,
@@ -154,11 +183,8 @@ def model_hang(
     *,
     attempts: Attempts = (1,),
     shortened_to: timedelta | float = DEFAULT_SHORTENED_TIMEOUT,
-    contains: str | None = None,
-    model: str | None = None,
-    tool: str | None = None,
-    api: str | None = None,
     where: Callable[..., bool] | None = None,
+    **filters: Unpack[RequestFilter],
 ) -> ModelFault:
     """The model never answers the selected attempts (as ``fake_llm.hang``): the server
     times the attempt out (``TimeoutType.START_TO_CLOSE``) and retries it.
@@ -167,9 +193,10 @@ def model_hang(
     start-to-close timeout shortened to ``shortened_to``, so the test does not wait the
     activity's real timeout; the other attempts of the call run under it too.
     """
-    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
     shortened = _timeout("model_hang", shortened_to)
-    return _model_fault("model_hang", "hang", activity, attempts, where, filters, None, shortened_to=shortened)
+    return _model_fault(
+        "model_hang", "hang", activity, attempts, where, filters, None, shortened_to=shortened
+    )
 
 
 def model_truncated(
@@ -177,16 +204,12 @@ def model_truncated(
     *,
     attempts: Attempts = (1,),
     times: int | None = None,
-    contains: str | None = None,
-    model: str | None = None,
-    tool: str | None = None,
-    api: str | None = None,
     where: Callable[..., bool] | None = None,
+    **filters: Unpack[RequestFilter],
 ) -> ModelFault:
     """The model starts answering the selected attempts, then the connection drops (as
     ``fake_llm.truncated``): the clients raise ``APIConnectionError`` (after their own
     retries, which are cut too). Arguments as :func:`model_error`."""
-    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
     return _model_fault("model_truncated", "truncated", activity, attempts, where, filters, times)
 
 
@@ -196,11 +219,8 @@ def model_malformed_tool_call(
     *,
     attempts: Attempts = (1,),
     times: int | None = None,
-    contains: str | None = None,
-    model: str | None = None,
-    tool: str | None = None,
-    api: str | None = None,
     where: Callable[..., bool] | None = None,
+    **filters: Unpack[RequestFilter],
 ) -> ModelFault:
     """The model answers the selected attempts with a call of tool ``name`` whose arguments
     are not JSON (as ``fake_llm.malformed_tool_call``). The client hands it over (Anthropic's
@@ -208,9 +228,15 @@ def model_malformed_tool_call(
     Arguments as :func:`model_error`."""
     if not isinstance(name, str) or not name:
         raise HarnessUsageError(BAD_TOOL.format(value=name))
-    filters = {"contains": contains, "model": model, "tool": tool, "api": api}
     return _model_fault(
-        "model_malformed_tool_call", "malformed_tool_call", activity, attempts, where, filters, times, name=name
+        "model_malformed_tool_call",
+        "malformed_tool_call",
+        activity,
+        attempts,
+        where,
+        filters,
+        times,
+        name=name,
     )
 
 
@@ -228,7 +254,10 @@ def model_reply(fault: ModelFault, attempt: int) -> Reply:
     own scripting vocabulary, so it is exactly what ``fake_llm`` would serve)."""
     if fault.failure == "fail":
         assert fault.status is not None
-        message = fault.message or f"injected {fault.kind} in {fault.activity} attempt {attempt}: HTTP {fault.status}"
+        message = (
+            fault.message
+            or f"injected {fault.kind} in {fault.activity} attempt {attempt}: HTTP {fault.status}"
+        )
         return replies.fail(fault.status, retry_after=fault.retry_after, message=message)
     if fault.failure == "malformed_tool_call":
         assert fault.name is not None
@@ -258,7 +287,9 @@ class ModelWindow:
     test's end (a sync activity's thread could not even be cancelled).
     """
 
-    def __init__(self, state: FaultState, fault: ModelFault, record: AttemptRecord, timeout: timedelta | None) -> None:
+    def __init__(
+        self, state: FaultState, fault: ModelFault, record: AttemptRecord, timeout: timedelta | None
+    ) -> None:
         self.state, self.fault, self.record = state, fault, record
         self._fake: FakeLLM | None = state.model_server
         self._override: Override | None = None
@@ -268,7 +299,9 @@ class ModelWindow:
         self._expired = False
         self._timer: threading.Timer | None = None
         if timeout is not None:
-            self._timer = threading.Timer(timeout.total_seconds() + HANG_RELEASE_MARGIN, self.expire)
+            self._timer = threading.Timer(
+                timeout.total_seconds() + HANG_RELEASE_MARGIN, self.expire
+            )
             self._timer.daemon = True
         after = f" after {timeout.total_seconds():g} s" if timeout else ""
         self._timed_out = f"START_TO_CLOSE timeout{after} (the model never answered)"
@@ -333,6 +366,11 @@ class ModelWindow:
         if served and others and not self.fault.filters:
             listed = ", ".join(f"{r.activity} attempt {r.attempt}" for r in others[:5])
             self.state.note(
-                OVERLAP.format(fault=self.fault, activity=record.activity, attempt=record.attempt, others=listed)
+                OVERLAP.format(
+                    fault=self.fault,
+                    activity=record.activity,
+                    attempt=record.attempt,
+                    others=listed,
+                )
             )
         return served

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from typing_extensions import Self
+
 from ._errors import FakeLLMError
 from ._replies import Reply
 from ._requests import LLMRequest
 from ._script import Rule, Script
 
-BAD_TIMES = "override(..., times={times!r}): give how many requests it answers (>= 1), or None for all."
+BAD_TIMES = (
+    "override(..., times={times!r}): give how many requests it answers (>= 1), or None for all."
+)
 
 
 class Override:
@@ -41,7 +45,9 @@ class Override:
                 f"override({reply!r}) needs a reply built with replies (replies.fail(429), "
                 "replies.hang(), replies.truncated(), ...)."
             )
-        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        if times is not None and (
+            not isinstance(times, int) or isinstance(times, bool) or times < 1
+        ):
             raise FakeLLMError(BAD_TIMES.format(times=times))
         self._script = script
         self._lock = script.lock
@@ -80,7 +86,7 @@ class Override:
         where = f", {criteria}" if criteria != "when()" else ""
         return f"override({self.reply.describe()}{where}{times})"
 
-    def __enter__(self) -> Override:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

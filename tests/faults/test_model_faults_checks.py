@@ -7,11 +7,24 @@ from textwrap import dedent
 
 import pytest
 from hypothesis import given, settings
-from model_fault_workflows import ALL_ASKERS, Ask, AskWorkflow, BothProvidersWorkflow, ask_anthropic, ask_openai
+from model_fault_workflows import (
+    ALL_ASKERS,
+    Ask,
+    AskWorkflow,
+    BothProvidersWorkflow,
+    ask_anthropic,
+    ask_openai,
+)
 from pytester_support import SUPPORT, run_expecting
 
-from pytest_temporal_agents import FakeLLM, FaultPlan, FaultWarning, HarnessUsageError, IsolatedChecksFailed
-from pytest_temporal_agents import TemporalHarness
+from pytest_temporal_agents import (
+    FakeLLM,
+    FaultPlan,
+    FaultWarning,
+    HarnessUsageError,
+    IsolatedChecksFailed,
+    TemporalHarness,
+)
 from pytest_temporal_agents.faults import (
     ModelFault,
     model_error,
@@ -36,7 +49,10 @@ async def test_a_model_fault_in_a_test_without_the_fake_says_to_add_the_fake_llm
 
     message = str(error.value)
     assert "model_error('ask_openai', status=429)" in message
-    assert "Add the fake_llm fixture" in message and "async def test_rate_limits(temporal, fake_llm)" in message
+    assert (
+        "Add the fake_llm fixture" in message
+        and "async def test_rate_limits(temporal, fake_llm)" in message
+    )
     assert list(temporal.injected_faults) == []
 
 
@@ -76,7 +92,12 @@ def test_a_model_fault_reads_as_the_call_that_built_it() -> None:
         "model_malformed_tool_call('ask_openai', name='get_price', contains='AAPL')",
     ]
     assert all(isinstance(f, ModelFault) for f in faults)
-    assert FaultPlan(*faults).kinds == ["model_error", "model_hang", "model_truncated", "model_malformed_tool_call"]
+    assert FaultPlan(*faults).kinds == [
+        "model_error",
+        "model_hang",
+        "model_truncated",
+        "model_malformed_tool_call",
+    ]
 
 
 # -- a fault that never met a request ---------------------------------------------------------------
@@ -91,7 +112,10 @@ async def test_a_model_fault_whose_attempt_made_no_matching_request_fails_the_ch
             assert (await t.run(AskWorkflow.run, Ask("AAPL?"), **ASKERS)).text == "ok"
 
     message = str(failed.value)
-    assert "model_error('ask_openai', status=429, contains='a question nobody asks') selected ask_openai attempt 1" in message
+    assert (
+        "model_error('ask_openai', status=429, contains='a question nobody asks') selected ask_openai attempt 1"
+        in message
+    )
     assert "no model request matching {'contains': 'a question nobody asks'}" in message
     assert "the fault never fired" in message
 
@@ -114,9 +138,12 @@ def test_at_teardown_an_unused_model_fault_fails_the_test_naming_the_activity_an
     project: pytest.Pytester,
 ) -> None:
     project.makepyfile(
-        inner_model_workflows=(SUPPORT / "model_fault_workflows.py").read_text(), test_inner=UNUSED_TESTS
+        inner_model_workflows=(SUPPORT / "model_fault_workflows.py").read_text(),
+        test_inner=UNUSED_TESTS,
     )
-    result = run_expecting(project, "-W", "ignore::DeprecationWarning", "-p", "no:cacheprovider", errors=1, passed=1)
+    result = run_expecting(
+        project, "-W", "ignore::DeprecationWarning", "-p", "no:cacheprovider", errors=1, passed=1
+    )
     result.stdout.fnmatch_lines(
         [
             "*- model_error('lookup_price', status=503) selected lookup_price attempt 1 (workflow *), but no model request",
@@ -136,12 +163,11 @@ async def test_requests_of_other_activities_during_the_attempt_get_the_failure_t
     temporal.inject(model_error(ask_openai, 503, retry_after=0.2))
     asks = [Ask("Hi", client_retries=2), Ask("Hi", provider="anthropic", delay=0.1)]
 
+    answers = await temporal.run(BothProvidersWorkflow.run, asks, **ASKERS)
+
+    assert answers == ["error: InternalServerError", "error: ServiceUnavailableError"]
     with pytest.warns(FaultWarning, match=r"(?s)these\s+attempts ran at the same time: ask_anthropic attempt 1"):
-        assert await temporal.run(BothProvidersWorkflow.run, asks, **ASKERS) == [
-            "error: InternalServerError",
-            "error: ServiceUnavailableError",
-        ]
-        await temporal.verify()
+        await temporal.verify()  # the teardown's checks, which warn
 
     assert [(r.api, r.status) for r in fake_llm.requests] == [
         ("openai.chat", 503),
@@ -165,17 +191,26 @@ async def test_a_filter_keeps_the_failure_to_the_faulted_activitys_requests(
     assert sorted(r.status for r in fake_llm.requests if r.api == "openai.chat") == [503, 503, 503]
 
 
-async def test_the_timeline_shows_the_model_failure_of_each_attempt(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_the_timeline_shows_the_model_failure_of_each_attempt(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply("ok")
-    temporal.inject(model_error(ask_anthropic, 529, attempts=[1]), model_truncated(ask_anthropic, attempts=[2]))
+    temporal.inject(
+        model_error(ask_anthropic, 529, attempts=[1]), model_truncated(ask_anthropic, attempts=[2])
+    )
     handle = await temporal.start(AskWorkflow.run, Ask("AAPL?", provider="anthropic"), **ASKERS)
     await handle.result()
 
     timeline = (await temporal.history(handle)).timeline()
 
-    assert "attempt 1: failed: 529 injected model_error in ask_anthropic attempt 1: HTTP 529" in timeline
+    assert (
+        "attempt 1: failed: 529 injected model_error in ask_anthropic attempt 1: HTTP 529"
+        in timeline
+    )
     assert "[OverloadedError] (injected model_error('ask_anthropic', status=529))" in timeline
-    assert "[APIConnectionError] (injected model_truncated('ask_anthropic', attempts=[2]))" in timeline
+    assert (
+        "[APIConnectionError] (injected model_truncated('ask_anthropic', attempts=[2]))" in timeline
+    )
     assert "attempt 3: succeeded" in timeline
 
 
@@ -194,7 +229,11 @@ def test_an_override_answers_ahead_of_the_script_until_closed(fake_llm: FakeLLM)
         assert client.chat.completions.create(**ask).choices[0].message.content == "from the script"  # type: ignore[call-overload]
 
     assert [r.status for r in override.served] == [503]
-    assert override.closed and repr(override) == "<override(fail(503), when(api='openai.chat'), times=1) closed, 1 served>"
+    assert (
+        override.closed
+        and repr(override)
+        == "<override(fail(503), when(api='openai.chat'), times=1) closed, 1 served>"
+    )
 
 
 def test_an_override_needs_a_reply(fake_llm: FakeLLM) -> None:
@@ -206,7 +245,11 @@ def test_an_override_needs_a_reply(fake_llm: FakeLLM) -> None:
 
 # -- strategies -----------------------------------------------------------------------------------
 @settings(max_examples=50, database=None)
-@given(plan=fault_plans(["lookup_price"], model_activities=[ask_openai], model_kinds=["model_error", "model_hang"]))
+@given(
+    plan=fault_plans(
+        ["lookup_price"], model_activities=[ask_openai], model_kinds=["model_error", "model_hang"]
+    )
+)
 def test_fault_plans_draw_model_faults_only_for_the_model_activities(plan: FaultPlan) -> None:
     for fault in plan:
         if isinstance(fault, ModelFault):
@@ -219,14 +262,28 @@ def test_fault_plans_draw_model_faults_only_for_the_model_activities(plan: Fault
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"activities": ["a"], "kinds": ["model_error"]}, "is a model fault; draw it for the model-calling"),
-        ({"model_activities": ["m"], "model_kinds": ["retryable_error"]}, "is not a model fault kind"),
-        ({"model_activities": ["m"], "model_kinds": ["model_malformed_tool_call"]}, "needs tools=[...]"),
-        ({"model_activities": ["m"], "model_statuses": [200]}, "needs at least one HTTP error status"),
+        (
+            {"activities": ["a"], "kinds": ["model_error"]},
+            "is a model fault; draw it for the model-calling",
+        ),
+        (
+            {"model_activities": ["m"], "model_kinds": ["retryable_error"]},
+            "is not a model fault kind",
+        ),
+        (
+            {"model_activities": ["m"], "model_kinds": ["model_malformed_tool_call"]},
+            "needs tools=[...]",
+        ),
+        (
+            {"model_activities": ["m"], "model_statuses": [200]},
+            "needs at least one HTTP error status",
+        ),
         ({}, "needs at least one activity"),
     ],
 )
-def test_fault_plans_refuse_model_kinds_they_cannot_draw(options: dict[str, object], message: str) -> None:
+def test_fault_plans_refuse_model_kinds_they_cannot_draw(
+    options: dict[str, object], message: str
+) -> None:
     with pytest.raises(HarnessUsageError) as error:
         fault_plans(**options)  # type: ignore[arg-type]
 

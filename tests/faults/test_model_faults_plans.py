@@ -49,12 +49,18 @@ async def test_the_agent_answers_whatever_the_model_and_the_workers_do(
         # Each attempt a model fault selected made exactly one request (max_retries=0), and
         # got the failure; every other attempt that called the model got the script.
         requests = fake_llm.requests[before:]
-        failed = [r for r in requests if r.status != 200 or (r.reply is not None and r.reply.kind == "truncated")]
+        failed = [
+            r
+            for r in requests
+            if r.status != 200 or (r.reply is not None and r.reply.kind == "truncated")
+        ]
         model_calls = t.attempts(agent_model)
         faulted = [a for a in model_calls if isinstance(a.fault, ModelFault)]
         assert len(failed) == len(faulted)
         assert all(a.outcome == "failed" for a in faulted)
-        assert len(requests) - len(failed) == len([a for a in model_calls if a.fault is None or a.fault.after_running])
+        assert len(requests) - len(failed) == len(
+            [a for a in model_calls if a.fault is None or a.fault.after_running]
+        )
     SEEN.append(plan)
 
 

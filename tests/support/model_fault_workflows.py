@@ -65,7 +65,9 @@ def _tool_arguments(name: str, arguments: str | dict[str, Any]) -> tuple[str, di
     try:
         return name, json.loads(arguments)
     except ValueError:
-        raise ApplicationError(f"the model called {name} with arguments that are not JSON", type="MalformedToolCall")
+        raise ApplicationError(
+            f"the model called {name} with arguments that are not JSON", type="MalformedToolCall"
+        )
 
 
 @activity.defn
@@ -77,18 +79,28 @@ async def ask_openai(ask: Ask) -> Answer:
         messages: Any = [{"role": "user", "content": ask.question}]
         try:
             if not ask.stream:
-                completion = await client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
+                completion = await client.chat.completions.create(
+                    model=MODEL, messages=messages, tools=TOOLS
+                )
                 message = completion.choices[0].message
-                calls = [(c.function.name, c.function.arguments) for c in message.tool_calls or [] if c.type == "function"]
+                calls = [
+                    (c.function.name, c.function.arguments)
+                    for c in message.tool_calls or []
+                    if c.type == "function"
+                ]
                 return Answer(message.content or "", [_tool_arguments(n, a) for n, a in calls])
             text = ""
-            stream = await client.chat.completions.create(model=MODEL, messages=messages, stream=True)
+            stream = await client.chat.completions.create(
+                model=MODEL, messages=messages, stream=True
+            )
             async for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
                     text += chunk.choices[0].delta.content
             return Answer(text)
         except openai.AuthenticationError as err:  # a bad key does not get better by retrying
-            raise ApplicationError(str(err), type="AuthenticationError", non_retryable=True) from err
+            raise ApplicationError(
+                str(err), type="AuthenticationError", non_retryable=True
+            ) from err
 
 
 @activity.defn
@@ -97,7 +109,9 @@ def ask_openai_sync(ask: Ask) -> Answer:
     import openai
 
     with openai.OpenAI(max_retries=ask.client_retries) as client:
-        completion = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": ask.question}])
+        completion = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": ask.question}]
+        )
     return Answer(completion.choices[0].message.content or "")
 
 
@@ -112,12 +126,18 @@ async def ask_anthropic(ask: Ask) -> Answer:
         messages: Any = [{"role": "user", "content": ask.question}]
         if ask.stream:
             async with client.messages.stream(
-                model=CLAUDE, max_tokens=256, messages=messages, tools=CLAUDE_TOOLS  # type: ignore[arg-type]
+                model=CLAUDE,
+                max_tokens=256,
+                messages=messages,
+                tools=CLAUDE_TOOLS,  # type: ignore[arg-type]
             ) as stream:
                 message = await stream.get_final_message()
         else:
             message = await client.messages.create(
-                model=CLAUDE, max_tokens=256, messages=messages, tools=CLAUDE_TOOLS  # type: ignore[arg-type]
+                model=CLAUDE,
+                max_tokens=256,
+                messages=messages,
+                tools=CLAUDE_TOOLS,  # type: ignore[arg-type]
             )
     text = "".join(block.text for block in message.content if block.type == "text")
     calls = [_tool_arguments(b.name, b.input) for b in message.content if b.type == "tool_use"]  # type: ignore[arg-type]
@@ -164,7 +184,9 @@ class BothProvidersWorkflow:
         ]
         results = await asyncio.gather(*answers, return_exceptions=True)
         return [
-            r.text if isinstance(r, Answer) else f"error: {getattr(r.cause, 'type', type(r).__name__)}"
+            r.text
+            if isinstance(r, Answer)
+            else f"error: {getattr(r.cause, 'type', type(r).__name__)}"
             for r in results
         ]
 
@@ -180,7 +202,9 @@ async def agent_model(messages: list[dict[str, Any]]) -> dict[str, Any]:
     import openai
 
     async with openai.AsyncOpenAI(max_retries=0) as client:
-        completion = await client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+        completion = await client.chat.completions.create(
+            model=MODEL, messages=messages, tools=TOOLS
+        )  # type: ignore[arg-type]
     message = completion.choices[0].message
     for call in message.tool_calls or []:
         if call.type == "function":
@@ -205,7 +229,10 @@ class PriceAgent:
         messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
         for _ in range(4):
             message = await workflow.execute_activity(
-                agent_model, messages, start_to_close_timeout=timedelta(seconds=30), retry_policy=POLICY
+                agent_model,
+                messages,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=POLICY,
             )
             messages.append(message)
             if not message.get("tool_calls"):
@@ -213,7 +240,10 @@ class PriceAgent:
             for call in message["tool_calls"]:
                 symbol = json.loads(call["function"]["arguments"])["symbol"]
                 price = await workflow.execute_activity(
-                    lookup_price, symbol, start_to_close_timeout=timedelta(seconds=10), retry_policy=POLICY
+                    lookup_price,
+                    symbol,
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=POLICY,
                 )
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": str(price)})
         return "no answer"

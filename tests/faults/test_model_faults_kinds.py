@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from model_fault_workflows import ALL_ASKERS, Answer, Ask, AskWorkflow, ask_anthropic, ask_openai, ask_openai_sync
+from model_fault_workflows import (
+    ALL_ASKERS,
+    Answer,
+    Ask,
+    AskWorkflow,
+    ask_anthropic,
+    ask_openai,
+    ask_openai_sync,
+)
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -23,7 +31,9 @@ ASKERS = {"activities": ALL_ASKERS}
 
 
 # -- HTTP errors ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)])
+@pytest.mark.parametrize(
+    ("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)]
+)
 async def test_a_rate_limit_in_attempt_1_is_retried_by_temporal_and_attempt_2_gets_the_script(
     temporal: TemporalHarness, fake_llm: FakeLLM, provider: str, activity: object
 ) -> None:
@@ -33,15 +43,19 @@ async def test_a_rate_limit_in_attempt_1_is_retried_by_temporal_and_attempt_2_ge
     answer = await temporal.run(AskWorkflow.run, Ask("AAPL?", provider=provider), **ASKERS)
 
     assert answer == Answer("Hold AAPL.")
-    failed, succeeded = temporal.assert_attempts(activity, failed=[1], succeeded=2)
-    assert failed.error_type == "RateLimitError"  # the client's own exception, raised in the activity
+    failed, _ = temporal.assert_attempts(activity, failed=[1], succeeded=2)
+    assert (
+        failed.error_type == "RateLimitError"
+    )  # the client's own exception, raised in the activity
     assert "injected model_error in" in (failed.error or "") and failed.fault is not None
     rate_limited, answered = fake_llm.requests
     assert (rate_limited.status, answered.status) == (429, 200)
     assert rate_limited.reply is not None and rate_limited.reply.retry_after == 2
 
 
-async def test_the_retry_after_header_reaches_the_client(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_the_retry_after_header_reaches_the_client(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply("ok")
     temporal.inject(model_error(ask_openai, 429, retry_after=0.01, attempts=[1]))
 
@@ -51,7 +65,12 @@ async def test_the_retry_after_header_reaches_the_client(temporal: TemporalHarne
 
     assert answer.text == "ok"
     assert [r.status for r in fake_llm.requests] == [429, 429, 429, 200]
-    assert [r.headers.get("x-stainless-retry-count") for r in fake_llm.requests] == ["0", "1", "2", "0"]
+    assert [r.headers.get("x-stainless-retry-count") for r in fake_llm.requests] == [
+        "0",
+        "1",
+        "2",
+        "0",
+    ]
 
 
 async def test_times_fails_only_the_first_requests_so_the_clients_own_retry_succeeds(
@@ -67,7 +86,9 @@ async def test_times_fails_only_the_first_requests_so_the_clients_own_retry_succ
     temporal.assert_attempts(ask_openai, failed=[], succeeded=1)  # the client rode it out
 
 
-@pytest.mark.parametrize(("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)])
+@pytest.mark.parametrize(
+    ("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)]
+)
 async def test_an_outage_on_every_attempt_fails_the_workflow_with_the_clients_error(
     temporal: TemporalHarness, fake_llm: FakeLLM, provider: str, activity: object
 ) -> None:
@@ -97,7 +118,9 @@ async def test_a_401_mapped_to_non_retryable_by_the_activity_is_not_retried(
     assert attempt.error_type == "AuthenticationError" and "non-retryable" in (attempt.error or "")
 
 
-async def test_a_401_that_the_retry_policy_lists_is_not_retried(temporal: TemporalHarness, fake_llm: FakeLLM) -> None:
+async def test_a_401_that_the_retry_policy_lists_is_not_retried(
+    temporal: TemporalHarness, fake_llm: FakeLLM
+) -> None:
     temporal.inject(model_error(ask_anthropic, 401))
 
     with pytest.raises(WorkflowFailureError) as failure:
@@ -112,7 +135,8 @@ async def test_a_401_that_the_retry_policy_lists_is_not_retried(temporal: Tempor
 
 # -- a model that never answers ---------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic), ("openai_sync", ask_openai_sync)]
+    ("provider", "activity"),
+    [("openai", ask_openai), ("anthropic", ask_anthropic), ("openai_sync", ask_openai_sync)],
 )
 async def test_a_hang_times_the_attempt_out_in_a_fraction_of_a_second(
     temporal: TemporalHarness, fake_llm: FakeLLM, provider: str, activity: object
@@ -135,14 +159,18 @@ async def test_a_hang_times_the_attempt_out_in_a_fraction_of_a_second(
 
 
 # -- answers cut short or malformed -----------------------------------------------------------------
-@pytest.mark.parametrize(("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)])
+@pytest.mark.parametrize(
+    ("provider", "activity"), [("openai", ask_openai), ("anthropic", ask_anthropic)]
+)
 async def test_a_stream_cut_mid_answer_fails_the_attempt(
     temporal: TemporalHarness, fake_llm: FakeLLM, provider: str, activity: object
 ) -> None:
     fake_llm.reply("The whole answer.")
     temporal.inject(model_truncated(activity))
 
-    answer = await temporal.run(AskWorkflow.run, Ask("AAPL?", provider=provider, stream=True), **ASKERS)
+    answer = await temporal.run(
+        AskWorkflow.run, Ask("AAPL?", provider=provider, stream=True), **ASKERS
+    )
 
     assert answer.text == "The whole answer."
     [cut, _] = temporal.assert_attempts(activity, failed=[1], succeeded=2)
@@ -160,12 +188,19 @@ async def test_a_stream_cut_mid_answer_fails_the_attempt(
     ],
 )
 async def test_a_malformed_tool_call_fails_the_attempt_that_parses_it(
-    temporal: TemporalHarness, fake_llm: FakeLLM, provider: str, activity: object, stream: bool, error_type: str
+    temporal: TemporalHarness,
+    fake_llm: FakeLLM,
+    provider: str,
+    activity: object,
+    stream: bool,
+    error_type: str,
 ) -> None:
     fake_llm.reply_tool_call("get_price", {"symbol": "AAPL"})
     temporal.inject(model_malformed_tool_call(activity, "get_price"))
 
-    answer = await temporal.run(AskWorkflow.run, Ask("AAPL?", provider=provider, stream=stream), **ASKERS)
+    answer = await temporal.run(
+        AskWorkflow.run, Ask("AAPL?", provider=provider, stream=stream), **ASKERS
+    )
 
     assert answer.tool_calls == [("get_price", {"symbol": "AAPL"})]
     [malformed, _] = temporal.assert_attempts(activity, failed=[1], succeeded=2)
