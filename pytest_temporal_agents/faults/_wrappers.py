@@ -31,7 +31,7 @@ from .._sdk import (
     redefine_activity,
 )
 from ._attempts import CANCELLED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, AttemptRecord
-from ._model import ModelWindow
+from ._model_window import ModelWindow
 from ._state import FaultState
 from ._types import CancellationFault, ErrorFault, Fault, ModelFault, TimeoutFault
 
