@@ -3,7 +3,8 @@
 The pieces, one module each: ``faults`` (the public vocabulary), ``_fault_state`` (what
 was injected and observed), ``_fault_wrappers`` (activity side: apply a fault to an
 attempt, record every attempt), ``_fault_interceptors`` (workflow side: schedule faulted
-calls with shortened timeouts), ``_crash`` (worker crashes), ``_attempts`` (records,
+calls with shortened timeouts), ``_model`` and ``_model_window`` (model faults: the fake
+model server fails an attempt's requests), ``_crash`` (worker crashes), ``_attempts`` (records,
 assertions, the richer history) and ``_isolation`` (a fresh harness per hypothesis example).
 """
 

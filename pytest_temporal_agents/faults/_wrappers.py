@@ -4,7 +4,8 @@ Every activity a worker of the test registers (real or mocked: these wrappers ar
 after the mocks) is replaced by a wrapper with the same registered name, argument types
 and sync/async nature. Per attempt, the wrapper asks the fault state which fault (if any)
 selects it, then raises the injected error, outlasts a timeout the workflow scheduled
-shortened, waits for an injected cancellation, or runs the activity; afterwards it may
+shortened, waits for an injected cancellation, or runs the activity (for a model fault,
+while the fake model server fails its model requests); afterwards it may
 fire a worker crash. Attempts that faults shortened the heartbeat timeout of, but do not
 select, are kept alive by heartbeats repeating the activity's own latest details.
 """
