@@ -16,6 +16,11 @@ activity that no fault selects run the activity as usual. ``where`` narrows a fa
 calls whose arguments it accepts (``where=lambda req: req.symbol == "TSLA"``). When two
 faults select the same attempt, the one injected first applies.
 
+Model faults (``model_error``, ``model_hang``, ``model_truncated``,
+``model_malformed_tool_call``) make the test's fake model server (``fake_llm``) fail the
+model requests a selected attempt makes, as ``fake_llm.fail(...)`` and its kin would: the
+activity runs, and its real client raises its real exception.
+
 Errors are raised in the worker as the activity would raise them. Timeouts are real: the
 server times the attempt out, after a timeout that the workflow schedules shortened to
 ``shortened_to`` (see docs/how-to/faults.md for exactly what that changes).
@@ -34,6 +39,13 @@ from ._declare import (
     worker_crash,
 )
 from ._feature import FaultsFeature
+from ._model import (
+    MODEL_PHRASES,
+    model_error,
+    model_hang,
+    model_malformed_tool_call,
+    model_truncated,
+)
 from ._types import (
     DEFAULT_SHORTENED_TIMEOUT,
     EVERY_ATTEMPT,
@@ -43,6 +55,7 @@ from ._types import (
     Fault,
     FaultPlan,
     FaultWarning,
+    ModelFault,
     TimeoutFault,
     WorkerCrash,
 )
@@ -51,6 +64,7 @@ __all__ = [
     "DEFAULT_SHORTENED_TIMEOUT",
     "EVERY_ATTEMPT",
     "INJECTED_ERROR_TYPE",
+    "MODEL_PHRASES",
     "PHRASES",
     "AttemptRecord",
     "CancellationFault",
@@ -59,11 +73,16 @@ __all__ = [
     "FaultPlan",
     "FaultWarning",
     "FaultsFeature",
+    "ModelFault",
     "TimeoutFault",
     "WorkerCrash",
     "cancellation",
     "error_of_type",
     "heartbeat_timeout",
+    "model_error",
+    "model_hang",
+    "model_malformed_tool_call",
+    "model_truncated",
     "non_retryable_error",
     "retryable_error",
     "schedule_to_close_timeout",

@@ -3,7 +3,8 @@
 The pieces, one module each: ``faults`` (the public vocabulary), ``_fault_state`` (what
 was injected and observed), ``_fault_wrappers`` (activity side: apply a fault to an
 attempt, record every attempt), ``_fault_interceptors`` (workflow side: schedule faulted
-calls with shortened timeouts), ``_crash`` (worker crashes), ``_attempts`` (records,
+calls with shortened timeouts), ``_model`` and ``_model_window`` (model faults: the fake
+model server fails an attempt's requests), ``_crash`` (worker crashes), ``_attempts`` (records,
 assertions, the richer history) and ``_isolation`` (a fresh harness per hypothesis example).
 """
 
@@ -21,8 +22,17 @@ from .._errors import HarnessUsageError
 from .._sdk import activity_name
 from ._attempts import UNCHECKED, AttemptHistory, AttemptRecord, check_attempts
 from ._interceptors import FaultInterceptor
+from ._model import the_fake
 from ._state import CRASH_TASK_TIMEOUT, FaultState
-from ._types import EVERY_ATTEMPT, Fault, FaultPlan, FaultWarning, WorkerCrash, flatten_faults
+from ._types import (
+    EVERY_ATTEMPT,
+    Fault,
+    FaultPlan,
+    FaultWarning,
+    ModelFault,
+    WorkerCrash,
+    flatten_faults,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import StartWorkflowInput, WorkflowHandle
@@ -87,8 +97,10 @@ class FaultsFeature:
             Every fault injected so far in this test, as a plan.
 
         Raises:
-            HarnessUsageError: not a fault; a crash injected after a worker started; the
-                test's own harness used inside a hypothesis example (use :meth:`isolated`).
+            HarnessUsageError: not a fault; a crash injected after a worker started; a
+                model fault with no fake model server active (add the ``fake_llm``
+                fixture); the test's own harness used inside a hypothesis example (use
+                :meth:`isolated`).
         """
         if not self._ctx.isolated and _in_hypothesis_example():
             raise HarnessUsageError(USE_ISOLATED)
@@ -98,6 +110,8 @@ class FaultsFeature:
             if isinstance(fault, WorkerCrash) and workers:
                 queues = ", ".join(sorted({repr(r.task_queue) for r in workers}))
                 raise HarnessUsageError(CRASH_TOO_LATE.format(fault=fault, queues=queues))
+            if isinstance(fault, ModelFault):
+                self._fault_state.model_server = the_fake(fault)
         self._fault_state.faults.extend(added)
         for item in faults:
             if isinstance(item, FaultPlan) and item.drawn:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._attempts import AttemptLog
-from ._types import CancellationFault, Fault, TimeoutFault, WorkerCrash
+from ._types import CancellationFault, Fault, ModelFault, TimeoutFault, WorkerCrash
 
 #: Heartbeat timeout a cancellation fault schedules its activity with: a cancellation reaches
 #: a running attempt only in a heartbeat's response, and heartbeats are throttled to 80% of it.
@@ -78,6 +78,10 @@ class FaultState:
     #: outcome through a client once the new worker runs)
     crash_worker: Callable[[str, WorkerCrash, Callable[[Any], Awaitable[None]]], Awaitable[None]] | None = None
     worker_identity: Callable[[str], str] | None = None
+    #: The fake model server model faults act on (a ``FakeLLM``), found when one is injected.
+    model_server: Any = None
+    #: Per activity call: the model fault window of its latest attempt (a ``ModelWindow``).
+    windows: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     #: Task queues whose worker a crash is tearing down right now.
     crashing: set[str] = field(default_factory=set)
     #: Tasks and futures started on behalf of faults; teardown waits for them.
@@ -123,6 +127,8 @@ class FaultState:
         for fault in list(self.faults):
             if isinstance(fault, TimeoutFault) and self._selects(fault, activity, None, args):
                 options.shorten(fault.timeout_type.lower(), fault.shortened_to)
+            elif isinstance(fault, ModelFault) and fault.shortened_to and self._selects(fault, activity, None, args):
+                options.shorten("start_to_close", fault.shortened_to)  # a model that hangs
             elif isinstance(fault, CancellationFault) and self._selects(fault, activity, None, args):
                 options.shorten("heartbeat", CANCEL_HEARTBEAT_TIMEOUT)
                 options.wait_for_cancellation = True
@@ -149,6 +155,21 @@ class FaultState:
     def observe_policy(self, activity: str, maximum_attempts: int) -> None:
         with self._lock:
             self.policies.setdefault(activity, set()).add(maximum_attempts)
+
+    def supersede(self, call: tuple[str, str, str], window: Any, *, only: Any = None) -> None:
+        """Make ``window`` the call's model fault window (None: no window); an earlier
+        attempt's window ends, since the server has moved on to a new attempt.
+        With ``only``, do so only if that is the call's window now."""
+        with self._lock:
+            current = self.windows.get(call)
+            if only is not None and current is not only:
+                return
+            if window is None:
+                self.windows.pop(call, None)
+            else:
+                self.windows[call] = window
+        if current is not None and current is not window and current is not only:
+            current.expire()
 
     def register(self, names: Sequence[str]) -> None:
         with self._lock:

@@ -34,9 +34,6 @@ class _EveryAttempt:
 #: ``attempts=EVERY_ATTEMPT``: the fault hits every attempt, so the activity never succeeds.
 EVERY_ATTEMPT: Final[_EveryAttempt] = _EveryAttempt()
 
-#: Defaults of a phrase that differ from the field's (left out of reprs).
-_PHRASE_DEFAULTS: Final[dict[tuple[str, str], Any]] = {("schedule_to_close_timeout", "attempts"): EVERY_ATTEMPT}
-
 Attempts = tuple[int, ...] | _EveryAttempt
 ActivityRef = Callable[..., Any] | str
 
@@ -45,6 +42,12 @@ ActivityRef = Callable[..., Any] | str
 DEFAULT_SHORTENED_TIMEOUT: Final = timedelta(milliseconds=250)
 #: ApplicationError type of injected errors unless ``type=`` says otherwise.
 INJECTED_ERROR_TYPE: Final = "InjectedFault"
+
+#: Defaults of a phrase that differ from the field's (left out of reprs).
+_PHRASE_DEFAULTS: Final[dict[tuple[str, str], Any]] = {
+    ("schedule_to_close_timeout", "attempts"): EVERY_ATTEMPT,
+    ("model_hang", "shortened_to"): DEFAULT_SHORTENED_TIMEOUT,
+}
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Fault:
@@ -144,6 +147,40 @@ class WorkerCrash(Fault):
         return super().__repr__().replace("worker_crash(", "worker_crash(after=", 1)
 
 
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ModelFault(Fault):
+    """While a selected attempt runs, the fake model server answers its model requests with
+    a failure instead of the test's script.
+
+    Attributes:
+        failure: the fake's scripting method it stands for: ``fail``, ``hang``,
+            ``truncated`` or ``malformed_tool_call``.
+        status / retry_after / message: of a ``model_error`` (an HTTP error).
+        name: the tool of a ``model_malformed_tool_call``.
+        contains / model / tool / api: only requests that match (as ``fake_llm.when``).
+        times: only the attempt's first ``times`` requests (None: every one).
+        shortened_to: a ``model_hang``'s start-to-close timeout for the call.
+    """
+
+    failure: str = field(default="fail", repr=False)  # the kind says it
+    status: int | None = None
+    retry_after: float | None = None
+    message: str | None = None
+    name: str | None = None
+    contains: str | None = None
+    model: str | None = None
+    tool: str | None = None
+    api: str | None = None
+    times: int | None = None
+    shortened_to: timedelta | None = None
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The request criteria given (``contains``, ``model``, ``tool``, ``api``)."""
+        given = {"contains": self.contains, "model": self.model, "tool": self.tool, "api": self.api}
+        return {key: value for key, value in given.items() if value is not None}
+
+
 class FaultPlan(Sequence[Fault]):
     """An ordered set of faults, as ``inject`` takes them and ``fault_plans()`` draws them.
 
@@ -201,5 +238,5 @@ def flatten_faults(items: Iterable[Any]) -> Iterator[Fault]:
             raise HarnessUsageError(
                 f"temporal.inject() got {item!r}: expected faults built by "
                 "pytest_temporal_agents.faults (retryable_error(...), start_to_close_timeout(...), "
-                "worker_crash(...), ...) or a FaultPlan."
+                "worker_crash(...), model_error(...), ...) or a FaultPlan."
             )

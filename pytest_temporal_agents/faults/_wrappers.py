@@ -4,7 +4,8 @@ Every activity a worker of the test registers (real or mocked: these wrappers ar
 after the mocks) is replaced by a wrapper with the same registered name, argument types
 and sync/async nature. Per attempt, the wrapper asks the fault state which fault (if any)
 selects it, then raises the injected error, outlasts a timeout the workflow scheduled
-shortened, waits for an injected cancellation, or runs the activity; afterwards it may
+shortened, waits for an injected cancellation, or runs the activity (for a model fault,
+while the fake model server fails its model requests); afterwards it may
 fire a worker crash. Attempts that faults shortened the heartbeat timeout of, but do not
 select, are kept alive by heartbeats repeating the activity's own latest details.
 """
@@ -31,8 +32,9 @@ from .._sdk import (
     redefine_activity,
 )
 from ._attempts import CANCELLED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, AttemptRecord
+from ._model_window import ModelWindow
 from ._state import FaultState
-from ._types import CancellationFault, ErrorFault, Fault, TimeoutFault
+from ._types import CancellationFault, ErrorFault, Fault, ModelFault, TimeoutFault
 
 #: Activities the harness itself registers (mocked children, delayed queries): never faulted.
 #: A faulted attempt outlasting a timeout waits at most this long (the server ends it first;
@@ -119,6 +121,7 @@ class _Attempt:
             )
         )
         self.started = time.monotonic()
+        state.supersede(self.record.call, None)  # a model fault of an earlier attempt ends here
         self.keepalive = self.state.keeps_alive(self.name, self.args) and not (
             isinstance(self.fault, TimeoutFault) and self.fault.timeout_type == "HEARTBEAT"
         )
@@ -195,6 +198,16 @@ class _Attempt:
             self.finished(err)
             self.crash_if_due(None, err)
             raise
+
+    @contextmanager
+    def model_window(self, fault: ModelFault) -> Iterator[None]:
+        """While the activity runs, the fake model server fails its model requests."""
+        window = ModelWindow(self.state, fault, self.record, self.info.start_to_close_timeout)
+        window.open()
+        try:
+            yield
+        finally:
+            window.close()
 
     def succeeded(self, result: Any) -> Any:
         """Record a successful attempt (and crash the worker if a crash follows it)."""
@@ -280,6 +293,11 @@ class _AsyncAttempt(_Attempt):
         beats = asyncio.ensure_future(self._keep_alive()) if self.keepalive else None
         try:
             fault = self.fault
+            if isinstance(fault, ModelFault):  # the activity runs; its model fails
+                with self.model_window(fault):
+                    with self.observing(asyncio.CancelledError):
+                        result = await self.fn(*self.args)
+                    return self.succeeded(result)
             if fault is None or fault.after_running:
                 with self.observing(asyncio.CancelledError):
                     result = await self.fn(*self.args)
@@ -325,6 +343,11 @@ class _SyncAttempt(_Attempt):
             self._keep_alive(stop)
         try:
             fault = self.fault
+            if isinstance(fault, ModelFault):
+                with self.model_window(fault):
+                    with self.observing(temporalio.exceptions.CancelledError):
+                        result = self.fn(*self.args)
+                    return self.succeeded(result)
             if fault is None or fault.after_running:
                 with self.observing(temporalio.exceptions.CancelledError):
                     result = self.fn(*self.args)

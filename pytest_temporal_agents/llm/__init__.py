@@ -17,6 +17,7 @@ from ._budget import BUDGET_SIGNATURE, Budget, budget_problems, read_budget, usa
 from ._errors import INSTALL_EXTRA, FakeLLMError, FakeLLMProblems, LLMExtraMissing
 from ._fake import DUMMY_ANTHROPIC_KEY, DUMMY_OPENAI_KEY, FakeLLM
 from ._options import MARKER_SIGNATURE, FakeLLMMarker, read_markers
+from ._overrides import Override
 from ._render import DEFAULT_MODELS
 from ._replies import Replies, Reply, ToolCall, Usage, estimate_tokens, replies
 from ._requests import LLMRequest
@@ -59,6 +60,7 @@ __all__ = [
     "FakeLLMProblems",
     "LLMExtraMissing",
     "LLMRequest",
+    "Override",
     "Replies",
     "Reply",
     "Rule",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from typing_extensions import Self
 
 from . import _openai
 from ._errors import FakeLLMError, FakeLLMProblems, require
+from ._overrides import Override
 from ._render import DEFAULT_MODELS
 from ._replies import Reply, Scripting, Usage
 from ._requests import LLMRequest
@@ -60,6 +61,9 @@ class FakeLLM(Scripting["FakeLLM"]):
     Args:
         models: the models ``GET /v1/models`` lists (any model may be asked for in a call).
     """
+
+    #: The fakes whose environment is in place, the latest last (see :meth:`active`).
+    _activated: ClassVar[list[FakeLLM]] = []
 
     def __init__(self, *, models: Sequence[str] = DEFAULT_MODELS) -> None:
         self._script = Script()
@@ -124,16 +128,26 @@ class FakeLLM(Scripting["FakeLLM"]):
                 wanted[name] = ",".join(filter(None, (os.environ.get(name), "127.0.0.1")))
         self._saved_environment = {name: os.environ.get(name) for name in wanted}
         os.environ.update(wanted)
+        FakeLLM._activated.append(self)
 
     def deactivate(self) -> None:
         """Restore every environment variable :meth:`activate` set, unsetting those that
         were unset."""
         saved, self._saved_environment = self._saved_environment, None
+        if self in FakeLLM._activated:
+            FakeLLM._activated.remove(self)
         for name, value in (saved or {}).items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+    @classmethod
+    def active(cls) -> FakeLLM | None:
+        """The fake the environment points the clients at now (the latest activated), if any:
+        the ``fake_llm`` fixture's during a test that uses it. The fault API's model faults
+        act on it."""
+        return cls._activated[-1] if cls._activated else None
 
     # -- where it listens ----------------------------------------------------------------------
 
@@ -187,6 +201,41 @@ class FakeLLM(Scripting["FakeLLM"]):
         """
         rule = Rule(self._script.lock, contains=contains, model=model, tool=tool, api=api)
         return self._script.add_rule(rule)
+
+    def override(
+        self,
+        reply: Reply,
+        *,
+        contains: str | None = None,
+        model: str | None = None,
+        tool: str | None = None,
+        api: str | None = None,
+        times: int | None = None,
+    ) -> Override:
+        """Answer the matching requests with ``reply`` ahead of everything scripted, until
+        the override is closed (it is a context manager). The fault API's model faults hold
+        one while a faulted activity attempt runs.
+
+        Args:
+            reply: built with :data:`replies` (``replies.fail(503)``, ``replies.hang()``, ...).
+            contains / model / tool / api: match requests as :meth:`when` does; none given
+                matches every chat, responses and messages request.
+            times: answer at most this many requests (None: all while armed).
+
+        Returns:
+            The armed :class:`Override`; ``close()`` returns the requests it answered.
+
+        Raises:
+            FakeLLMError: not a reply, an unknown ``api``, or ``times`` below 1.
+        """
+        matcher = Rule(self._script.lock, contains=contains, model=model, tool=tool, api=api)
+        override = Override(self._script, reply, matcher, times)
+        self._script.arm(override)
+        return override
+
+    def release_hangs(self) -> None:
+        """Let every request that hangs now go, with an error the clients do not retry."""
+        self._server.release_hangs()
 
     def respond_with(self, responder: Responder) -> FakeLLM:
         """Answer the requests no rule or queued reply answers with a function.

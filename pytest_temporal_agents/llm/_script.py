@@ -2,8 +2,8 @@
 the record of every request with what it got.
 
 The server thread reads it while the test thread writes it: every access holds one lock.
-The order a request is answered in: the first rule that matches it and has a reply left,
-then the queue (chat, responses and messages requests only), then the ``respond_with``
+The order a request is answered in: an armed override that matches it (``_overrides.py``),
+then the first rule that matches it and has a reply left, then the queue (chat, responses and messages requests only), then the ``respond_with``
 function; a request none of them answers gets an error, and the test fails at teardown.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from ._errors import FakeLLMError
 from ._replies import Reply, Scripting, Usage, estimate_tokens
@@ -33,6 +34,12 @@ UNUSED_HINT = (
     "(a reply the code never asked for; if that is expected, call fake_llm.allow_unused() "
     "or mark the test @pytest.mark.fake_llm(allow_unused=True))"
 )
+
+
+class Overriding(Protocol):
+    """What the script asks an armed override (``_overrides.Override``)."""
+
+    def take(self, request: LLMRequest) -> Reply | None: ...
 
 
 class Rule(Scripting["Rule"]):
@@ -108,6 +115,7 @@ class Script:
         self._responder: Responder | None = None
         self._responder_calls = 0
         self._requests: list[LLMRequest] = []
+        self._overrides: list[Overriding] = []
         self.allow_unused = False
 
     def reset(self) -> None:
@@ -117,6 +125,7 @@ class Script:
             self._rules.clear()
             self._responder, self._responder_calls = None, 0
             self._requests.clear()
+            self._overrides.clear()
             self.allow_unused = False
 
     def enqueue(self, reply: Reply) -> None:
@@ -127,6 +136,16 @@ class Script:
         with self.lock:
             self._rules.append(rule)
         return rule
+
+    def arm(self, override: Overriding) -> None:
+        """Answer matching requests with ``override`` ahead of everything else, until disarmed."""
+        with self.lock:
+            self._overrides.append(override)
+
+    def disarm(self, override: Overriding) -> None:
+        with self.lock:
+            if override in self._overrides:
+                self._overrides.remove(override)
 
     def respond_with(self, responder: Responder) -> None:
         if not callable(responder):
@@ -155,6 +174,10 @@ class Script:
         request's ``problem`` (and answers nothing).
         """
         with self.lock:
+            for override in self._overrides:
+                taken = override.take(request)
+                if taken is not None:
+                    return taken
             for rule in self._rules:
                 if rule.matches(request) and rule._replies:
                     return rule._replies.popleft()

@@ -17,7 +17,11 @@ PYTHON_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 #: How-to guides whose every Python snippet is quoted from example files that run as tests:
 #: the guide, those files, and how many snippets the guide has at least.
 GUIDES_QUOTING_EXAMPLES = [
-    ("docs/how-to/faults.md", ["docs/examples/test_fault_injection.py", "docs/examples/fault_desk.py"], 8),
+    (
+        "docs/how-to/faults.md",
+        ["docs/examples/test_fault_injection.py", "docs/examples/fault_desk.py", "docs/examples/test_model_faults.py"],
+        8,
+    ),
     ("docs/how-to/sagas.md", ["docs/examples/test_sagas.py", "docs/examples/trip_saga.py"], 6),
     (
         "docs/how-to/trajectories.md",
