@@ -63,6 +63,7 @@ class FakeLLM(Scripting["FakeLLM"]):
     def __init__(self, *, models: Sequence[str] = DEFAULT_MODELS) -> None:
         self._script = Script()
         self._cassette: CassettePlayer | None = None
+        self._ejected_problems: list[str] = []  # of a cassette ejected before verify()
         self._server = ModelServer(self._script, models, cassette=lambda: self._cassette)
         self._saved_environment: dict[str, str | None] | None = None
 
@@ -250,6 +251,7 @@ class FakeLLM(Scripting["FakeLLM"]):
         """Stop answering from the cassette; write it when this run recorded into it."""
         player, self._cassette = self._cassette, None
         if player is not None:
+            self._ejected_problems += player.problems(allow_unused=self._script.allow_unused)
             player.save()
 
     # -- what happened ---------------------------------------------------------------------------
@@ -275,7 +277,7 @@ class FakeLLM(Scripting["FakeLLM"]):
     def problems(self) -> list[str]:
         """One line per request the fake refused (a drift from the cassette included),
         per scripted reply never requested, and per recorded interaction never requested."""
-        found = self._script.problems()
+        found = self._script.problems() + self._ejected_problems
         if self._cassette is not None:
             found += self._cassette.problems(allow_unused=self._script.allow_unused)
         return found
@@ -290,6 +292,7 @@ class FakeLLM(Scripting["FakeLLM"]):
         """Forget the script and the requests; let hanging requests go (with an error);
         eject the cassette (writing it when it recorded)."""
         self.eject_cassette()
+        self._ejected_problems.clear()
         self._script.reset()
         self._server.release_hangs()
 
