@@ -253,7 +253,9 @@ def _one_line(err: BaseException) -> str:
 
 
 def _loader(yaml: Any) -> Any:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """The pure-Python safe loader: cassettes are small, and libyaml's loader breaks when
+    ``yaml`` is imported afresh in one process (pytester's in-process runs do that)."""
+    return yaml.SafeLoader
 
 
 def _dumper(yaml: Any) -> Any:
