@@ -223,3 +223,13 @@ def test_the_command_line_wins_over_the_marker_which_wins_over_the_ini() -> None
         resolve_record_mode("everything", None, None)
     with pytest.raises(FakeLLMError, match=r"llm_record='x' .*none, new, all"):
         resolve_record_mode(None, None, "x")
+
+
+def test_the_option_and_the_marker_are_documented() -> None:
+    from pytest_temporal_agents.llm import CASSETTE_SIGNATURE, RECORD_FLAG, RECORD_OPTION
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "reference"
+    options, reference = (docs / "options.md").read_text(), (docs / "llm.md").read_text()
+    assert f"`{RECORD_FLAG}` / `{RECORD_OPTION}`" in options
+    assert f"@pytest.mark.{CASSETTE_SIGNATURE}" in options
+    assert f"`@pytest.mark.{CASSETTE_SIGNATURE}`" in reference

@@ -3,6 +3,7 @@ record once through a fake upstream, replay with the upstream gone, then drift."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import anthropic  # noqa: F401 - imported here once, not again by every nested run
@@ -10,6 +11,8 @@ import openai  # noqa: F401
 import pytest
 
 SECRET = "sk-upstream-secret-for-pytester-0001"
+#: This checkout: nested runs in a subprocess import its package, not an installed one.
+ROOT = Path(__file__).resolve().parents[2]
 
 #: The "real provider" of the nested runs: a second fake, named by the environment (with a
 #: secret key) before the fake_llm fixture points the environment at itself.
@@ -172,3 +175,30 @@ def test_the_option_is_in_the_help(inner: pytest.Pytester) -> None:
     inner.runpytest("--markers").stdout.fnmatch_lines(
         ["@pytest.mark.llm_cassette(path=None, [*], record=None): *"]
     )
+
+
+def _without_times(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("created:"))
+
+
+def test_the_docs_cassette_is_what_its_recording_script_records(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    examples = ROOT / "docs" / "examples"
+    here = pytester.path / "docs" / "examples"
+    (here / "cassettes").mkdir(parents=True)
+    for name in ("test_cassettes.py", "research_agent.py", "cassettes/record_aapl.py"):
+        (here / name).write_text((examples / name).read_text())
+    pytester.makeini(
+        "[pytest]\npythonpath = docs/examples\nasyncio_mode = auto\n"
+        "asyncio_default_fixture_loop_scope = function\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+    result = pytester.run(sys.executable, "docs/examples/cassettes/record_aapl.py")
+
+    assert result.ret == 0, result.stdout.str()
+    recorded = (here / "cassettes" / "test_cassettes" / "aapl.yaml").read_text()
+    checked_in = (examples / "cassettes" / "test_cassettes" / "aapl.yaml").read_text()
+    assert _without_times(recorded) == _without_times(checked_in)
+    assert "sk-stand-in-for-a-real-key" not in recorded
