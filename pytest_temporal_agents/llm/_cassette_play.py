@@ -45,6 +45,10 @@ REPLAY_ONLY = (
     "\n  The record mode is 'none' (replay only). If the change is intended, re-record with "
     "--llm-record=all and review the cassette's diff."
 )
+REFUSED = (
+    "recording it failed: the upstream {url} refused the key (HTTP {status}); check "
+    "{variable}. Nothing was recorded (its error message may quote part of the key)"
+)
 UNUSED = (
     "cassette {path}: {interaction} was never requested (the code made fewer model calls than "
     "were recorded, or other ones; re-record with --llm-record=all, or allow unused replies)"
@@ -103,8 +107,7 @@ class CassettePlayer:
         self._states = ["fresh"] * len(self.cassette.interactions)
         self._recorded = 0
 
-    @property
-    def secrets(self) -> list[str]:
+    def _secrets(self) -> list[str]:
         """The upstream keys: never written."""
         return [u.key for u in self._upstreams.values() if u.key]
 
@@ -160,6 +163,9 @@ class CassettePlayer:
             self.cassette.interactions.append(interaction)
             self._states.append("pending")
         fetched = await fetch(upstream, raw.method, raw.path, raw.query, raw.headers, raw.body)
+        if not isinstance(fetched, str) and fetched.status in (401, 403):
+            url, variable = upstream.url(raw.path, raw.query), upstream.variables[1]
+            fetched = REFUSED.format(url=url, status=fetched.status, variable=variable)
         with self._lock:
             index = next(i for i, x in enumerate(self.cassette.interactions) if x is interaction)
             if isinstance(fetched, str):
@@ -208,7 +214,7 @@ class CassettePlayer:
                 if state != "pending"
             ]
             self._states = [s for s in self._states if s != "pending"]
-            self.cassette.save(self.secrets)
+            self.cassette.save(self._secrets())
         return True
 
     def __enter__(self) -> Self:

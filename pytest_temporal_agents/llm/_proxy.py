@@ -11,7 +11,7 @@ the only code of the package that opens a connection beyond 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import require
@@ -48,7 +48,7 @@ class Upstream:
 
     provider: str
     base_url: str
-    key: str | None
+    key: str | None = field(repr=False)  # no repr, traceback or report shows it
 
     @property
     def variables(self) -> tuple[str, str]:

@@ -166,6 +166,8 @@ def test_the_upstream_gets_the_real_key_in_place_of_the_dummy_one() -> None:
         "authorization": "Bearer sk-real-1234567890",
     }
     assert anthropic.headers(received)["x-api-key"] == "sk-ant-real"
+    player = CassettePlayer(Path("c.yaml"), "all", found, own_url="http://127.0.0.1:1")
+    assert "real" not in repr(found) + repr(player)  # no traceback or report shows a key
     assert "authorization" not in anthropic.headers(received)
 
 

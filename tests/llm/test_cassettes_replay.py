@@ -363,3 +363,16 @@ async def test_a_workflow_activity_calls_the_model_from_a_cassette(
     assert [r.status for r in fake_llm.requests] == [200, 200]
     assert fake_llm.requests[1].last_message["content"] == "189.5"
     assert fake_llm.usage == sum((r.usage for r in upstream.requests if r.usage), Usage())
+
+
+def test_a_refused_key_is_not_recorded(upstream: FakeLLM, tmp_path: Path) -> None:
+    upstream.fail(401, message="Incorrect API key provided: sk-ups**********7b")
+    cassette = tmp_path / "weather.yaml"
+
+    def refused() -> None:
+        with pytest.raises(openai.BadRequestError, match="refused the key"):
+            chat()()
+
+    with pytest.raises(FakeLLMProblems, match=r"\(HTTP 401\); check OPENAI_API_KEY"):
+        run(cassette, refused, record="all")
+    assert "interactions: []" in cassette.read_text()
