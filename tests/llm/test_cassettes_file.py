@@ -69,7 +69,12 @@ def test_a_cassette_reads_back_what_was_written_and_reads_as_text(tmp_path: Path
     assert "    - {event: message_start, data: {type: message_start}}\n" in text  # one per line
     assert "<scrubbed>" in text and "Answer in one sentence" not in text
     read = again.interactions[1]
-    assert (read.events, read.usage, read.estimated, read.stream) == (events, Usage(3, 1), True, True)
+    assert (read.events, read.usage, read.estimated, read.stream) == (
+        events,
+        Usage(3, 1),
+        True,
+        True,
+    )
     assert again.interactions[0].messages[0]["content"] == "You are a careful analyst.\n<scrubbed>."
     assert again.interactions[0].params == {"temperature": 0}
 
@@ -87,14 +92,19 @@ def test_server_sent_events_are_parsed_and_written_back_as_they_came() -> None:
         ("version: 1\ninteractions: [ {", "while parsing a flow"),
         ("- just\n- a list\n", "it is not a cassette"),
         ("version: 7\ninteractions: []\n", "its version is 7; this release reads 1"),
-        ("version: 1\ninteractions:\n- request: {api: openai.chat}\n", "interaction #1: it has no 'response'"),
+        (
+            "version: 1\ninteractions:\n- request: {api: openai.chat}\n",
+            "interaction #1: it has no 'response'",
+        ),
         (
             "version: 1\ninteractions:\n- {request: {api: a, path: /p}, response: {status: ok}}\n",
             "interaction #1: response.status must be an HTTP status number",
         ),
         (
-            "version: 1\ninteractions:\n- {request: {api: a, path: /p}, response: {status: 200},"
-            " usage: {input_tokens: -1, output_tokens: 2}}\n",
+            (
+                "version: 1\ninteractions:\n- {request: {api: a, path: /p}, response: {status: 200},"
+                " usage: {input_tokens: -1, output_tokens: 2}}\n"
+            ),
             "usage needs input_tokens and output_tokens, whole numbers",
         ),
     ],
@@ -118,7 +128,9 @@ def test_an_unreadable_cassette_is_an_error_naming_the_file_and_the_fix(
 
 def test_a_missing_cassette_names_its_path_and_how_to_record_it(tmp_path: Path) -> None:
     path = tmp_path / "cassettes" / "missing.yaml"
-    with pytest.raises(CassetteError, match="does not exist, and the record mode is 'none'") as error:
+    with pytest.raises(
+        CassetteError, match="does not exist, and the record mode is 'none'"
+    ) as error:
         CassettePlayer(path, "none", {}, own_url="http://127.0.0.1:1")
     assert str(path) in str(error.value) and "pytest --llm-record=new" in str(error.value)
     assert CassettePlayer(path, "new", {}, own_url="").save() is False  # nothing recorded
@@ -159,7 +171,10 @@ def test_the_upstream_gets_the_real_key_in_place_of_the_dummy_one() -> None:
     }
 
     assert openai.url("/v1/chat/completions", "") == "https://api.openai.com/v1/chat/completions"
-    assert anthropic.url("/v1/messages", "beta=true") == "https://api.anthropic.com/v1/messages?beta=true"
+    assert (
+        anthropic.url("/v1/messages", "beta=true")
+        == "https://api.anthropic.com/v1/messages?beta=true"
+    )
     assert openai.headers(received) == {
         "content-type": "application/json",
         "anthropic-version": "2023-06-01",
@@ -179,7 +194,9 @@ def test_an_upstream_that_cannot_be_recorded_through_says_why() -> None:
     assert local.problem("http://127.0.0.1:4000") is None  # a local model server needs no key
     assert local.headers({"authorization": "Bearer dummy"}) == {}
     looping = upstreams({"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000", "ANTHROPIC_API_KEY": "k"})
-    assert "send it to the fake itself" in str(looping["anthropic"].problem("http://127.0.0.1:4000"))
+    assert "send it to the fake itself" in str(
+        looping["anthropic"].problem("http://127.0.0.1:4000")
+    )
     assert looping["anthropic"].problem("http://127.0.0.1:40001") is None
 
 
@@ -221,7 +238,9 @@ def test_the_command_line_wins_over_the_marker_which_wins_over_the_ini() -> None
     assert resolve_record_mode(None, None, "new") == "new"
     assert resolve_record_mode(None, "all", "new") == "all"
     assert resolve_record_mode("none", "all", "new") == "none"  # CI stays offline
-    with pytest.raises(FakeLLMError, match=r"--llm-record='everything' is not a record mode. Valid"):
+    with pytest.raises(
+        FakeLLMError, match=r"--llm-record='everything' is not a record mode. Valid"
+    ):
         resolve_record_mode("everything", None, None)
     with pytest.raises(FakeLLMError, match=r"llm_record='x' .*none, new, all"):
         resolve_record_mode(None, None, "x")

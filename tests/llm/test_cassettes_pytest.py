@@ -109,8 +109,10 @@ def test_a_changed_prompt_fails_with_a_diff(inner: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*it drifted from interaction #1 (openai.chat, model 'gpt-4o-mini', stream): "
-            "messages changed",
+            (
+                "*it drifted from interaction #1 (openai.chat, model 'gpt-4o-mini', stream): "
+                "messages changed"
+            ),
             '*-    "content": "What does AAPL cost?",',
             '*+    "content": "What does MSFT cost?",',
         ]
@@ -125,8 +127,10 @@ def test_a_test_with_no_cassette_yet_fails_at_setup_saying_how_to_record(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*The cassette */cassettes/test_agent/test_asks.yaml does not exist, and the record "
-            "mode is 'none' (replay only).",
+            (
+                "*The cassette */cassettes/test_agent/test_asks.yaml does not exist, and the "
+                "record mode is 'none' (replay only)."
+            ),
             "*pytest --llm-record=new*",
         ]
     )
@@ -140,7 +144,9 @@ def test_recording_with_no_provider_reachable_says_which_url(inner: pytest.Pytes
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*recording it failed: the upstream http://127.0.0.1:9/v1/chat/completions did not answer*"]
+        [
+            "*recording it failed: the upstream http://127.0.0.1:9/v1/chat/completions did not answer*"
+        ]
     )
 
 

@@ -107,7 +107,10 @@ def responses(stream: bool = False) -> Callable[[], Any]:
     def call() -> Any:
         with openai.OpenAI(max_retries=0) as client:
             answer = client.responses.create(
-                model="gpt-4o-mini", instructions="Be brief.", input="Weather in Paris?", stream=stream
+                model="gpt-4o-mini",
+                instructions="Be brief.",
+                input="Weather in Paris?",
+                stream=stream,
             )
             return [event.model_dump() for event in answer] if stream else answer.model_dump()
 
@@ -176,9 +179,13 @@ def test_tool_calls_replay_and_the_next_turn_matches(upstream: FakeLLM, tmp_path
         conversation: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
         answers = []
         for _ in range(2):
-            message = client.chat.completions.create(
-                model="gpt-4o-mini", messages=conversation, tools=[WEATHER_TOOL]
-            ).choices[0].message
+            message = (
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=conversation, tools=[WEATHER_TOOL]
+                )
+                .choices[0]
+                .message
+            )
             answers.append(message.content or message.tool_calls[0].function.arguments)
             conversation.append(message.model_dump(exclude_none=True))
             for call in message.tool_calls or ():
@@ -213,7 +220,10 @@ def test_a_drifted_request_fails_with_a_diff_of_what_changed(
         run(cassette, changed)
 
     report = str(failure.value)
-    assert "it drifted from interaction #1 (openai.chat, model 'gpt-4o-mini'): model, messages changed" in report
+    assert (
+        "it drifted from interaction #1 (openai.chat, model 'gpt-4o-mini'): model, messages changed"
+        in report
+    )
     assert '-"gpt-4o-mini"' in report and '+"gpt-4o"' in report
     assert '-    "content": "Weather in Paris?\\nBe brief.",' in report
     assert '+    "content": "Weather in Lyon?\\nBe brief.",' in report
@@ -258,7 +268,10 @@ def test_a_request_beyond_the_recording_and_one_never_made_fail_the_test(
 
     report = str(failure.value)
     assert "has no interaction left for it (1 recorded for openai.chat, all used)" in report
-    assert "interaction #2 (anthropic.messages, model 'claude-haiku-4-5') was never requested" in report
+    assert (
+        "interaction #2 (anthropic.messages, model 'claude-haiku-4-5') was never requested"
+        in report
+    )
 
     with FakeLLM() as proxy, proxy.use_cassette(cassette):
         proxy.allow_unused()  # the same opt-out as for scripted replies
@@ -325,7 +338,9 @@ def test_replayed_usage_feeds_budgets_and_a_stream_without_usage_is_estimated(
     assert "tokens" in problem and "1200" in problem
 
 
-def test_requests_made_in_another_order_still_find_their_answers(upstream: FakeLLM, tmp_path: Path) -> None:
+def test_requests_made_in_another_order_still_find_their_answers(
+    upstream: FakeLLM, tmp_path: Path
+) -> None:
     upstream.when(contains="Paris").reply("Sunny.")
     upstream.when(contains="Lyon").reply("Rainy.")
     cassette = tmp_path / "weather.yaml"
