@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(spec.flag, action="store", default=None, dest=spec.name, help=spec.help)
             parser.addini(spec.name, spec.help, default=None)
+    # -- llm feature: the record mode of cassettes
+    from .llm import RECORD_FLAG, RECORD_HELP, RECORD_OPTION
+
+    group.addoption(RECORD_FLAG, action="store", default=None, dest=RECORD_OPTION, help=RECORD_HELP)
+    parser.addini(RECORD_OPTION, RECORD_HELP, default=None)
     # -- replay feature: recorded histories collected as test items
     parser.addini(
         "temporal_replay_paths",
@@ -73,7 +78,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from None
     config.stash[POOL_KEY] = ServerPool()
     from .llm import BUDGET_SIGNATURE  # llm feature (no starlette import)
+    from .llm import CASSETTE_SIGNATURE, RECORD_OPTION, FakeLLMError, resolve_record_mode
     from .llm import MARKER_SIGNATURE as FAKE_LLM_MARKER
+
+    try:  # a misspelt --llm-record stops the run at start-up, as the temporal options do
+        resolve_record_mode(config.getoption(RECORD_OPTION, None), None, config.getini(RECORD_OPTION))
+    except FakeLLMError as err:
+        raise pytest.UsageError(str(err)) from None
+    config.addinivalue_line(
+        "markers",
+        f"{CASSETTE_SIGNATURE}: answer this test's fake_llm requests from a cassette file "
+        "(recorded through the real provider with --llm-record=new or all).",
+    )
 
     config.addinivalue_line(
         "markers",
@@ -228,15 +244,16 @@ def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Itera
     from .llm import FakeLLMError, budget_problems, read_budget, read_markers
 
     problem: str | None = None
+    fake = _fake_llm_server
+    fake.reset()
     try:
         marker = read_markers((m.args, m.kwargs) for m in request.node.iter_markers("fake_llm"))
         budget = read_budget((m.args, m.kwargs) for m in request.node.iter_markers("llm_budget"))
+        _use_cassette(fake, request)  # before activate(): the upstream is today's environment
     except FakeLLMError as err:
         problem = str(err)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
-    fake = _fake_llm_server
-    fake.reset()
     if marker.allow_unused:
         fake.allow_unused()
     fake.activate()
@@ -255,6 +272,20 @@ def fake_llm(_fake_llm_server: FakeLLM, request: pytest.FixtureRequest) -> Itera
         request.node.add_report_section("teardown", "fake_llm", report)
     else:
         pytest.fail(report, pytrace=False)
+
+
+def _use_cassette(fake: FakeLLM, request: pytest.FixtureRequest) -> None:
+    """The closest ``llm_cassette`` marker, if any, puts its cassette in the fake."""
+    from .llm import RECORD_OPTION, cassette_path, read_cassette_marker, resolve_record_mode
+
+    found = request.node.get_closest_marker("llm_cassette")
+    if found is None:
+        return
+    marker = read_cassette_marker(found.args, found.kwargs)
+    config = request.config
+    mode = resolve_record_mode(config.getoption(RECORD_OPTION, None), marker.record, config.getini(RECORD_OPTION))
+    test_name = request.node.nodeid.split("::", 1)[-1]
+    fake.use_cassette(cassette_path(marker, Path(request.node.path), test_name), record=mode)
 
 
 @pytest.hookimpl(wrapper=True)

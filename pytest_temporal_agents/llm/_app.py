@@ -6,6 +6,8 @@ How each kind of reply goes out:
 - a failure: the status, the API's error body, and ``retry-after`` when scripted;
 - a hang: nothing until the test ends, then an error the clients do not retry;
 - truncated: the first half of the body or stream, then the connection is dropped;
+- nothing scripted while a cassette is in use: the recorded answer (``_cassette_play.py``),
+  or a 400 naming what drifted;
 - nothing scripted, a body that is not JSON, a parameter the fake does not implement,
   a path it does not serve: a 4xx in the API's error format with ``x-should-retry:
   false``, naming the request; the request's ``problem`` fails the test at teardown.
@@ -27,6 +29,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import _anthropic, _openai
+from ._cassette import RECORDED_APIS, Interaction, stream_text
+from ._cassette_play import CassettePlayer, RawRequest
 from ._hangs import Hangs
 from ._limits import unsupported
 from ._openai_responses import response_body, response_events
@@ -79,8 +83,14 @@ def _provider(request: LLMRequest) -> Any:
     return _openai
 
 
-def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
-    """The ASGI app that answers from ``script``, lists ``models``, and keeps ``hangs``."""
+def build_app(
+    script: Script,
+    models: list[str],
+    hangs: Hangs,
+    cassette: Callable[[], CassettePlayer | None] = lambda: None,
+) -> Starlette:
+    """The ASGI app that answers from ``script`` (then from ``cassette()``, when one is in
+    use), lists ``models``, and keeps ``hangs``."""
 
     def error(record: LLMRequest, status: int, message: str, headers: dict[str, str]) -> Response:
         body, own = _provider(record).error(status, message, record.number)
@@ -94,7 +104,8 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
     async def read(request: Request, api: str) -> LLMRequest:
         raw = await request.body()
         record = read_request(api, request.method, request.url.path, request.headers, raw)
-        if record.problem is None and isinstance(record.body, dict):
+        # A cassette holds what the real API answered: the fake's own limits do not apply.
+        if record.problem is None and isinstance(record.body, dict) and cassette() is None:
             record.problem = unsupported(api, record.body)
         script.record(record)
         return record
@@ -143,9 +154,19 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
                 return refuse(record)
             # In a thread: a respond_with function is user code (slow, or calling a client).
             reply = await run_in_threadpool(script.choose, record)
+            player = cassette()
+            if reply is None and record.problem is None and player and api in RECORDED_APIS:
+                return await play(player, request, record)
             return await answer(record, reply, arrived_after)
 
         return endpoint
+
+    async def play(player: CassettePlayer, request: Request, record: LLMRequest) -> Response:
+        raw = RawRequest(
+            request.method, request.url.path, request.url.query, request.headers, await request.body()
+        )
+        interaction = await player.answer(record, raw)
+        return refuse(record) if interaction is None else _replayed(interaction)
 
     async def model_list(request: Request) -> Response:
         provider = _anthropic if _anthropic.is_anthropic(request.headers) else _openai
@@ -174,6 +195,21 @@ def build_app(script: Script, models: list[str], hangs: Hangs) -> Starlette:
         Route("/v1/models/{model_id:path}", model_list, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: unknown})
+
+
+def _replayed(interaction: Interaction) -> Response:
+    """A recorded answer as it came: status, kept headers, JSON body or events."""
+    headers = {k: v for k, v in interaction.headers.items() if k != "content-type"}
+    status = interaction.status
+    if interaction.events is not None:
+        chunks = [stream_text([event]).encode() for event in interaction.events]
+        return StreamingResponse(
+            _iterate(chunks), status, headers, media_type="text/event-stream"
+        )
+    if isinstance(interaction.body, str):
+        media = interaction.headers.get("content-type", "text/plain")
+        return Response(interaction.body, status, headers, media_type=media)
+    return JSONResponse(interaction.body, status, headers)
 
 
 def _retry_headers(record: LLMRequest, retry_after: float) -> dict[str, str]:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from typing_extensions import Self
 
 from . import _openai
+from ._cassette_play import CassettePlayer
 from ._errors import FakeLLMError, FakeLLMProblems, require
 from ._overrides import Override
+from ._proxy import upstreams
 from ._render import DEFAULT_MODELS
 from ._replies import Reply, Scripting, Usage
 from ._requests import LLMRequest
@@ -67,7 +70,9 @@ class FakeLLM(Scripting["FakeLLM"]):
 
     def __init__(self, *, models: Sequence[str] = DEFAULT_MODELS) -> None:
         self._script = Script()
-        self._server = ModelServer(self._script, models)
+        self._cassette: CassettePlayer | None = None
+        self._ejected_problems: list[str] = []  # of a cassette ejected before verify()
+        self._server = ModelServer(self._script, models, cassette=lambda: self._cassette)
         self._saved_environment: dict[str, str | None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -103,11 +108,15 @@ class FakeLLM(Scripting["FakeLLM"]):
         traceback: TracebackType | None,
     ) -> None:
         """Restore the environment and stop; then, unless an error is on its way out,
-        raise :class:`FakeLLMProblems` if a request went unanswered or a reply unused."""
+        raise :class:`FakeLLMProblems` if a request went unanswered or a reply unused.
+        A cassette in use is ejected (written, when it recorded) either way."""
         self.deactivate()
         self.stop()
-        if exc_type is None:
-            self.verify()
+        try:
+            if exc_type is None:
+                self.verify()
+        finally:
+            self.eject_cassette()
 
     def activate(self) -> None:
         """Point unmodified clients here: set ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``,
@@ -250,9 +259,55 @@ class FakeLLM(Scripting["FakeLLM"]):
         return self
 
     def allow_unused(self) -> FakeLLM:
-        """Do not fail the test for scripted replies no request took."""
+        """Do not fail the test for scripted replies (or recorded interactions) no request took."""
         self._script.allow_unused = True
         return self
+
+    # -- cassettes ---------------------------------------------------------------------------------
+
+    def use_cassette(self, path: str | Path, *, record: str = "none") -> CassettePlayer:
+        """Answer chat, responses and messages requests from a cassette file, recording
+        what it lacks through the real provider when ``record`` allows.
+
+        Scripted replies and rules still come first; the cassette answers what they do not.
+        The upstream is read now from the environment as it was before :meth:`activate`
+        (``OPENAI_BASE_URL``/``OPENAI_API_KEY``, ``ANTHROPIC_BASE_URL``/``ANTHROPIC_API_KEY``).
+
+        Args:
+            path: the cassette file (YAML), created when recording.
+            record: ``"none"`` (replay only), ``"new"`` (record what is missing) or
+                ``"all"`` (record everything, rewriting the file).
+
+        Returns:
+            The :class:`CassettePlayer`; leaving ``with fake.use_cassette(...):`` ejects it.
+
+        Raises:
+            CassetteError: the file is missing (with ``record="none"``) or unreadable.
+            FakeLLMError: another cassette is in use, or ``record`` is not a mode.
+        """
+        if self._cassette is not None:
+            raise FakeLLMError(
+                f"use_cassette({str(path)!r}): the cassette {str(self._cassette.path)!r} is in "
+                "use; eject it first (fake_llm.eject_cassette(), or leave its with-block)."
+            )
+        environment = {**os.environ, **(self._saved_environment or {})}
+        own_url = f"http://127.0.0.1:{self._server.port}" if self.running else "http://127.0.0.1:0"
+        self._cassette = CassettePlayer(
+            Path(path), record, upstreams(environment), own_url=own_url, eject=self.eject_cassette
+        )
+        return self._cassette
+
+    @property
+    def cassette(self) -> CassettePlayer | None:
+        """The cassette in use, or None."""
+        return self._cassette
+
+    def eject_cassette(self) -> None:
+        """Stop answering from the cassette; write it when this run recorded into it."""
+        player, self._cassette = self._cassette, None
+        if player is not None:
+            self._ejected_problems += player.problems(allow_unused=self._script.allow_unused)
+            player.save()
 
     # -- what happened ---------------------------------------------------------------------------
 
@@ -275,8 +330,12 @@ class FakeLLM(Scripting["FakeLLM"]):
         return _openai.embedding(text, size)
 
     def problems(self) -> list[str]:
-        """One line per request the fake refused and per scripted reply never requested."""
-        return self._script.problems()
+        """One line per request the fake refused (a drift from the cassette included),
+        per scripted reply never requested, and per recorded interaction never requested."""
+        found = self._script.problems() + self._ejected_problems
+        if self._cassette is not None:
+            found += self._cassette.problems(allow_unused=self._script.allow_unused)
+        return found
 
     def verify(self) -> None:
         """Raise :class:`FakeLLMProblems` if :meth:`problems` found any."""
@@ -285,7 +344,10 @@ class FakeLLM(Scripting["FakeLLM"]):
             raise FakeLLMProblems(problems)
 
     def reset(self) -> None:
-        """Forget the script and the requests; let hanging requests go (with an error)."""
+        """Forget the script and the requests; let hanging requests go (with an error);
+        eject the cassette (writing it when it recorded)."""
+        self.eject_cassette()
+        self._ejected_problems.clear()
         self._script.reset()
         self._server.release_hangs()
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._errors import FakeLLMError, require
 from ._hangs import Hangs
 from ._script import Script
+
+if TYPE_CHECKING:
+    from ._cassette_play import CassettePlayer
 
 #: Seconds to wait for the server to start, and for it to stop.
 START_TIMEOUT = 10.0
@@ -41,8 +44,15 @@ _QUIET = _QuietServerThread()
 class ModelServer:
     """One uvicorn server in a background thread, answering from a :class:`Script`."""
 
-    def __init__(self, script: Script, models: Sequence[str]) -> None:
+    def __init__(
+        self,
+        script: Script,
+        models: Sequence[str],
+        *,
+        cassette: Callable[[], CassettePlayer | None] = lambda: None,
+    ) -> None:
         self.script = script
+        self.cassette = cassette  # the cassette in use, asked per request
         self.models = list(models)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,7 +77,7 @@ class ModelServer:
         from ._app import build_app  # imports starlette: only once it is known to be there
 
         config = uvicorn.Config(
-            build_app(self.script, self.models, self.hangs),
+            build_app(self.script, self.models, self.hangs, self.cassette),
             host="127.0.0.1",
             port=0,
             log_config=None,
