@@ -35,6 +35,7 @@ from temporalio.client import WorkflowHistory
 
 from .._sdk import workflow_name
 from ..history import History
+from ._coverage import unmeasured_environment
 from ._engine import NONDETERMINISTIC, ReplayConfig, ReplayResult, replay_histories
 
 #: Seconds a request to the helper may take before it is killed and we replay here.
@@ -83,7 +84,8 @@ class FreshInterpreter:
         return self.failures < MAX_FAILURES
 
     def _start(self) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
+        # Unmeasured by coverage: a replay counts no line the run did not (_coverage.py).
+        env = unmeasured_environment(os.environ)
         env["PYTHONHASHSEED"] = other_hash_seed()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the helper
         package_parent = str(Path(__file__).resolve().parents[2])
