@@ -38,6 +38,7 @@ details.test > summary .right { margin-left: auto; color: var(--soft); font-size
 .outcome { font-size: 11.5px; font-weight: 700; text-transform: uppercase; border-radius: 5px; padding: 2px 7px; color: #fff; }
 .outcome.passed { background: var(--ok); } .outcome.failed, .outcome.error { background: var(--bad); }
 .outcome.skipped, .outcome.xfailed, .outcome.xpassed { background: var(--warn); }
+.outcome.running { background: var(--live); }
 pre.longrepr { background: #fff5f5; border: 1px solid #f7caca; color: #7f1d1d; border-radius: 8px; padding: 10px 12px;
   max-height: 260px; overflow: auto; white-space: pre-wrap; }
 section.workflow { border-top: 1px solid var(--line); padding-top: 12px; margin-top: 12px; }
@@ -111,7 +112,8 @@ JS = """
       t.classList.toggle("hidden", !keep);
       if (keep) { shown += 1; }
     });
-    if (count) { count.textContent = shown + " of " + tests.length + " tests shown"; }
+    var unit = document.body.getAttribute("data-unit") || "tests";
+    if (count) { count.textContent = shown + " of " + tests.length + " " + unit + " shown"; }
     Array.prototype.forEach.call(document.querySelectorAll("[data-filter]"), function (b) {
       b.classList.toggle("on", b.getAttribute("data-filter") === filter);
     });

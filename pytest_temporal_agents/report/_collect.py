@@ -145,7 +145,7 @@ def _call_row(call: Call, at: Any, recorded: list[AttemptLike]) -> Data:
     failure = summarize_failure(call.failure) if call.failure is not None else ""
     if call.status == "start_failed":
         failure = f"could not start: {call.start_failed_cause}"
-    attempts = _attempts(call, recorded, failure)
+    attempts = _attempts(call, recorded, failure) if call.kind == ACTIVITY else []
     # The server keeps the start of the last attempt only: earlier ones share the time
     # between scheduling and that start, in order.
     earlier = len(attempts) - 1

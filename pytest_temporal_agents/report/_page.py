@@ -14,6 +14,8 @@ from ._data import Data
 from ._axis import format_seconds
 from ._chart import render_workflow
 
+FAILED_STATUSES = ("failed", "timed_out", "terminated", "canceled")
+
 LEGEND = [
     ("var(--ok)", "completed attempt"),
     ("var(--bad)", "failed attempt"),
@@ -38,19 +40,27 @@ def render_page(session: Data) -> str:
         for a in row.get("attempts", ())
         if a.get("outcome") not in ("succeeded", "running")
     )
-    stats = [
-        ("tests", str(len(tests)), ""),
-        ("passed", str(outcomes["passed"]), "passed"),
-        ("failed", str(outcomes["failed"] + outcomes["error"]), "failed"),
-        ("skipped", str(outcomes["skipped"] + outcomes["xfailed"]), "skipped"),
-        ("workflows", str(len(workflows)), ""),
-        ("failed attempts", str(failed_attempts), ""),
-        (
-            "replay failures",
-            str(sum(1 for w in workflows if w.get("verdict", {}).get("status") == "failed")),
-            "",
-        ),
-    ]
+    by_workflow = session.get("unit") == "workflows"  # write_workflow_report: no tests
+    if by_workflow:
+        statuses = Counter(str(w["status"]) for w in workflows)
+        stats = [
+            ("workflows", str(len(workflows)), ""),
+            ("completed", str(statuses["completed"]), "passed"),
+            ("failed", str(sum(statuses[s] for s in FAILED_STATUSES)), "failed"),
+            ("running", str(statuses["running"]), "skipped"),
+        ]
+    else:
+        stats = [
+            ("tests", str(len(tests)), ""),
+            ("passed", str(outcomes["passed"]), "passed"),
+            ("failed", str(outcomes["failed"] + outcomes["error"]), "failed"),
+            ("skipped", str(outcomes["skipped"] + outcomes["xfailed"]), "skipped"),
+            ("workflows", str(len(workflows)), ""),
+        ]
+    stats.append(("failed attempts", str(failed_attempts), ""))
+    if not by_workflow:
+        replay_failures = sum(1 for w in workflows if w.get("verdict", {}).get("status") == "failed")
+        stats.append(("replay failures", str(replay_failures), ""))
     if session.get("duration") is not None:
         stats.append(("session time", format_seconds(float(session["duration"])), ""))
     summary = "".join(
@@ -73,7 +83,7 @@ def render_page(session: Data) -> str:
 <title>{title}</title>
 <style>{CSS}</style>
 </head>
-<body>
+<body data-unit="{"workflows" if by_workflow else "tests"}">
 <header class="page">
 <h1>{title}</h1>
 <div class="meta">generated {escape(str(session.get("generated", "")))} · pytest-temporal-agents</div>
@@ -83,7 +93,7 @@ def render_page(session: Data) -> str:
 <div class="toolbar">
 <button type="button" data-filter="all">All</button>
 <button type="button" data-filter="failed">Failed</button>
-<button type="button" data-filter="passed">Passed</button>
+<button type="button" data-filter="passed">{"Completed" if by_workflow else "Passed"}</button>
 <button type="button" data-open="all">Expand all</button>
 <button type="button" data-open="none">Collapse all</button>
 <span class="count" id="shown-count"></span>
@@ -111,7 +121,7 @@ def _test(test: Data) -> str:
     parts = [
         f'<details class="test" data-outcome="{escape(outcome)}" data-nodeid="{escape(test["nodeid"])}"'
         f"{' open' if failing or len(workflows) else ''}>",
-        f'<summary><span class="outcome {escape(outcome)}">{escape(outcome)}</span>'
+        f'<summary><span class="outcome {escape(outcome)}">{escape(test.get("label", outcome))}</span>'
         f'<span class="nodeid">{escape(test["nodeid"])}</span>'
         f'<span class="right">{count} · {escape(duration)}</span></summary>',
         '<div class="test-body">',

@@ -31,6 +31,7 @@ def workflow_report(histories: Sequence[History], *, title: str = "Temporal work
             {
                 "nodeid": f"{data['type']} {data['id']}",
                 "outcome": OUTCOME.get(str(data["status"]), "failed"),
+                "label": str(data["status"]).replace("_", " "),
                 "duration": data["duration"],
                 "message": "",
                 "workflows": [data],
@@ -38,7 +39,7 @@ def workflow_report(histories: Sequence[History], *, title: str = "Temporal work
         )
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     return render_page(
-        {"title": title, "generated": generated, "duration": None, "tests": sections}
+        {"title": title, "generated": generated, "duration": None, "tests": sections, "unit": "workflows"}
     )
 
 
