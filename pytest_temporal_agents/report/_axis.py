@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 #: A gap is cut when it is longer than this many times the rest of the axis, and...
 CUT_RATIO = 3.0
@@ -38,7 +39,7 @@ class Axis:
 
     def __init__(self, points: Iterable[float]) -> None:
         times = sorted({0.0, *(max(p, 0.0) for p in points)})
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in pairwise(times)]
         drawn = list(gaps)
         cut: set[int] = set()
         for index in sorted(range(len(gaps)), key=lambda i: -gaps[i]):

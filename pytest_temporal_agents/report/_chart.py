@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ._data import Data
 from ._axis import Axis, format_seconds
+from ._data import Data
 
 #: The smallest width a bar is drawn with (percent), so that an instant stays visible.
 MIN_WIDTH = 0.6
@@ -53,8 +53,10 @@ def render_workflow(workflow: Data) -> str:
     status = str(workflow["status"])
     badges = [
         f'<span class="badge {status_class(status)}">{escape(status.replace("_", " "))}</span>',
-        f'<span class="badge verdict-{escape(verdict["status"])}" title="{escape(verdict["text"])}">'
-        f"{escape(VERDICT_LABEL.get(verdict['status'], verdict['status']))}</span>",
+        (
+            f'<span class="badge verdict-{escape(verdict["status"])}" title="{escape(verdict["text"])}">'
+            f"{escape(VERDICT_LABEL.get(verdict['status'], verdict['status']))}</span>"
+        ),
     ]
     if workflow.get("mocked"):
         badges.append('<span class="tag mock">mocked child</span>')
@@ -65,8 +67,10 @@ def render_workflow(workflow: Data) -> str:
     sub.append(f"{workflow['events']} events")
     sub.append(format_seconds(float(workflow["duration"])) + " workflow time")
     parts = [
-        f'<section class="workflow{" child" if parent else ""}" data-workflow-type="{escape(workflow["type"])}" '
-        f'data-status="{escape(status)}">',
+        (
+            f'<section class="workflow{" child" if parent else ""}" '
+            f'data-workflow-type="{escape(workflow["type"])}" data-status="{escape(status)}">'
+        ),
         '<header class="wf-head">',
         f'<h3><span class="wf-type">{escape(workflow["type"])}</span> {" ".join(badges)}</h3>',
         f'<div class="wf-sub">{" · ".join(sub)}</div>',

@@ -10,9 +10,9 @@ from collections import Counter
 from html import escape
 
 from ._assets import CSS, JS
-from ._data import Data
 from ._axis import format_seconds
 from ._chart import render_workflow
+from ._data import Data
 
 FAILED_STATUSES = ("failed", "timed_out", "terminated", "canceled")
 
@@ -59,7 +59,9 @@ def render_page(session: Data) -> str:
         ]
     stats.append(("failed attempts", str(failed_attempts), ""))
     if not by_workflow:
-        replay_failures = sum(1 for w in workflows if w.get("verdict", {}).get("status") == "failed")
+        replay_failures = sum(
+            1 for w in workflows if w.get("verdict", {}).get("status") == "failed"
+        )
         stats.append(("replay failures", str(replay_failures), ""))
     if session.get("duration") is not None:
         stats.append(("session time", format_seconds(float(session["duration"])), ""))
@@ -119,11 +121,15 @@ def _test(test: Data) -> str:
     count = f"{len(workflows)} workflow{'s' if len(workflows) != 1 else ''}"
     duration = format_seconds(float(test.get("duration", 0.0)))
     parts = [
-        f'<details class="test" data-outcome="{escape(outcome)}" data-nodeid="{escape(test["nodeid"])}"'
-        f"{' open' if failing or len(workflows) else ''}>",
-        f'<summary><span class="outcome {escape(outcome)}">{escape(test.get("label", outcome))}</span>'
-        f'<span class="nodeid">{escape(test["nodeid"])}</span>'
-        f'<span class="right">{count} · {escape(duration)}</span></summary>',
+        (
+            f'<details class="test" data-outcome="{escape(outcome)}" data-nodeid="{escape(test["nodeid"])}"'
+            f"{' open' if failing or len(workflows) else ''}>"
+        ),
+        (
+            f'<summary><span class="outcome {escape(outcome)}">{escape(test.get("label", outcome))}</span>'
+            f'<span class="nodeid">{escape(test["nodeid"])}</span>'
+            f'<span class="right">{count} · {escape(duration)}</span></summary>'
+        ),
         '<div class="test-body">',
     ]
     if test.get("message"):

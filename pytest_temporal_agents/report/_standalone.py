@@ -39,7 +39,13 @@ def workflow_report(histories: Sequence[History], *, title: str = "Temporal work
         )
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     return render_page(
-        {"title": title, "generated": generated, "duration": None, "tests": sections, "unit": "workflows"}
+        {
+            "title": title,
+            "generated": generated,
+            "duration": None,
+            "tests": sections,
+            "unit": "workflows",
+        }
     )
 
 

@@ -41,7 +41,7 @@ def _run(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[s
         *args,
         page.resolve().as_uri(),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"chromium failed ({done.returncode}):\n{done.stderr[-2000:]}"
     return done
 
@@ -138,7 +138,9 @@ def png_pixels(path: Path) -> tuple[int, int, set[tuple[int, int, int]]]:
             chunks.append(body)
         offset += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6), f"unexpected PNG format: depth {depth}, colour type {colour}"
+    assert depth == 8 and colour in (2, 6), (
+        f"unexpected PNG format: depth {depth}, colour type {colour}"
+    )
     channels = 3 if colour == 2 else 4
     raw = zlib.decompress(b"".join(chunks))
     stride = width * channels

@@ -93,7 +93,9 @@ class PatientWorkflow:
     async def run(self, symbol: str) -> str:
         await workflow.sleep(timedelta(hours=2))
         await workflow.wait_condition(lambda: bool(self.approved_by))
-        price = await workflow.execute_child_workflow(ChildStep.run, symbol, id=f"{workflow.info().workflow_id}-child")
+        price = await workflow.execute_child_workflow(
+            ChildStep.run, symbol, id=f"{workflow.info().workflow_id}-child"
+        )
         await workflow.execute_activity(notify, f"{symbol} at {price}", **FAST)
         return f"{symbol} {price} approved by {self.approved_by}"
 

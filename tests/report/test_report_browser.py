@@ -19,15 +19,14 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from report_browser import Node, dump_dom, parse, png_pixels, screenshot
-
 from pytester_support import INI
+from report_browser import Node, dump_dom, parse, png_pixels, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 SESSION_TESTS = dedent(
-    '''
+    """
     from pytest_temporal_agents.faults import retryable_error
     from report_workflows import (
         ChildStep, PatientWorkflow, PriceWorkflow, TripSaga, book_flight, book_hotel,
@@ -75,7 +74,7 @@ SESSION_TESTS = dedent(
 
     def test_without_temporal():
         pass
-    '''
+    """
 )
 
 
@@ -91,7 +90,9 @@ def run_session(directory: Path, *args: str) -> subprocess.CompletedProcess[str]
     """pytest in ``directory`` in a fresh interpreter, importing this worktree's plugin."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(directory)])}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
-    return subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command, cwd=directory, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def write_project(directory: Path, tests: str) -> None:
@@ -106,7 +107,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     directory = tmp_path_factory.mktemp("session")
     write_project(directory, SESSION_TESTS)
     done = run_session(directory, "-q", "--temporal-report", "out/report.html")
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # one test fails on purpose
+    assert done.returncode == 1, (
+        done.stdout[-3000:] + done.stderr[-3000:]
+    )  # one test fails on purpose
     report = directory / "out/report.html"
     profile = tmp_path_factory.mktemp("chromium")
     shot = screenshot(report, directory / "report.png", profile)
@@ -126,7 +129,9 @@ def workflow(dom: Node, workflow_type: str, test: str | None = None) -> Node:
 
 def row(section: Node, name: str) -> Node:
     found = section.find_all("div", "row", data_name=name)
-    assert found, f"no row {name!r}; rows: {[n.attrs.get('data-name') for n in section.find_all('div', 'row')]}"
+    assert found, (
+        f"no row {name!r}; rows: {[n.attrs.get('data-name') for n in section.find_all('div', 'row')]}"
+    )
     return found[0]
 
 
@@ -136,7 +141,9 @@ def test_the_run_names_the_report_it_wrote(session: Session) -> None:
 
 def test_the_file_is_self_contained(session: Session) -> None:
     page = session.report.read_text()
-    assert not re.search(r"""(src|href|action)\s*=\s*["']?(https?:)?//""", page), "the page loads something"
+    assert not re.search(r"""(src|href|action)\s*=\s*["']?(https?:)?//""", page), (
+        "the page loads something"
+    )
     assert "@import" not in page and "url(" not in page
     assert page.count("<script>") == 1 and page.count("<style>") == 1  # both inline
 
@@ -157,7 +164,9 @@ def test_the_summary_counts_the_session(session: Session) -> None:
 def test_each_test_lists_its_workflow_types(session: Session) -> None:
     tests = {n.attrs["data-nodeid"]: n for n in session.dom.find_all("details", "test")}
     types = {
-        nodeid.split("::")[1]: [s.attrs["data-workflow-type"] for s in t.find_all("section", "workflow")]
+        nodeid.split("::")[1]: [
+            s.attrs["data-workflow-type"] for s in t.find_all("section", "workflow")
+        ]
         for nodeid, t in tests.items()
     }
     assert types == {
@@ -175,7 +184,9 @@ def test_the_saga_shows_its_activities_and_compensations(session: Session) -> No
     saga = workflow(session.dom, "TripSaga")
     names = [r.attrs["data-name"] for r in saga.find_all("div", "call")]
     assert names == ["book_flight", "book_hotel", "charge_card", "cancel_hotel", "cancel_flight"]
-    compensations = [r.attrs["data-name"] for r in saga.find_all("div", "call") if r.find_all(cls="comp")]
+    compensations = [
+        r.attrs["data-name"] for r in saga.find_all("div", "call") if r.find_all(cls="comp")
+    ]
     assert compensations == ["cancel_hotel", "cancel_flight"]
     charge = row(saga, "charge_card")
     assert charge.one(cls="attempt").attrs["data-outcome"] == "failed"
@@ -183,8 +194,12 @@ def test_the_saga_shows_its_activities_and_compensations(session: Session) -> No
 
 
 def test_a_failed_attempt_is_visible_with_its_reason_and_fault(session: Session) -> None:
-    fetch = row(workflow(session.dom, "PriceWorkflow", "test_a_failed_attempt_is_retried"), "fetch_price")
-    attempts = [(a.attrs["data-attempt"], a.attrs["data-outcome"]) for a in fetch.find_all(cls="attempt")]
+    fetch = row(
+        workflow(session.dom, "PriceWorkflow", "test_a_failed_attempt_is_retried"), "fetch_price"
+    )
+    attempts = [
+        (a.attrs["data-attempt"], a.attrs["data-outcome"]) for a in fetch.find_all(cls="attempt")
+    ]
     assert attempts == [("1", "failed"), ("2", "succeeded")]
     [reason] = fetch.find_all("li", "reason")
     assert reason.text.startswith("attempt 1 failed: exchange down")
@@ -206,7 +221,9 @@ def test_timers_signals_children_and_mocks_are_drawn(session: Session) -> None:
 
 def test_model_calls_and_tool_calls_are_told_apart(session: Session) -> None:
     agent = workflow(session.dom, "ResearchAgent")
-    roles = [(r.attrs["data-name"], r.attrs.get("data-role")) for r in agent.find_all("div", "call")]
+    roles = [
+        (r.attrs["data-name"], r.attrs.get("data-role")) for r in agent.find_all("div", "call")
+    ]
     assert roles == [("call_model", "model"), ("get_price", "tool"), ("call_model", "model")]
 
 
@@ -218,11 +235,15 @@ def test_every_workflow_shows_its_replay_verdict(session: Session) -> None:
 
 def test_hostile_text_stays_text(session: Session) -> None:
     assert not session.dom.find_all("img") and len(session.dom.find_all("script")) == 1
-    hostile = session.dom.one("details", data_nodeid="test_session.py::test_hostile_text_is_escaped")
+    hostile = session.dom.one(
+        "details", data_nodeid="test_session.py::test_hostile_text_is_escaped"
+    )
     assert not hostile.find_all("b")
     assert hostile.one(cls="wfid").text == "xss-<img src=x onerror=alert(2)>"
     assert "AssertionError: <b>not bold</b>" in hostile.one("pre", "longrepr").text
-    assert '"<script>alert(1)</script>"' in row(hostile, "fetch_price").one(cls="label").attrs["title"]
+    assert (
+        '"<script>alert(1)</script>"' in row(hostile, "fetch_price").one(cls="label").attrs["title"]
+    )
 
 
 def test_the_screenshot_shows_the_chart(session: Session) -> None:

@@ -10,12 +10,12 @@ from textwrap import dedent
 
 import pytest
 import report_workflows  # noqa: F401 - imported here, kept by pytester's in-process runs
+from pytester_support import run_expecting
 from report_browser import Node, parse
 
-import pytest_temporal_agents.faults  # noqa: F401 - the same classes for every nested run
+import pytest_temporal_agents.faults
 import pytest_temporal_agents.report  # noqa: F401
 from pytest_temporal_agents import TemporalHarness  # noqa: F401 - temporalio, loaded once
-from pytester_support import run_expecting
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -61,18 +61,27 @@ def test_xdist_workers_send_their_workflows_into_one_report(
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(project.path)]))
     project.makepyfile(test_many=PRICE_TESTS)
-    result = project.runpytest_subprocess("-p", "xdist", "-n", "2", "--temporal-report", "report.html")
+    result = project.runpytest_subprocess(
+        "-p", "xdist", "-n", "2", "--temporal-report", "report.html"
+    )
     result.assert_outcomes(passed=6)
-    assert sorted(p.name for p in project.path.glob("worker-*.txt")) == ["worker-gw0.txt", "worker-gw1.txt"]
+    assert sorted(p.name for p in project.path.glob("worker-*.txt")) == [
+        "worker-gw0.txt",
+        "worker-gw1.txt",
+    ]
     dom = read(project.path / "report.html")
     tests = dom.find_all("details", "test")
-    assert sorted(t.attrs["data-nodeid"] for t in tests) == [f"test_many.py::test_n[{n}]" for n in range(6)]
+    assert sorted(t.attrs["data-nodeid"] for t in tests) == [
+        f"test_many.py::test_n[{n}]" for n in range(6)
+    ]
     for test in tests:
         [section] = test.find_all("section", "workflow")
         assert section.attrs["data-workflow-type"] == "PriceWorkflow"
         assert [r.attrs["data-name"] for r in section.find_all("div", "call")] == ["fetch_price"]
     assert not list(project.path.glob("*.partial")) and not list(project.path.glob(".*.partial"))
-    result.stdout.fnmatch_lines([f"temporal report: {project.path / 'report.html'} (6 tests, 6 workflows)"])
+    result.stdout.fnmatch_lines(
+        [f"temporal report: {project.path / 'report.html'} (6 tests, 6 workflows)"]
+    )
 
 
 def test_the_ini_option_is_relative_to_the_ini_file(
@@ -96,7 +105,9 @@ def test_the_ini_option_is_relative_to_the_ini_file(
     assert dom.one("section", "workflow").attrs["data-workflow-type"] == "PriceWorkflow"
 
 
-def test_a_report_path_that_is_a_directory_warns_and_the_run_passes(project: pytest.Pytester) -> None:
+def test_a_report_path_that_is_a_directory_warns_and_the_run_passes(
+    project: pytest.Pytester,
+) -> None:
     project.makepyfile(test_one=ONE_TEST)
     project.mkdir("taken")
     result = run_expecting(project, "--temporal-report", "taken", "-W", "error", passed=1)
@@ -111,9 +122,7 @@ def test_a_report_path_that_is_a_directory_warns_and_the_run_passes(project: pyt
 
 
 def test_an_unwritable_path_keeps_the_tests_own_exit_code(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_two=ONE_TEST + "\n\ndef test_fails():\n    assert False\n"
-    )
+    project.makepyfile(test_two=ONE_TEST + "\n\ndef test_fails():\n    assert False\n")
     (project.path / "a-file").write_text("not a directory")
     result = run_expecting(project, "--temporal-report", "a-file/report.html", passed=1, failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -147,7 +156,9 @@ def test_the_replay_verdict_says_when_the_check_was_off(project: pytest.Pytester
     run_expecting(project, "--temporal-report", "r.html", passed=2)
     dom = read(project.path / "r.html")
     verdicts = {
-        t.attrs["data-nodeid"].split("::")[1]: [b.text for b in t.find_all(cls="badge") if "verdict" in " ".join(b.classes)]
+        t.attrs["data-nodeid"].split("::")[1]: [
+            b.text for b in t.find_all(cls="badge") if "verdict" in " ".join(b.classes)
+        ]
         for t in dom.find_all("details", "test")
     }
     assert verdicts == {"test_unchecked": ["replay off"], "test_checked": ["replay ✓"]}
@@ -175,3 +186,32 @@ def test_a_workflow_that_fails_shows_its_failure(project: pytest.Pytester) -> No
     assert "market closed" in section.one(cls="wf-failure").text
     [attempt] = section.find_all(cls="attempt")
     assert attempt.attrs["data-outcome"] == "failed"
+
+
+def test_a_session_without_workflows_writes_its_report_without_temporalio(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(project.path)]))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    project.makepyfile(
+        test_plain=dedent(
+            """
+            import sys
+
+            def test_plain():
+                pass
+
+            def test_nothing_imported_temporalio():
+                assert "temporalio" not in sys.modules
+            """
+        )
+    )
+    plugins = ("-p", "pytest_temporal_agents.plugin", "-p", "asyncio")
+    result = project.runpytest_subprocess(*plugins, "--temporal-report", "plain.html")
+    result.assert_outcomes(passed=2)
+    dom = read(project.path / "plain.html")
+    assert [t.attrs["data-outcome"] for t in dom.find_all("details", "test")] == [
+        "passed",
+        "passed",
+    ]
+    assert not dom.find_all("section", "workflow")

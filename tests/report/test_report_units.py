@@ -47,14 +47,29 @@ def test_the_verdict_names_a_workflow_that_does_not_replay() -> None:
         "- workflow 'other' (Pricer) does not replay: nondeterministic at event 5",
         "- workflow 'wf-1' (Pricer) does not replay: nondeterministic at event 7 (ActivityTaskScheduled)\n  details",
     ]
-    verdict = replay_verdict("wf-1", "Pricer", checked=True, replayable={"Pricer"}, problems=problems)
+    verdict = replay_verdict(
+        "wf-1", "Pricer", checked=True, replayable={"Pricer"}, problems=problems
+    )
     assert verdict == {
         "status": "failed",
         "text": "workflow 'wf-1' (Pricer) does not replay: nondeterministic at event 7 (ActivityTaskScheduled)",
     }
-    assert replay_verdict("wf-2", "Pricer", checked=True, replayable={"Pricer"}, problems=problems)["status"] == "ok"
-    assert replay_verdict("wf-2", "Mocked", checked=True, replayable={"Pricer"}, problems=())["status"] == "none"
-    assert replay_verdict("wf-1", "Pricer", checked=False, replayable={"Pricer"}, problems=problems)["status"] == "off"
+    assert (
+        replay_verdict("wf-2", "Pricer", checked=True, replayable={"Pricer"}, problems=problems)[
+            "status"
+        ]
+        == "ok"
+    )
+    assert (
+        replay_verdict("wf-2", "Mocked", checked=True, replayable={"Pricer"}, problems=())["status"]
+        == "none"
+    )
+    assert (
+        replay_verdict("wf-1", "Pricer", checked=False, replayable={"Pricer"}, problems=problems)[
+            "status"
+        ]
+        == "off"
+    )
 
 
 def test_the_phases_of_a_test_fold_into_one_outcome() -> None:
