@@ -1,7 +1,7 @@
 """Workflows that the report tests run in nested pytest sessions (copied there as a module).
 
-Each one gives the report something to draw: a saga that compensates, a retried activity,
-a timer, a signal, a child workflow, a mocked activity.
+Each one gives the report something to draw: a retried activity, a timer, a signal, a
+child workflow, a mocked activity (the saga is docs/examples/trip_saga.py).
 """
 
 from __future__ import annotations
@@ -10,55 +10,11 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
 
 FAST = {
     "start_to_close_timeout": timedelta(seconds=10),
     "retry_policy": RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=3),
 }
-
-
-@activity.defn
-async def book_flight(trip: str) -> str:
-    return f"flight-{trip}"
-
-
-@activity.defn
-async def book_hotel(trip: str) -> str:
-    return f"hotel-{trip}"
-
-
-@activity.defn
-async def charge_card(trip: str) -> float:
-    raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
-
-
-@activity.defn
-async def cancel_hotel(trip: str) -> None:
-    return None
-
-
-@activity.defn
-async def cancel_flight(trip: str) -> None:
-    return None
-
-
-@workflow.defn
-class TripSaga:
-    @workflow.run
-    async def run(self, trip: str) -> str:
-        undo = []
-        try:
-            await workflow.execute_activity(book_flight, trip, **FAST)
-            undo.append(cancel_flight)
-            await workflow.execute_activity(book_hotel, trip, **FAST)
-            undo.append(cancel_hotel)
-            await workflow.execute_activity(charge_card, trip, **FAST)
-        except ActivityError:
-            for step in reversed(undo):
-                await workflow.execute_activity(step, trip, **FAST)
-            return "compensated"
-        return "booked"
 
 
 @activity.defn

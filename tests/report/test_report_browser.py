@@ -27,18 +27,19 @@ HERE = Path(__file__).resolve().parent
 
 SESSION_TESTS = dedent(
     """
-    from pytest_temporal_agents.faults import retryable_error
-    from report_workflows import (
-        ChildStep, PatientWorkflow, PriceWorkflow, TripSaga, book_flight, book_hotel,
-        cancel_flight, cancel_hotel, charge_card, fetch_price, notify,
-    )
-    from research_agent import Question, ResearchAgent, call_model, get_price
+    import pytest
+    from temporalio.client import WorkflowFailureError
 
-    SAGA = [book_flight, book_hotel, charge_card, cancel_hotel, cancel_flight]
+    from pytest_temporal_agents.faults import non_retryable_error, retryable_error
+    from report_workflows import ChildStep, PatientWorkflow, PriceWorkflow, fetch_price, notify
+    from research_agent import Question, ResearchAgent, call_model, get_price
+    from trip_saga import Bookings, BookTrip, Trip
 
 
     async def test_the_saga_compensates(temporal):
-        assert await temporal.run(TripSaga.run, "T-1", activities=SAGA) == "compensated"
+        temporal.inject(non_retryable_error(Bookings.charge_card, type="CardDeclined", message="card declined"))
+        with pytest.raises(WorkflowFailureError):
+            await temporal.run(BookTrip.run, Trip("T-1"), activities=Bookings().activities())
 
 
     async def test_a_failed_attempt_is_retried(temporal):
@@ -99,6 +100,7 @@ def write_project(directory: Path, tests: str) -> None:
     (directory / "pytest.ini").write_text(INI)
     shutil.copy(HERE / "report_workflows.py", directory)
     shutil.copy(ROOT / "docs/examples/research_agent.py", directory)
+    shutil.copy(ROOT / "docs/examples/trip_saga.py", directory)
     (directory / "test_session.py").write_text(tests)
 
 
@@ -170,7 +172,7 @@ def test_each_test_lists_its_workflow_types(session: Session) -> None:
         for nodeid, t in tests.items()
     }
     assert types == {
-        "test_the_saga_compensates": ["TripSaga"],
+        "test_the_saga_compensates": ["BookTrip"],
         "test_a_failed_attempt_is_retried": ["PriceWorkflow"],
         "test_timer_signal_child_and_mock": ["PatientWorkflow", "ChildStep"],
         "test_the_agent_calls_a_tool": ["ResearchAgent"],
@@ -181,7 +183,7 @@ def test_each_test_lists_its_workflow_types(session: Session) -> None:
 
 
 def test_the_saga_shows_its_activities_and_compensations(session: Session) -> None:
-    saga = workflow(session.dom, "TripSaga")
+    saga = workflow(session.dom, "BookTrip")
     names = [r.attrs["data-name"] for r in saga.find_all("div", "call")]
     assert names == ["book_flight", "book_hotel", "charge_card", "cancel_hotel", "cancel_flight"]
     compensations = [
