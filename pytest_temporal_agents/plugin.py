@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .harness import ReplaySettings, Settings, TemporalHarness, TemporalMarker
     from .llm import FakeLLM
     from .mocks import ActivityEnv
+    from .report import SessionReport
     from .servers import ServerPool
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
@@ -25,6 +26,8 @@ POOL_KEY = pytest.StashKey["ServerPool"]()
 HARNESS_KEY = pytest.StashKey["TemporalHarness"]()
 REPLAY_KEY = pytest.StashKey["ReplaySettings"]()  # replay feature
 CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay and llm features: the test body failed
+REPORT_PATH_KEY = pytest.StashKey[Path]()  # report feature: where the HTML report goes
+REPORT_DATA_KEY = pytest.StashKey[list[dict[str, Any]]]()  # report feature: a test's workflows
 
 REPORT_TIMEOUT_SECONDS = 30.0
 
@@ -104,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from .harness import exempt_from_assertion_rewriting
 
     exempt_from_assertion_rewriting(getattr(config.pluginmanager, "rewrite_hook", None))
+    _configure_report(config)  # report feature
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -163,6 +167,8 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         # Checks run after the test body but before workers stop: a replay check needs
         # the histories, an expectation check needs the calls the workers recorded.
         problems = await harness.verify()
+        if REPORT_PATH_KEY in request.config.stash:  # report feature: gathered while the loop runs
+            request.node.stash[REPORT_DATA_KEY] = await _report_workflows(harness, problems)
     finally:
         problems += await harness.close()  # what did not stop when the workers stopped
         if harness.started_workflows:
@@ -312,6 +318,10 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":  # replay feature: teardown reports stay short after a failure
         item.stash[CALL_FAILED_KEY] = report.failed
+    if report.when == "teardown" and REPORT_DATA_KEY in item.stash:  # report feature
+        from .report import REPORT_ATTRIBUTE
+
+        setattr(report, REPORT_ATTRIBUTE, item.stash[REPORT_DATA_KEY])  # crosses xdist as JSON
     if report.when == "call" and report.failed:
         harness = item.stash.get(HARNESS_KEY, None)
         if harness is not None and harness.started_workflows:
@@ -341,3 +351,101 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     for item in items:
         relax_for_temporal(item)
+
+
+# -- report feature: the HTML report of the session (--temporal-report) -----------------------
+def _configure_report(config: pytest.Config) -> None:
+    """Remember the report's path; the controller (or a run without xdist) also collects."""
+    from_option = config.getoption("temporal_report", None)
+    value = from_option or config.getini("temporal_report")
+    if not value:
+        return
+    # A path on the command line is relative to where pytest runs; in the ini, to the ini.
+    base = (
+        config.invocation_params.dir
+        if from_option or config.inipath is None
+        else config.inipath.parent
+    )
+    config.stash[REPORT_PATH_KEY] = base / Path(str(value)).expanduser()
+    if not hasattr(config, "workerinput"):  # an xdist worker sends its data in its reports
+        from .report import SessionReport
+
+        config.pluginmanager.register(_ReportHooks(SessionReport(), config.stash[REPORT_PATH_KEY]))
+
+
+async def _report_workflows(harness: TemporalHarness, problems: list[str]) -> list[dict[str, Any]]:
+    from ._sdk import workflow_name
+    from .report import gather_workflows
+
+    try:
+        return await gather_workflows(
+            harness.started_workflows,
+            harness.history,
+            mock_calls=harness.mock_calls,
+            replay_checked=harness.replay_check,
+            replayable={workflow_name(cls) for cls in harness.registered_workflows},
+            problems=problems,
+        )
+    except Exception as err:  # noqa: BLE001 - the report must never fail the test
+        import warnings
+
+        from ._errors import TemporalAgentsWarning
+
+        warnings.warn(
+            f"pytest-temporal-agents: the HTML report could not read this test's workflows: {err!r}",
+            TemporalAgentsWarning,
+            stacklevel=1,
+        )
+        return []
+
+
+class _ReportHooks:
+    """Folds every test report into the session's report and writes it at the end."""
+
+    def __init__(self, session_report: SessionReport, path: Path) -> None:
+        self.session_report = session_report
+        self.path = path
+        self.outcome: str | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from .report import REPORT_ATTRIBUTE, merge_workflows
+
+        longrepr = report.longrepr
+        message = (
+            longrepr[2]
+            if isinstance(longrepr, tuple)
+            else (report.longreprtext if report.failed else "")
+        )
+        self.session_report.add(
+            report.nodeid,
+            report.when,
+            report.outcome,
+            duration=report.duration,
+            message=message,
+            workflows=merge_workflows(getattr(report, REPORT_ATTRIBUTE, None)),
+            xfail=hasattr(report, "wasxfail"),
+        )
+
+    def pytest_sessionfinish(self) -> None:
+        tests = self.session_report.tests
+        try:
+            written = self.session_report.write(self.path)
+        except OSError as err:
+            self.outcome = str(err)
+            import warnings
+
+            from ._errors import TemporalAgentsWarning
+
+            try:  # shown in the warnings summary; never an error that changes the exit code
+                warnings.warn(self.outcome, TemporalAgentsWarning, stacklevel=1)
+            except Warning:
+                pass
+            return
+        workflows = sum(len(test["workflows"]) for test in tests)
+        self.outcome = f"temporal report: {written} ({len(tests)} tests, {workflows} workflows)"
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.outcome is None:
+            return
+        failed = not self.outcome.startswith("temporal report:")
+        terminalreporter.write_line(self.outcome, yellow=failed, bold=failed)

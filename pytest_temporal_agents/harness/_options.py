@@ -88,6 +88,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "Workflow classes that recorded histories (temporal_replay_paths) replay against: "
         "'pkg.module:ATTR', ATTR a workflow class or a list of them.",
     ),
+    # -- report feature -----------------------------------------------------------------------
+    OptionSpec(
+        "temporal_report",
+        "Write an HTML report of the session to this file: per test its workflows as "
+        "timelines (attempts, failures, timers, signals, children, faults, mocks, model and "
+        "tool calls) and the replay verdict. Relative to where pytest runs (the ini file's "
+        "directory for the ini option).",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
