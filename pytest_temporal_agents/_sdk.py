@@ -123,6 +123,7 @@ class RunningActivity:
     #: The asyncio task that runs it (for a sync activity, the task awaiting its thread).
     task: Any
     sync: bool
+    task_token: bytes = b""
 
 
 def running_activities(worker: Any) -> list[RunningActivity]:
@@ -134,7 +135,7 @@ def running_activities(worker: Any) -> list[RunningActivity]:
     activity_worker = getattr(worker, "_activity_worker", None)
     running: dict[Any, Any] = getattr(activity_worker, "_running_activities", None) or {}
     found = []
-    for record in list(running.values()):
+    for token, record in list(running.items()):
         info = record.info
         found.append(
             RunningActivity(
@@ -143,6 +144,7 @@ def running_activities(worker: Any) -> list[RunningActivity]:
                 workflow_id=(info.workflow_id or "") if info is not None else "",
                 task=record.task,
                 sync=bool(record.sync),
+                task_token=bytes(token),
             )
         )
     return found

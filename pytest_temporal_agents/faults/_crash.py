@@ -40,6 +40,7 @@ from temporalio.worker import Worker
 
 from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError
+from .._sdk import running_activities
 from ._state import CRASH_TASK_TIMEOUT  # noqa: F401 - documented here, used by the feature
 from ._wrappers import WORKER_CRASHED
 
@@ -96,6 +97,7 @@ async def crash_and_restart(
     if not polling:
         raise HarnessUsageError(NO_WORKER.format(fault=fault, queue=task_queue))
     old = polling[-1]
+    await _handed_over(old.worker, getattr(report, "task_token", None))
     config: dict[str, Any] = dict(old.worker.config())
     old_identity = str(config.get("identity") or ctx.client.identity)
     old.crashed = True
@@ -122,6 +124,26 @@ async def crash_and_restart(
     await worker.__aenter__()
     ctx.workers.append(WorkerRecord(worker, task_queue, old.workflows, old.activities, True, executor))
     await report(ctx.client)
+
+
+#: How long a crash waits for the SDK to take the firing attempt's "complete async".
+HAND_OVER_LIMIT_SECONDS = 5.0
+
+
+async def _handed_over(worker: Any, task_token: bytes | None) -> None:
+    """Wait until ``worker`` is done with the attempt that fired the crash.
+
+    The crash is scheduled from the attempt just before it raises ``raise_complete_async()``;
+    under load the crash can reach the shutdown before the SDK has seen that, and the
+    shutdown then fails the attempt ("Worker shutting down"): the server retries it, and its
+    outcome, reported later, no longer has an attempt to go to.
+    """
+    if task_token is None:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HAND_OVER_LIMIT_SECONDS
+    while loop.time() < deadline and any(a.task_token == task_token for a in running_activities(worker)):
+        await asyncio.sleep(0.01)
 
 
 ORPHANED = """\

@@ -238,15 +238,8 @@ class _Attempt:
         if self.info.is_local:
             self.state.problem(f"{crash!r}: a crash cannot follow a local activity ({self.name})")
             return
-        queue, token = self.info.task_queue, self.info.task_token
-
-        async def report(client: Any) -> None:
-            handle = client.get_async_activity_handle(task_token=token)
-            if error is None:
-                await handle.complete(result)
-            else:
-                await handle.fail(error)
-
+        queue = self.info.task_queue
+        report = AsyncOutcome(self.info.task_token, result, error)
         self.state.crashing.add(queue)
         self._schedule(self.state.crash_worker(queue, crash, report))
         temporalio.activity.raise_complete_async()
@@ -394,3 +387,20 @@ class _SyncAttempt(_Attempt):
                 stop.wait(interval)
 
         threading.Thread(target=beat, name="pta-keepalive", daemon=True).start()
+
+
+class AsyncOutcome:
+    """The outcome of the attempt that fired a crash, reported with its task token once the
+    new worker runs (the attempt completes asynchronously, see ``crash_if_due``)."""
+
+    def __init__(self, task_token: bytes, result: Any, error: BaseException | None) -> None:
+        self.task_token = task_token
+        self._result = result
+        self._error = error
+
+    async def __call__(self, client: Any) -> None:
+        handle = client.get_async_activity_handle(task_token=self.task_token)
+        if self._error is None:
+            await handle.complete(self._result)
+        else:
+            await handle.fail(self._error)
