@@ -177,7 +177,7 @@ def _history_options(history: argparse.ArgumentParser) -> None:
     _connection_options(history)
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+def _positive(kind: type[int | float]) -> Callable[[str], float]:
     """argparse type: a number above zero."""
 
     def parse(value: str) -> float:
@@ -289,8 +289,10 @@ _COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]]
     ),
     "status": (
         "server, workers and paper account at a glance",
-        "Is a server up, do workers poll its task queues, what does the account hold. "
-        "Starts nothing.",
+        (
+            "Is a server up, do workers poll its task queues, what does the account hold. "
+            "Starts nothing."
+        ),
         _status_options,
     ),
     "account": (

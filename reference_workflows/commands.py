@@ -73,15 +73,15 @@ def unattended_patterns() -> list[Pattern]:
 def _chosen_patterns(names: list[str]) -> list[Pattern]:
     chosen: list[Pattern] = []
     for name in names:
-        for pattern in unattended_patterns() if name.strip().lower() == "all" else [get_pattern(name)]:
+        for pattern in (
+            unattended_patterns() if name.strip().lower() == "all" else [get_pattern(name)]
+        ):
             if pattern not in chosen:
                 chosen.append(pattern)
     return chosen
 
 
-def _plan(
-    pattern: Pattern, options: RunOptions, choice: ReasonerChoice
-) -> tuple[Pattern, Any]:
+def _plan(pattern: Pattern, options: RunOptions, choice: ReasonerChoice) -> tuple[Pattern, Any]:
     """The pattern's workflow input, built before any server starts (a bad option costs
     nothing)."""
     workflow_input = pattern.build_input(options)
@@ -238,14 +238,18 @@ async def account(
 ) -> int:
     if args.reset:
         paper_account.reset(state.ledger)
-        console.say(f"Reset the paper account: {scalar(paper_account.RUN_FLOOR)} in cash, "
-                    "no positions, no orders")
+        console.say(
+            f"Reset the paper account: {scalar(paper_account.RUN_FLOOR)} in cash, "
+            "no positions, no orders"
+        )
     ledger = paper_account.open_ledger(state.ledger)
     if args.deposit is not None:
         ledger.deposit(DEFAULT_ACCOUNT, args.deposit)
         console.say(f"Deposited {scalar(args.deposit)}")
     snapshot = ledger.account(DEFAULT_ACCOUNT)
-    console.say(paper_account.describe(snapshot, ledger.orders(DEFAULT_ACCOUNT), latest=args.orders))
+    console.say(
+        paper_account.describe(snapshot, ledger.orders(DEFAULT_ACCOUNT), latest=args.orders)
+    )
     console.say(f"Ledger: {state.ledger}")
     return EXIT_OK
 
@@ -256,8 +260,9 @@ async def ui(args: argparse.Namespace, state: cluster.StateDir, console: runner.
     while True:
         record = cluster.read_server_record(state)
         if record is not None:
-            console.say(f"Web UI: {record.ui_url} (the dev server of pid {record.pid}, "
-                        f"{record.address})")
+            console.say(
+                f"Web UI: {record.ui_url} (the dev server of pid {record.pid}, {record.address})"
+            )
             console.say("Press Ctrl-C to stop; if that server stops first, one starts here.")
             while cluster.read_server_record(state) == record:
                 await asyncio.sleep(0.5)
@@ -271,8 +276,9 @@ async def ui(args: argparse.Namespace, state: cluster.StateDir, console: runner.
         ) as server:
             if server.origin != "embedded":
                 continue  # another process started one meanwhile: watch that one
-            console.say(f"Web UI: {server.ui_url} (dev server {server.address}, "
-                        f"state in {state.root})")
+            console.say(
+                f"Web UI: {server.ui_url} (dev server {server.address}, state in {state.root})"
+            )
             console.say("Past runs: trading-agents runs; press Ctrl-C to stop.")
             await runner.serve_forever()
 

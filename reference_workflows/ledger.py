@@ -377,7 +377,7 @@ class PaperLedger:
         """Forget every account, order, fill and idempotency key (accounts reopen fresh)."""
         with self._transaction() as conn:
             for table in _TABLES:
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                conn.execute(f"DELETE FROM {table}")  # fixed table names
 
     # ------------------------------------------------------------------ inspection
 

@@ -24,9 +24,7 @@ def _account(state: Path, *args: str) -> int:
 
 def _buy(state: Path, quantity: int, key: str) -> None:
     ledger = PaperLedger(state / "ledger.sqlite3")
-    ledger.execute_trade(
-        ExecuteTradeRequest("paper", "AAPL", Side.BUY, quantity, key, price=100.0)
-    )
+    ledger.execute_trade(ExecuteTradeRequest("paper", "AAPL", Side.BUY, quantity, key, price=100.0))
 
 
 def test_a_new_account_has_the_starting_cash_and_nothing_else(

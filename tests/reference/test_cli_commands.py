@@ -122,7 +122,9 @@ def _blocks(out: str) -> dict[str, str]:
     """Each pattern's part of the output, by pattern name."""
     starts = list(STARTED.finditer(out))
     return {
-        match.group(1): out[match.start() : (starts[i + 1].start() if i + 1 < len(starts) else None)]
+        match.group(1): out[
+            match.start() : (starts[i + 1].start() if i + 1 < len(starts) else None)
+        ]
         for i, match in enumerate(starts)
     }
 
@@ -151,12 +153,17 @@ def test_run_all_leaves_no_pattern_skipping_its_trade_for_lack_of_cash(
 def test_runs_lists_earlier_runs_newest_first(
     server: Server, run_all: subprocess.CompletedProcess[str]
 ) -> None:
-    done = _run("runs", "--limit", "200", "--state-dir", str(server.state))
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].split() == ["STARTED", "STATUS", "TOOK", "WORKFLOW", "ID", "TYPE"]
-    ids = [line.split()[4] for line in lines[1:]]
     started = [match.group(2) for match in STARTED.finditer(run_all.stdout)]
+    deadline = time.monotonic() + 15
+    while True:  # the server's list (visibility) catches up with closed runs a moment later
+        done = _run("runs", "--limit", "200", "--state-dir", str(server.state))
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        ids = [line.split()[4] for line in lines[1:]]
+        if set(started) <= set(ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert lines[0].split() == ["STARTED", "STATUS", "TOOK", "WORKFLOW", "ID", "TYPE"]
     assert set(started) <= set(ids)
     assert ids.index(started[-1]) < ids.index(started[0])  # newest first
     assert re.search(rf"{started[-1]} +AIAgentWorkflow$", done.stdout, re.MULTILINE)
@@ -236,15 +243,19 @@ def test_status_reports_server_workers_and_account(
     assert server.ui_url in lines[0]
     assert lines[1].startswith("Workers on trading-agents: ")
     assert lines[2].startswith("Workers on market-data-agents: ")
-    assert re.fullmatch(r"Account: cash [\d,.]+, reserved 0\.00, 1 position, \d+ orders \(.*\)", lines[3])
+    assert re.fullmatch(
+        r"Account: cash [\d,.]+, reserved 0\.00, 1 position, \d+ orders \(.*\)", lines[3]
+    )
 
 
 def test_status_without_a_server_says_so_and_starts_none(tmp_path: Path) -> None:
     done = _run("status", "--state-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        f"Server:  not running on {tmp_path} (`trading-agents ui` or `trading-agents server` "
-        "starts one; `run` starts one for its own length)",
+        (
+            f"Server:  not running on {tmp_path} (`trading-agents ui` or `trading-agents "
+            "server` starts one; `run` starts one for its own length)"
+        ),
         "Account: no ledger yet (the first run opens it with 100,000.00)",
     ]
     assert not (tmp_path / "temporal.sqlite3").exists()
