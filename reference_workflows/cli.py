@@ -3,10 +3,14 @@
     trading-agents list                          the patterns, one line each
     trading-agents run automated --symbol AAPL   embedded server + worker + workflow + progress
         [--reasoner {auto,rule-based,openai,anthropic}] [--model NAME]
+    trading-agents run all                       every unattended pattern, one after another
     trading-agents server                        the dev server and its Web UI, in the foreground
+    trading-agents ui                            the Web UI (found or started) until Ctrl-C
     trading-agents worker [--address HOST:PORT]  serve every task queue until Ctrl-C
     trading-agents approve WORKFLOW_ID [--reject] [--reason TEXT]
     trading-agents history WORKFLOW_ID --out FILE
+    trading-agents runs | show WORKFLOW_ID       earlier runs; one run's result and timeline
+    trading-agents status | account [--reset] [--deposit AMOUNT]
 
 This module is argument parsing and exit codes only; ``commands`` and ``runner`` do the work,
 ``cluster`` finds the server and ``patterns`` knows the workflows. It imports them (and so
@@ -88,7 +92,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     from .patterns import strategy_names
 
     run.add_argument(
-        "pattern", metavar="PATTERN", help="a pattern name (see `trading-agents list`)"
+        "patterns",
+        nargs="+",
+        metavar="PATTERN",
+        help="a pattern name (see `trading-agents list`); several run one after another, "
+        "`all` runs every pattern that needs no person and no model",
     )
     _repeated(
         run,
@@ -169,6 +177,70 @@ def _history_options(history: argparse.ArgumentParser) -> None:
     _connection_options(history)
 
 
+def _positive(kind: type[int | float]) -> Callable[[str], float]:
+    """argparse type: a number above zero."""
+
+    def parse(value: str) -> float:
+        try:
+            number = kind(value.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not number > 0:
+            raise argparse.ArgumentTypeError(f"{value!r} is not above zero")
+        return number
+
+    return parse
+
+
+def _runs_options(runs: argparse.ArgumentParser) -> None:
+    runs.add_argument(
+        "--limit",
+        type=_positive(int),
+        default=20,
+        metavar="N",
+        help="show the latest N runs (default 20)",
+    )
+    _connection_options(runs)
+
+
+def _show_options(show: argparse.ArgumentParser) -> None:
+    show.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    show.add_argument(
+        "--run-id", metavar="RUN_ID", help="one run of the workflow (default: its latest)"
+    )
+    _connection_options(show)
+
+
+def _status_options(status: argparse.ArgumentParser) -> None:
+    group = status.add_argument_group("server")
+    group.add_argument(
+        "--address", type=_address, metavar="HOST:PORT", help="a cluster to check instead"
+    )
+    group.add_argument(
+        "--namespace", default="default", help="Temporal namespace (default: default)"
+    )
+    _state_option(group)
+
+
+def _account_options(account: argparse.ArgumentParser) -> None:
+    account.add_argument(
+        "--reset",
+        action="store_true",
+        help="start afresh: starting cash, no positions, no orders (first, before --deposit)",
+    )
+    account.add_argument(
+        "--deposit", type=_positive(float), metavar="AMOUNT", help="add AMOUNT to the cash"
+    )
+    account.add_argument(
+        "--orders",
+        type=int,
+        default=10,
+        metavar="N",
+        help="list the latest N orders (default 10; 0: counts only)",
+    )
+    _state_option(account)
+
+
 _COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
     "run": (
         "run one pattern with live progress",
@@ -204,6 +276,37 @@ _COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]]
             "replay tests."
         ),
         _history_options,
+    ),
+    "runs": (
+        "list earlier runs, newest first",
+        "The runs the server keeps in the state directory's database (or --address's).",
+        _runs_options,
+    ),
+    "show": (
+        "a past run's result and timeline",
+        "One run's status, result (or failure) and event timeline; exits 1 if it failed.",
+        _show_options,
+    ),
+    "status": (
+        "server, workers and paper account at a glance",
+        (
+            "Is a server up, do workers poll its task queues, what does the account hold. "
+            "Starts nothing."
+        ),
+        _status_options,
+    ),
+    "account": (
+        "the paper account: cash, positions, orders",
+        "Show the paper account; --reset starts it afresh, --deposit adds cash.",
+        _account_options,
+    ),
+    "ui": (
+        "keep a Web UI up until Ctrl-C",
+        (
+            "The running dev server's Web UI, or a dev server of its own on the state "
+            "directory's database, until Ctrl-C."
+        ),
+        _server_options,
     ),
 }
 """Every command: its line in the command list, the description atop its --help, its options."""
@@ -267,7 +370,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"{PROG}: error: {SERVER_FAILED.format(error=error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        if args.command in ("server", "worker"):
+        if args.command in ("server", "worker", "ui"):
             print("Stopped.", file=sys.stderr)
             return EXIT_OK
         if args.command == "run":

@@ -38,7 +38,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from . import display
+from . import display, server_db
 
 STATE_DIR_ENV = "TRADING_AGENTS_HOME"
 DEFAULT_STATE_DIR = ".trading-agents"
@@ -325,6 +325,11 @@ async def _start_embedded(
     except ServerBinaryNotFound as error:
         raise CliError(MISSING_BINARY) from error
     state.root.mkdir(parents=True, exist_ok=True)
+    problem = server_db.database_problem(state.temporal_db)
+    if problem is not None:
+        raise CliError(problem)
+    version = server_db.binary_version(binary)
+    log_start = state.server_log.stat().st_size if state.server_log.exists() else 0
     ui_port = ui_port or free_port()
     try:
         # The whole start runs inside the redirection: the SDK spawns the server at some point
@@ -344,10 +349,14 @@ async def _start_embedded(
             )
             env = await _finish_even_if_cancelled(starting)
     except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = server_db.last_error(state.server_log, log_start) or (
+            str(error).splitlines()[0] if str(error) else type(error).__name__
+        )
         raise CliError(
-            SERVER_START_FAILED.format(db=state.temporal_db, reason=reason, log=state.server_log)
+            server_db.written_by_another(state.temporal_db, version)
+            or SERVER_START_FAILED.format(db=state.temporal_db, reason=reason, log=state.server_log)
         ) from error
+    server_db.remember_version(state.temporal_db, version)
     return env, f"http://127.0.0.1:{ui_port}"
 
 

@@ -6,6 +6,7 @@ console, and returns the exit code; :mod:`.cli` parses and handles errors.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import getpass
 import logging
@@ -13,9 +14,19 @@ from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
-from . import cluster, runner
+from . import cluster, paper_account, past_runs, progress, runner, status
 from .activities import ANALYST_TASK_QUEUE, create_services
-from .patterns import PatternError, RunOptions, get_pattern, parse_strategy, parse_symbols
+from .display import scalar
+from .ledger import DEFAULT_ACCOUNT
+from .patterns import (
+    PATTERNS,
+    Pattern,
+    PatternError,
+    RunOptions,
+    get_pattern,
+    parse_strategy,
+    parse_symbols,
+)
 from .reasoners import ReasonerChoice, choose_reasoner
 from .workers import running_analyst, running_workers
 
@@ -25,7 +36,7 @@ ANALYST_NEEDS_OPENAI = (
     "(e.g. http://localhost:11434/v1), or pass --reasoner openai"
 )
 
-EXIT_OK = 0
+EXIT_OK, EXIT_WORKFLOW_FAILED = 0, 1
 
 
 def _approver(explicit: str | None) -> str:
@@ -53,22 +64,76 @@ def _reasoner(args: argparse.Namespace, console: runner.Console) -> ReasonerChoi
     return choice
 
 
-async def run(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
-    pattern = get_pattern(args.pattern)
-    strategy = parse_strategy(args.strategy) if args.strategy else None
-    options = RunOptions(parse_symbols(args.symbol), strategy, tuple(args.message))
-    # Built before any server starts, so a bad option costs nothing.
+def unattended_patterns() -> list[Pattern]:
+    """What ``run all`` runs: every pattern that needs no person (approval, chat) and no
+    model (the analyst)."""
+    return [p for p in PATTERNS if p.interaction is None and not p.needs_model]
+
+
+def _chosen_patterns(names: list[str]) -> list[Pattern]:
+    chosen: list[Pattern] = []
+    for name in names:
+        for pattern in (
+            unattended_patterns() if name.strip().lower() == "all" else [get_pattern(name)]
+        ):
+            if pattern not in chosen:
+                chosen.append(pattern)
+    return chosen
+
+
+def _plan(pattern: Pattern, options: RunOptions, choice: ReasonerChoice) -> tuple[Pattern, Any]:
+    """The pattern's workflow input, built before any server starts (a bad option costs
+    nothing)."""
     workflow_input = pattern.build_input(options)
-    choice = _reasoner(args, console)
     if pattern.needs_model:
         if choice.kind != "openai" or choice.model is None:
             raise PatternError(ANALYST_NEEDS_OPENAI.format(pattern=pattern.name, kind=choice.kind))
         workflow_input = dataclasses.replace(workflow_input, model=choice.model)
+    return pattern, workflow_input
+
+
+async def run(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
+    patterns = _chosen_patterns(args.patterns)
+    strategy = parse_strategy(args.strategy) if args.strategy else None
+    options = RunOptions(parse_symbols(args.symbol), strategy, tuple(args.message))
+    # Checked before the reasoner is announced or a server starts.
+    for pattern in patterns:
+        pattern.build_input(options)
+    choice = _reasoner(args, console)
+    plans = [_plan(pattern, options, choice) for pattern in patterns]
+    paper_account.open_ledger(state.ledger)  # a ledger of another version: refused now
+    outcomes: list[tuple[str, int]] = []
     with runner.worker_logs_to(state.worker_log):
         async with _connect(args, state) as server:
-            return await runner.run_pattern(
-                server, pattern, workflow_input, console, options.messages, reasoner=choice.reasoner
-            )
+            with progress.steps(len(plans), "patterns") as bar:
+                for pattern, workflow_input in plans:
+                    bar.begin(pattern.name)
+                    _fund(state, console)
+                    code = await runner.run_pattern(
+                        server,
+                        pattern,
+                        workflow_input,
+                        console,
+                        options.messages,
+                        reasoner=choice.reasoner,
+                    )
+                    outcomes.append((pattern.name, code))
+                    bar.done()
+    if len(outcomes) > 1:
+        failed = [name for name, code in outcomes if code != EXIT_OK]
+        summary = f"{len(outcomes)} patterns: {len(outcomes) - len(failed)} completed"
+        console.say(summary + (f", {len(failed)} failed ({', '.join(failed)})" if failed else ""))
+    return max(code for _, code in outcomes)
+
+
+def _fund(state: cluster.StateDir, console: runner.Console) -> None:
+    """Every run starts with at least ``RUN_FLOOR`` in cash (see :mod:`.paper_account`)."""
+    deposited = paper_account.fund_run(state.ledger)
+    if deposited:
+        console.say(
+            f"Paper account topped up by {scalar(deposited)} to "
+            f"{scalar(paper_account.RUN_FLOOR)} in cash"
+        )
 
 
 async def serve(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
@@ -138,6 +203,86 @@ async def history(
     return EXIT_OK
 
 
+async def runs(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
+    async with _connect(args, state) as server:
+        console.say(await past_runs.list_runs(server.client, args.limit))
+    return EXIT_OK
+
+
+async def show(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
+    async with _connect(args, state) as server:
+        # A server started for this command takes its Web UI along when it exits: no link.
+        live = server.origin != "embedded"
+        shown = await past_runs.show_run(
+            server.client, args.workflow_id, args.run_id, server.link if live else _no_link
+        )
+    console.say(shown.text)
+    if not live:
+        console.say("Web UI: none running; `trading-agents ui` keeps one up")
+    return EXIT_WORKFLOW_FAILED if shown.failed else EXIT_OK
+
+
+def _no_link(workflow_id: str, run_id: str | None) -> None:
+    return None
+
+
+async def status_(
+    args: argparse.Namespace, state: cluster.StateDir, console: runner.Console
+) -> int:
+    console.say(await status.report(state, args.address, args.namespace))
+    return EXIT_OK
+
+
+async def account(
+    args: argparse.Namespace, state: cluster.StateDir, console: runner.Console
+) -> int:
+    if args.reset:
+        paper_account.reset(state.ledger)
+        console.say(
+            f"Reset the paper account: {scalar(paper_account.RUN_FLOOR)} in cash, "
+            "no positions, no orders"
+        )
+    ledger = paper_account.open_ledger(state.ledger)
+    if args.deposit is not None:
+        ledger.deposit(DEFAULT_ACCOUNT, args.deposit)
+        console.say(f"Deposited {scalar(args.deposit)}")
+    snapshot = ledger.account(DEFAULT_ACCOUNT)
+    console.say(
+        paper_account.describe(snapshot, ledger.orders(DEFAULT_ACCOUNT), latest=args.orders)
+    )
+    console.say(f"Ledger: {state.ledger}")
+    return EXIT_OK
+
+
+async def ui(args: argparse.Namespace, state: cluster.StateDir, console: runner.Console) -> int:
+    """Keep a Web UI on the state directory's database up until Ctrl-C: the running server's
+    if there is one (and a server of its own once that one stops), else a server of its own."""
+    while True:
+        record = cluster.read_server_record(state)
+        if record is not None:
+            console.say(
+                f"Web UI: {record.ui_url} (the dev server of pid {record.pid}, {record.address})"
+            )
+            console.say("Press Ctrl-C to stop; if that server stops first, one starts here.")
+            while cluster.read_server_record(state) == record:
+                await asyncio.sleep(0.5)
+            continue
+        port = cluster.free_port(cluster.DEFAULT_PORT) if args.port is None else args.port
+        ui_port = (
+            cluster.free_port(cluster.DEFAULT_UI_PORT) if args.ui_port is None else args.ui_port
+        )
+        async with cluster.open_cluster(
+            state, namespace=args.namespace, port=port or None, ui_port=ui_port or None
+        ) as server:
+            if server.origin != "embedded":
+                continue  # another process started one meanwhile: watch that one
+            console.say(
+                f"Web UI: {server.ui_url} (dev server {server.address}, state in {state.root})"
+            )
+            console.say("Past runs: trading-agents runs; press Ctrl-C to stop.")
+            await runner.serve_forever()
+
+
 def _agents_sdk_installed() -> bool:
     import importlib.util
 
@@ -152,4 +297,9 @@ COMMANDS: dict[str, Command] = {
     "worker": work,
     "approve": approve,
     "history": history,
+    "runs": runs,
+    "show": show,
+    "status": status_,
+    "account": account,
+    "ui": ui,
 }

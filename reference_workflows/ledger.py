@@ -110,7 +110,7 @@ class InvalidBrokerRequestError(BrokerError, error_type=INVALID_BROKER_REQUEST):
     """The request itself is wrong: side, quantity, price, amount, key or reservation."""
 
 
-_SCHEMA = """
+LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY, cash INTEGER NOT NULL, reserved INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reservations (
@@ -134,6 +134,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, operation TEXT NOT NULL, fingerprint TEXT NOT NULL,
     result TEXT NOT NULL);
 """
+_TABLES = ("accounts", "reservations", "orders", "fills", "positions", "idempotency")
 
 
 def _cents(amount: float) -> int:
@@ -211,7 +212,7 @@ class PaperLedger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
-            conn.executescript(_SCHEMA)
+            conn.executescript(LEDGER_SCHEMA)
 
     # ------------------------------------------------------------------ mutating operations
 
@@ -349,6 +350,34 @@ class PaperLedger:
                         conn, order.order_id, status=OrderStatus.REJECTED.value, reason=str(error)
                     )
             return self._order(conn, order.order_id)
+
+    # ------------------------------------------------------------------ the account's owner
+
+    def deposit(self, account_id: str, amount: float) -> AccountSnapshot:
+        """Add ``amount`` (> 0) to the account's cash: paper money, outside any workflow."""
+        if not amount > 0:
+            raise InvalidBrokerRequestError(f"a deposit must be positive, got {amount!r}")
+        with self._transaction() as conn:
+            self._balances(conn, account_id)  # opens the account if new
+            self._adjust(conn, account_id, cash=_cents(amount))
+        return self.account(account_id)
+
+    def top_up(self, account_id: str, floor: float) -> float:
+        """Deposit what brings the account's cash up to ``floor``; returns what was added.
+
+        One transaction, so two runs topping up at once add the difference once.
+        """
+        with self._transaction() as conn:
+            cash, _ = self._balances(conn, account_id)
+            missing = max(0, _cents(floor) - cash)
+            self._adjust(conn, account_id, cash=missing)
+        return _dollars(missing)
+
+    def clear(self) -> None:
+        """Forget every account, order, fill and idempotency key (accounts reopen fresh)."""
+        with self._transaction() as conn:
+            for table in _TABLES:
+                conn.execute(f"DELETE FROM {table}")  # fixed table names
 
     # ------------------------------------------------------------------ inspection
 

@@ -346,7 +346,7 @@ async def send_approval(
     from .workflows.event_driven import ApprovalDecision, TradeApprovalWorkflow
 
     handle = client.get_workflow_handle(workflow_id)
-    description = await _describe(handle, client.namespace)
+    description = await describe_workflow(handle, client.namespace)
     expected = TradeApprovalWorkflow.__name__
     if description.workflow_type != expected:
         raise CliError(
@@ -369,19 +369,20 @@ async def save_history(client: Client, workflow_id: str, out: Path) -> int:
         The number of events written.
     """
     handle = client.get_workflow_handle(workflow_id)
-    await _describe(handle, client.namespace)
+    await describe_workflow(handle, client.namespace)
     history = await handle.fetch_history()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(history.to_json())
     return len(history.events)
 
 
-async def _describe(handle: WorkflowHandle[Any, Any], namespace: str) -> Any:
+async def describe_workflow(handle: WorkflowHandle[Any, Any], namespace: str) -> Any:
     try:
         return await handle.describe()
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise CliError(
-                f"no workflow {handle.id!r} in namespace {namespace!r} on this server"
+                f"no workflow {handle.id!r} in namespace {namespace!r} on this server; "
+                "`trading-agents runs` lists the runs it has"
             ) from error
         raise CliError(f"could not look up workflow {handle.id!r}: {error.message}") from error

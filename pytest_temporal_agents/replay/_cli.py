@@ -16,7 +16,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,7 +72,7 @@ def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = 
     if not files:
         print(f"error: no history files (*.json) under {', '.join(paths)}", file=out)
         return EXIT_BAD_INPUT
-    results = asyncio.run(replay_files(files, workflows))
+    results = asyncio.run(_replay_with_progress(files, workflows, replay_files, out))
     for result in results:
         if not (quiet and result.ok):
             print(result.line(), file=out)
@@ -85,6 +85,28 @@ def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = 
     if counts[INVALID]:
         return EXIT_BAD_INPUT
     return EXIT_OK if counts[OK] == len(results) else EXIT_FAILED
+
+
+PROGRESS_CHUNK = 20
+"""Histories replayed per step of the progress bar: one replayer serves a chunk."""
+
+
+async def _replay_with_progress(files: Sequence[Any], workflows: Sequence[type], replay: Any, out: TextIO) -> list[Any]:
+    """``replay(files, workflows)``, in chunks under a rich progress bar when ``out`` is a
+    terminal; in one call, with no bar and no control codes, when it is not (CI, a pipe)."""
+    if not (out.isatty() and len(files) > PROGRESS_CHUNK):
+        return list(await replay(files, workflows))
+    from rich.console import Console
+    from rich.progress import Progress
+
+    results: list[Any] = []
+    with Progress(console=Console(file=out), transient=True) as bar:
+        task = bar.add_task("replaying histories", total=len(files))
+        for start in range(0, len(files), PROGRESS_CHUNK):
+            chunk = files[start : start + PROGRESS_CHUNK]
+            results.extend(await replay(chunk, workflows))
+            bar.advance(task, len(chunk))
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:

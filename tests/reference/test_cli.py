@@ -147,7 +147,7 @@ def test_run_arguments() -> None:
     args = cli.build_parser().parse_args(
         ["run", "saga", "--symbol", "MSFT", "--strategy", "adaptive", "--address", "h:7233"]
     )
-    assert (args.command, args.pattern, args.symbol) == ("run", "saga", ["MSFT"])
+    assert (args.command, args.patterns, args.symbol) == ("run", ["saga"], ["MSFT"])
     assert (args.strategy, args.address, args.namespace) == ("adaptive", "h:7233", "default")
 
 
