@@ -73,8 +73,8 @@ Namespace {namespace!r} does not exist on the Temporal cluster at {address!r} (n
 Fix: create it (`temporal operator namespace create --namespace {namespace} --address {address}`)
 or choose another with --temporal-namespace / TEMPORAL_NAMESPACE."""
 
-#: Words in the SDK's connection errors that mean the TLS handshake, not the network, failed.
-_TLS_WORDS = ("tls", "certificate", "handshake", "x509", "ssl", "alert", "invalid peer")
+#: Words in the SDK's connection errors that mean the network, not a TLS handshake, failed.
+_NETWORK_WORDS = ("connection refused", "dns error", "failed to lookup", "no route to host", "timed out")
 
 
 def scrub(text: str, secrets: Any) -> str:
@@ -259,7 +259,7 @@ def resolve_connection(config: ServerConfig, environ: Mapping[str, str] | None =
 def _reason(error: BaseException) -> str:
     """The useful part of the SDK's connection error (the core nests the cause in quotes)."""
     text = str(error)
-    for marker in ('message: "', 'error: "'):
+    for marker in ('error: "', 'message: "'):
         if marker in text:
             return text.rsplit(marker, 1)[1].split('"', 1)[0]
     return text.splitlines()[0] if text else type(error).__name__
@@ -288,7 +288,8 @@ async def connect(connection: Connection, runtime: Runtime | None = None) -> Cli
     except Exception as err:  # noqa: BLE001 - the core's errors have no useful types
         reason = _reason(err)
         full = str(err).lower()
-        if connection.tls is not False and any(word in full for word in _TLS_WORDS):
+        # With TLS on, a connection that opened and then broke is the handshake refusing us.
+        if connection.tls is not False and not any(word in full for word in _NETWORK_WORDS):
             fix = FIX_TLS.format(
                 cert_source=" / ".join(connection.tls_sources) or "none given",
                 ca_source=" / ".join(connection.tls_sources) or "system roots",
