@@ -174,9 +174,9 @@ class ServerConfig:
 
 INVALID_ENV = """\
 Invalid Temporal environment {value!r} (from {source}).
-Valid values: 'time-skipping' (default), 'local', the HOST:PORT of an existing cluster,
-for example 'localhost:7233', or 'external' (the cluster TEMPORAL_ADDRESS or the
-environment configuration profile names)."""
+Valid values: 'time-skipping' (default), 'local', or the HOST:PORT of an existing cluster,
+for example 'localhost:7233'; or 'external': the cluster TEMPORAL_ADDRESS or the
+environment configuration profile names."""
 
 
 def validate_env(value: str, source: str) -> str:

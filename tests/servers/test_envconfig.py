@@ -155,5 +155,5 @@ class TestBadInput:
 
     def test_external_is_a_valid_env_and_bogus_is_not(self) -> None:
         assert settings({}, temporal_env="external").env == EXTERNAL
-        with pytest.raises(TemporalConfigError, match="'external' \\(the cluster TEMPORAL_ADDRESS"):
+        with pytest.raises(TemporalConfigError, match="or 'external': the cluster TEMPORAL_ADDRESS"):
             settings({}, temporal_env="bogus")
