@@ -37,10 +37,10 @@ PROFILE_VAR = "TEMPORAL_PROFILE"
 CONFIG_FILE_VAR = "TEMPORAL_CONFIG_FILE"
 
 NO_ADDRESS = """\
---temporal-env=external names no cluster: neither TEMPORAL_ADDRESS nor the environment
+No Temporal cluster is named: neither {address_flag}, TEMPORAL_ADDRESS nor the environment
 configuration profile {profile!r} gives an address.
 Fix: export TEMPORAL_ADDRESS=HOST:PORT, add `address = "HOST:PORT"` to the profile
-(`temporal config set --prop address --value HOST:PORT`), or pass --temporal-env=HOST:PORT."""
+(`temporal config set --prop address --value HOST:PORT`), or pass {address_flag}=HOST:PORT."""
 
 MISSING_CONFIG_FILE = """\
 {var} names the environment configuration file {path!r}, which does not exist.
@@ -60,8 +60,7 @@ Could not connect to the Temporal cluster at {address!r} (namespace {namespace!r
 
 FIX_UNREACHABLE = (
     "Check that the cluster is running and that {address_source} names it (a cluster that "
-    "wants TLS needs TEMPORAL_TLS=true or --temporal-tls), or choose "
-    "--temporal-env=time-skipping to use the embedded test server."
+    "wants TLS needs TEMPORAL_TLS=true or {tls_flag})."
 )
 FIX_TLS = (
     "The TLS handshake failed: check the client certificate and key ({cert_source}), that "
@@ -111,6 +110,7 @@ class Connection:
     address_source: str = "--temporal-env"
     namespace_source: str = "the default"
     tls_sources: tuple[str, ...] = ()
+    tls_flag: str = "--temporal-tls"
 
     @property
     def secrets(self) -> list[Any]:
@@ -186,7 +186,9 @@ def _read_source(value: Any, what: str, source: str) -> bytes | None:
         ) from None
 
 
-def _tls(config: ServerConfig, profile: Any, api_key: str | None) -> tuple[bool | TLSConfig, tuple[str, ...]]:
+def _tls(
+    config: ServerConfig, profile: Any, api_key: str | None, prefix: str
+) -> tuple[bool | TLSConfig, tuple[str, ...]]:
     """Our TLS options over the profile's (and the ``TEMPORAL_TLS_*`` variables')."""
     from temporalio.service import TLSConfig
 
@@ -194,9 +196,9 @@ def _tls(config: ServerConfig, profile: Any, api_key: str | None) -> tuple[bool 
     env_source = "TEMPORAL_TLS_* or the profile's tls table"
     parts: dict[str, tuple[Any, str]] = {}
     for key, ours, option, theirs in (
-        ("client_cert", config.tls_cert, "--temporal-tls-cert", found and found.client_cert),
-        ("client_private_key", config.tls_key, "--temporal-tls-key", found and found.client_private_key),
-        ("server_root_ca_cert", config.tls_ca, "--temporal-tls-ca", found and found.server_root_ca_cert),
+        ("client_cert", config.tls_cert, f"{prefix}tls-cert", found and found.client_cert),
+        ("client_private_key", config.tls_key, f"{prefix}tls-key", found and found.client_private_key),
+        ("server_root_ca_cert", config.tls_ca, f"{prefix}tls-ca", found and found.server_root_ca_cert),
     ):
         if ours:
             parts[key] = (ours, option)
@@ -218,9 +220,22 @@ def _tls(config: ServerConfig, profile: Any, api_key: str | None) -> tuple[bool 
     return bool(api_key), sources  # an API key means TLS unless it is turned off (the SDK's rule)
 
 
-def resolve_connection(config: ServerConfig, environ: Mapping[str, str] | None = None) -> Connection:
+def resolve_connection(
+    config: ServerConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    flag_prefix: str = "--temporal-",
+    address_flag: str = "--temporal-env",
+) -> Connection:
     """The connection for an external ``config``: our settings over temporalio's environment
     configuration (variables and profile).
+
+    Args:
+        config: the settings given to us; ``env`` is ``HOST:PORT`` or ``"external"``.
+        environ: the environment the loader reads (default: this process's).
+        flag_prefix, address_flag: how the caller's command line spells the TLS and address
+            options (the plugin's ``--temporal-tls-cert``, the replay command's ``--tls-cert``),
+            for messages.
 
     Raises:
         TemporalConfigError: no address anywhere, a bad profile or configuration file, or
@@ -229,12 +244,13 @@ def resolve_connection(config: ServerConfig, environ: Mapping[str, str] | None =
     environ = os.environ if environ is None else environ
     profile, profile_name = _load_profile(config, environ)
     if config.env != "external":
-        address, address_source = config.env, "--temporal-env"
+        address, address_source = config.env, address_flag
     elif profile.address:
         address = profile.address
         address_source = ADDRESS_VAR if environ.get(ADDRESS_VAR) else profile_name
     else:
-        raise TemporalConfigError(NO_ADDRESS.format(profile=config.profile or environ.get(PROFILE_VAR) or "default"))
+        profile_name = config.profile or environ.get(PROFILE_VAR) or "default"
+        raise TemporalConfigError(NO_ADDRESS.format(profile=profile_name, address_flag=address_flag))
     if config.namespace_given:
         namespace, namespace_source = config.namespace, config.namespace_source
     elif profile.namespace:
@@ -243,7 +259,7 @@ def resolve_connection(config: ServerConfig, environ: Mapping[str, str] | None =
     else:
         namespace, namespace_source = "default", "the default"
     api_key = config.api_key or profile.api_key
-    tls, tls_sources = _tls(config, profile, api_key)
+    tls, tls_sources = _tls(config, profile, api_key, flag_prefix)
     return Connection(
         address=address,
         namespace=namespace,
@@ -253,6 +269,7 @@ def resolve_connection(config: ServerConfig, environ: Mapping[str, str] | None =
         address_source=address_source,
         namespace_source=namespace_source,
         tls_sources=tls_sources,
+        tls_flag=f"{flag_prefix}tls",
     )
 
 
@@ -295,7 +312,7 @@ async def connect(connection: Connection, runtime: Runtime | None = None) -> Cli
                 ca_source=" / ".join(connection.tls_sources) or "system roots",
             )
         else:
-            fix = FIX_UNREACHABLE.format(address_source=connection.address_source)
+            fix = FIX_UNREACHABLE.format(address_source=connection.address_source, tls_flag=connection.tls_flag)
         raise fail(reason, fix) from None
     try:
         await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=connection.namespace))

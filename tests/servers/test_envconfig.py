@@ -130,7 +130,7 @@ class TestSecretsAreNeverShown:
 
 class TestBadInput:
     def test_external_with_no_address_anywhere(self) -> None:
-        with pytest.raises(TemporalConfigError, match="neither TEMPORAL_ADDRESS nor the environment") as caught:
+        with pytest.raises(TemporalConfigError, match="neither --temporal-env, TEMPORAL_ADDRESS nor the environment") as caught:
             resolve_connection(settings({}, temporal_env="external"), {"TEMPORAL_CONFIG_FILE": ""})
         assert "export TEMPORAL_ADDRESS=HOST:PORT" in str(caught.value)
 
