@@ -341,3 +341,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     for item in items:
         relax_for_temporal(item)
+
+
+# -- replay feature: the histories a visibility query selects on the cluster, as test items ----
+@pytest.hookimpl(specname="pytest_collection_modifyitems", tryfirst=True)  # before -k / -m deselect
+def pytest_collection_modifyitems_cluster_histories(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    query = config.getoption("temporal_replay_query", None) or config.getini("temporal_replay_query")
+    if not query:
+        return
+    from .replay import collect_cluster_histories
+
+    limit = config.stash[REPLAY_KEY].query_limit
+    items.extend(collect_cluster_histories(session, config.stash[SETTINGS_KEY].server, str(query), limit))

@@ -294,6 +294,7 @@ class ReplaySettings:
     check: bool = True
     record_histories: str | None = None
     record_from_command_line: bool = False
+    query_limit: int = 100  # temporal_replay_limit
 
 
 def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], Any]) -> ReplaySettings:
@@ -308,8 +309,27 @@ def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], A
             break
     from_option = option("temporal_record_histories")
     record = from_option if from_option not in (None, "") else ini("temporal_record_histories")
+    limit_option = option("temporal_replay_limit")
+    limit_source = "--temporal-replay-limit" if limit_option not in (None, "") else "ini option temporal_replay_limit"
+    limit = parse_limit(limit_option if limit_option not in (None, "") else ini("temporal_replay_limit"), limit_source)
     return ReplaySettings(
+        query_limit=limit,
         check=check,
         record_histories=str(record) if record not in (None, "") else None,
         record_from_command_line=from_option not in (None, ""),
     )
+
+
+DEFAULT_REPLAY_LIMIT = 100
+
+
+def parse_limit(value: Any, source: str = "temporal_replay_limit") -> int:
+    """``temporal_replay_limit``: a whole number of 1 or more (default 100)."""
+    if value in (None, ""):
+        return DEFAULT_REPLAY_LIMIT
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise TemporalConfigError(
+            f"Invalid {source} {value!r}: expected a whole number of histories, 1 or more (default 100)."
+        )
+    return int(text)

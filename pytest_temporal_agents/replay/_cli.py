@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+CORE_SETTLE_SECONDS = 0.2
 DEFAULT_LIMIT = 100  # as replay/_cluster.py (not imported here: --help must not load temporalio)
 
 DESCRIPTION = "Replay recorded Temporal workflow histories against the current workflow code."
@@ -179,10 +180,15 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     )
 
     async def fetch() -> list[tuple[str, History]]:
-        connection = resolve_connection(config, flag_prefix="--", address_flag="--address")
-        client = await connect(connection, quiet_runtime())
-        print(f"fetching from {connection.describe()}: {args.query}", file=out)
-        return await fetch_histories(client, args.query, limit=args.limit, progress=_print_progress)
+        try:
+            connection = resolve_connection(config, flag_prefix="--", address_flag="--address")
+            client = await connect(connection, quiet_runtime())
+            print(f"fetching from {connection.describe()}: {args.query}", file=out)
+            return await fetch_histories(client, args.query, limit=args.limit, progress=_print_progress)
+        finally:
+            # temporalio 1.35's core finishes a failed or closed connection on its own
+            # threads: an interpreter that exits at once aborts (see servers/_pool.py).
+            await asyncio.sleep(CORE_SETTLE_SECONDS)
 
     try:
         load_workflow_specs(specs)
