@@ -163,9 +163,9 @@ def collect_cluster_histories(session: pytest.Session, server: ServerConfig, que
             raise TemporalConfigError(NOT_A_CLUSTER.format(server=server.describe()))
         histories = run_in_fresh_loop(fetch, timeout=300)
     except TemporalConfigError as err:
-        item = QueryProblemItem.from_parent(session, name=QUERY_ROOT, nodeid=QUERY_ROOT)
-        item.problem = str(err)
-        return [item]
+        problem = QueryProblemItem.from_parent(session, name=QUERY_ROOT, nodeid=QUERY_ROOT)
+        problem.problem = str(err)
+        return [problem]
     items: list[pytest.Item] = []
     for label, history in histories:
         nodeid = f"{QUERY_ROOT}/{history.workflow_type}/{label}"

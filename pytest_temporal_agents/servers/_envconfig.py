@@ -214,7 +214,13 @@ def _tls(
     if parts or server_name:
         what = {"client_cert": "client certificate", "client_private_key": "client key", "server_root_ca_cert": "server CA"}
         read = {key: _read_source(value, what[key], source) for key, (value, source) in parts.items()}
-        return TLSConfig(domain=server_name, **read), sources
+        tls = TLSConfig(
+            domain=server_name,
+            client_cert=read.get("client_cert"),
+            client_private_key=read.get("client_private_key"),
+            server_root_ca_cert=read.get("server_root_ca_cert"),
+        )
+        return tls, sources
     if disabled is False:
         return True, sources
     return bool(api_key), sources  # an API key means TLS unless it is turned off (the SDK's rule)

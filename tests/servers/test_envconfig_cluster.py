@@ -109,3 +109,25 @@ def test_a_bad_profile_fails_only_the_tests_that_need_the_cluster(
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*The Temporal environment configuration could not be loaded*TOML parse error*"])
     assert KEY not in output(result)
+
+
+@pytest.mark.temporal(env="local")
+async def test_trading_agents_reaches_the_cluster_the_environment_names(
+    temporal: TemporalHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reference_workflows import cluster
+
+    address = temporal.client.service_client.config.target_host
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", "")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    monkeypatch.setenv("TEMPORAL_API_KEY", KEY)
+    monkeypatch.setenv("TEMPORAL_TLS", "false")
+    async with cluster.open_cluster(cluster.StateDir(tmp_path)) as server:
+        assert (server.origin, server.address, server.namespace) == ("address", address, "default")
+        assert not (tmp_path / "server.json").exists()  # no embedded server was started
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "missing")
+    with pytest.raises(cluster.CliError) as caught:
+        async with cluster.open_cluster(cluster.StateDir(tmp_path)):
+            pass
+    assert "namespace 'missing' does not exist on" in str(caught.value)
+    assert KEY not in str(caught.value)
