@@ -6,6 +6,7 @@ test items, and by ``python -m pytest_temporal_agents replay``.
 """
 
 from ._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main, replay_command
+from ._cluster import fetch_histories, replay_in_processes, save_histories, write_junit
 from ._engine import (
     ReplayConfig,
     ReplayFailed,
@@ -16,7 +17,6 @@ from ._engine import (
     replay_histories,
 )
 from ._feature import ReplayFeature
-from ._cluster import fetch_histories, replay_in_processes, save_histories, write_junit
 from ._items import collect_cluster_histories, collect_history
 
 __all__ = [

@@ -20,7 +20,14 @@ import pytest
 from .._errors import TemporalConfigError
 from ..history import History
 from ..servers import ServerConfig
-from ._engine import INVALID, ReplayFailed, ReplayResult, load_workflow_specs, replay_files, replay_histories
+from ._engine import (
+    INVALID,
+    ReplayFailed,
+    ReplayResult,
+    load_workflow_specs,
+    replay_files,
+    replay_histories,
+)
 
 WORKFLOWS_KEY = pytest.StashKey["list[type] | TemporalConfigError"]()
 RESULTS_KEY = pytest.StashKey["dict[Path, ReplayResult]"]()

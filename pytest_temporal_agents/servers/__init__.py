@@ -14,7 +14,15 @@ first use: it reads histories).
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
-from ._binaries import ENV_KINDS, EXTERNAL, LOCAL, TIME_SKIPPING, ServerConfig, find_binary, validate_env
+from ._binaries import (
+    ENV_KINDS,
+    EXTERNAL,
+    LOCAL,
+    TIME_SKIPPING,
+    ServerConfig,
+    find_binary,
+    validate_env,
+)
 from ._envconfig import Connection, connect, resolve_connection, scrub
 from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
 

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from .._errors import TemporalAgentsWarning, TemporalConfigError
+from .._errors import TemporalAgentsWarning
 from ._binaries import LOCAL, TIME_SKIPPING, ServerConfig, find_binary
 
 if TYPE_CHECKING:

@@ -87,10 +87,11 @@ async def run_orders(temporal: TemporalHarness, amounts: list[int]) -> str:
 
 def replay(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, str(cwd)]), **(env or {})}
-    environ.pop("TEMPORAL_ADDRESS", None) if "TEMPORAL_ADDRESS" not in (env or {}) else None
+    if "TEMPORAL_ADDRESS" not in (env or {}):
+        environ.pop("TEMPORAL_ADDRESS", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest_temporal_agents", "replay", *args],
-        cwd=cwd, env=environ, capture_output=True, text=True, timeout=180,
+        cwd=cwd, env=environ, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
 
 

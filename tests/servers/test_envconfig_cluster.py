@@ -74,8 +74,10 @@ async def test_a_wrong_namespace_names_the_setting_and_the_fix(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            f"*Namespace 'no-such-namespace' does not exist on the Temporal cluster at '{cluster}' "
-            "(namespace from TEMPORAL_NAMESPACE).",
+            (
+                f"*Namespace 'no-such-namespace' does not exist on the Temporal cluster at '{cluster}' "
+                "(namespace from TEMPORAL_NAMESPACE)."
+            ),
             "*Fix: create it (`temporal operator namespace create --namespace no-such-namespace*",
         ]
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
+from typing import Self
 
 import pytest
 from cryptography import x509
@@ -125,7 +126,7 @@ class TLSProxy:
             task.cancel()
         self.loop.run_until_complete(asyncio.sleep(0))
 
-    def __enter__(self) -> TLSProxy:
+    def __enter__(self) -> Self:
         self._thread.start()
         self._ready.wait(10)
         return self
