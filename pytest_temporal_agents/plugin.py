@@ -449,3 +449,15 @@ class _ReportHooks:
             return
         failed = not self.outcome.startswith("temporal report:")
         terminalreporter.write_line(self.outcome, yellow=failed, bold=failed)
+
+
+# -- replay feature: the histories a visibility query selects on the cluster, as test items ----
+@pytest.hookimpl(specname="pytest_collection_modifyitems", tryfirst=True)  # before -k / -m deselect
+def pytest_collection_modifyitems_cluster_histories(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    query = config.getoption("temporal_replay_query", None) or config.getini("temporal_replay_query")
+    if not query:
+        return
+    from .replay import collect_cluster_histories
+
+    limit = config.stash[REPLAY_KEY].query_limit
+    items.extend(collect_cluster_histories(session, config.stash[SETTINGS_KEY].server, str(query), limit))

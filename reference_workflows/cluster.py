@@ -2,7 +2,11 @@
 
 Where the server comes from (``open_cluster``):
 
-1. ``--address HOST:PORT``: any Temporal cluster.
+1. ``--address HOST:PORT``: any Temporal cluster; or, without it, the cluster Temporal's
+   environment configuration names (``TEMPORAL_ADDRESS``, or a ``TEMPORAL_PROFILE`` of the
+   TOML file that has an address). TLS, the API key and a namespace other than ``default``
+   come from that configuration too (``--namespace`` wins over it), through the plugin's
+   ``resolve_connection``: the same rules as the pytest plugin, no secret ever printed.
 2. Otherwise the state directory's own server: a process that runs the embedded dev server
    (``trading-agents server``, or a ``run`` in another terminal) records its address in
    ``server.json`` there, and every other command connects to it. Two dev servers must never
@@ -26,6 +30,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
@@ -215,14 +220,47 @@ def _connect_reason(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-async def connect(address: str, namespace: str, *, fix: str) -> Client:
-    """A client for ``address``, or a one-line ``CliError`` saying why not and what to do.
+async def connect(address: str | None, namespace: str, *, fix: str) -> Client:
+    """A client for ``address`` (None: the environment configuration's), or a one-line
+    ``CliError`` saying why not and what to do.
 
-    The namespace is checked here too: otherwise a missing one surfaces later as a worker's
-    validation error with a traceback.
+    TLS and the API key come from Temporal's environment configuration; messages never show
+    them. The namespace is checked here too: otherwise a missing one surfaces later as a
+    worker's validation error with a traceback.
     """
+    from pytest_temporal_agents import TemporalConfigError
+    from pytest_temporal_agents.servers import EXTERNAL, ServerConfig, resolve_connection, scrub
+
+    given = ServerConfig(
+        env=address or EXTERNAL,
+        namespace=namespace,
+        namespace_given=namespace != "default",
+        namespace_source="--namespace",
+    )
     try:
-        client = await Client.connect(address, namespace=namespace, runtime=_quiet_runtime())
+        connection = resolve_connection(given, address_flag="--address")
+    except TemporalConfigError as error:
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        raise CliError(lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}") from None
+    try:
+        options = connection.connect_kwargs()
+        del options["namespace"]
+        return await _connect_checked(connection.address, connection.namespace, fix=fix, **options)
+    except CliError as error:
+        raise CliError(scrub(str(error), connection.secrets)) from None
+
+
+async def connect_local(address: str, namespace: str, *, fix: str) -> Client:
+    """A client for the state directory's own dev server (plain: no TLS, no key, whatever
+    the environment configuration says), or a one-line ``CliError``."""
+    return await _connect_checked(address, namespace, fix=fix)
+
+
+async def _connect_checked(address: str, namespace: str, *, fix: str, **options: Any) -> Client:
+    try:
+        client = await Client.connect(
+            address, namespace=namespace, runtime=_quiet_runtime(), **options
+        )
     except Exception as error:
         raise CliError(
             UNREACHABLE.format(
@@ -242,6 +280,12 @@ async def connect(address: str, namespace: str, *, fix: str) -> Client:
             UNREACHABLE.format(address=address, namespace=namespace, reason=error.message, fix=fix)
         ) from error
     return client
+
+
+def environment_names_a_cluster(environ: dict[str, str] | None = None) -> bool:
+    """Whether ``TEMPORAL_ADDRESS`` or ``TEMPORAL_PROFILE`` says which cluster to use."""
+    environ = dict(os.environ) if environ is None else environ
+    return bool(environ.get("TEMPORAL_ADDRESS") or environ.get("TEMPORAL_PROFILE"))
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -400,11 +444,12 @@ async def open_cluster(
         reuse: connect to the state directory's running server; if False, that server's
             existence is an error (``trading-agents server`` must not start a second one).
     """
-    if address is not None:
+    if address is not None or environment_names_a_cluster():
         client = await connect(
-            address, namespace, fix="check --address, or leave it out to use the embedded server"
+            address, namespace, fix="check --address / TEMPORAL_ADDRESS, or leave them out to use the embedded server"
         )
-        yield Cluster(client, address, namespace, ui_url, "address", state)
+        target = client.service_client.config.target_host
+        yield Cluster(client, target, client.namespace, ui_url, "address", state)
         return
     record = read_server_record(state)
     if record is None:
@@ -419,7 +464,7 @@ async def open_cluster(
         raise CliError(
             ALREADY_SERVING.format(root=state.root, address=record.address, pid=record.pid)
         )
-    client = await connect(
+    client = await connect_local(
         record.address,
         namespace,
         fix=f"the server recorded in {state.server_file} (pid {record.pid}) does not "

@@ -20,6 +20,7 @@ from ._options import (
     TemporalMarker,
     apply_marker,
     merge_markers,
+    parse_limit,
     resolve_replay_settings,
     resolve_settings,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "bounded_body",
     "exempt_from_assertion_rewriting",
     "merge_markers",
+    "parse_limit",
     "relax_for_temporal",
     "resolve_replay_settings",
     "resolve_settings",

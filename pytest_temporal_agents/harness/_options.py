@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from .._errors import TemporalConfigError
-from ..servers import TIME_SKIPPING, ServerConfig, validate_env
+from ..servers import EXTERNAL, TIME_SKIPPING, ServerConfig, validate_env
 
 #: A workflow's result waits at most this long (wall time) unless configured.
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -37,7 +37,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "temporal_env",
         "Temporal server for tests: 'time-skipping' (default, embedded test server), "
-        "'local' (embedded dev server) or HOST:PORT of an existing cluster.",
+        "'local' (embedded dev server), HOST:PORT of an existing cluster, or 'external' "
+        "(the cluster TEMPORAL_ADDRESS or the environment configuration profile names; "
+        "the default when TEMPORAL_ADDRESS is set).",
     ),
     OptionSpec(
         "temporal_timeout",
@@ -72,6 +74,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "API key for the external cluster (prefer the TEMPORAL_API_KEY environment variable).",
         env_var="TEMPORAL_API_KEY",
     ),
+    OptionSpec(
+        "temporal_profile",
+        "Profile of Temporal's environment configuration file (TEMPORAL_CONFIG_FILE, default "
+        "~/.config/temporalio/temporal.toml) for an external cluster. Environment variable: "
+        "TEMPORAL_PROFILE (read by temporalio's loader).",
+    ),
     # -- replay feature -----------------------------------------------------------------------
     OptionSpec(
         "temporal_replay_check",
@@ -95,6 +103,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "timelines (attempts, failures, timers, signals, children, faults, mocks, model and "
         "tool calls) and the replay verdict. Relative to where pytest runs (the ini file's "
         "directory for the ini option).",
+    ),
+    OptionSpec(
+        "temporal_replay_query",
+        "Visibility query (e.g. \"WorkflowType='X' AND StartTime > '2026-01-01T00:00:00Z'\") "
+        "whose workflows' histories are fetched from the session's external cluster and "
+        "collected as test items, replayed against temporal_workflows.",
+    ),
+    OptionSpec(
+        "temporal_replay_limit",
+        "At most this many histories for temporal_replay_query (default 100).",
     ),
 )
 
@@ -169,6 +187,8 @@ def resolve_settings(
     env = TIME_SKIPPING
     if "temporal_env" in values:
         env = validate_env(str(values["temporal_env"]), sources["temporal_env"])
+    elif environ.get("TEMPORAL_ADDRESS"):  # Temporal's own variable: its cluster (documented)
+        env = EXTERNAL
     timeout = DEFAULT_TIMEOUT
     if "temporal_timeout" in values:
         timeout = parse_timeout(values["temporal_timeout"], sources["temporal_timeout"])
@@ -178,6 +198,9 @@ def resolve_settings(
     server = ServerConfig(
         env=env,
         namespace=str(values.get("temporal_namespace", "default")),
+        namespace_given="temporal_namespace" in values,
+        namespace_source=sources.get("temporal_namespace", "the default"),
+        profile=values.get("temporal_profile"),
         test_server_path=values.get("temporal_test_server_path"),
         cli_path=values.get("temporal_cli_path"),
         dev_server_db=values.get("temporal_dev_server_db"),
@@ -279,6 +302,7 @@ class ReplaySettings:
     check: bool = True
     record_histories: str | None = None
     record_from_command_line: bool = False
+    query_limit: int = 100  # temporal_replay_limit
 
 
 def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], Any]) -> ReplaySettings:
@@ -293,8 +317,27 @@ def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], A
             break
     from_option = option("temporal_record_histories")
     record = from_option if from_option not in (None, "") else ini("temporal_record_histories")
+    limit_option = option("temporal_replay_limit")
+    limit_source = "--temporal-replay-limit" if limit_option not in (None, "") else "ini option temporal_replay_limit"
+    limit = parse_limit(limit_option if limit_option not in (None, "") else ini("temporal_replay_limit"), limit_source)
     return ReplaySettings(
+        query_limit=limit,
         check=check,
         record_histories=str(record) if record not in (None, "") else None,
         record_from_command_line=from_option not in (None, ""),
     )
+
+
+DEFAULT_REPLAY_LIMIT = 100
+
+
+def parse_limit(value: Any, source: str = "temporal_replay_limit") -> int:
+    """``temporal_replay_limit``: a whole number of 1 or more (default 100)."""
+    if value in (None, ""):
+        return DEFAULT_REPLAY_LIMIT
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise TemporalConfigError(
+            f"Invalid {source} {value!r}: expected a whole number of histories, 1 or more (default 100)."
+        )
+    return int(text)

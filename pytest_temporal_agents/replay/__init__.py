@@ -6,6 +6,7 @@ test items, and by ``python -m pytest_temporal_agents replay``.
 """
 
 from ._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main, replay_command
+from ._cluster import fetch_histories, replay_in_processes, save_histories, write_junit
 from ._engine import (
     ReplayConfig,
     ReplayFailed,
@@ -16,7 +17,7 @@ from ._engine import (
     replay_histories,
 )
 from ._feature import ReplayFeature
-from ._items import collect_history
+from ._items import collect_cluster_histories, collect_history
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -26,11 +27,16 @@ __all__ = [
     "ReplayFailed",
     "ReplayFeature",
     "ReplayResult",
+    "collect_cluster_histories",
     "collect_history",
+    "fetch_histories",
     "load_workflow_specs",
     "load_workflows",
     "main",
     "replay_command",
     "replay_files",
     "replay_histories",
+    "replay_in_processes",
+    "save_histories",
+    "write_junit",
 ]

