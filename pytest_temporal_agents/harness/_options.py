@@ -38,8 +38,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "temporal_env",
         "Temporal server for tests: 'time-skipping' (default, embedded test server), "
         "'local' (embedded dev server), HOST:PORT of an existing cluster, or 'external' "
-        "(the cluster TEMPORAL_ADDRESS or the environment configuration profile names; "
-        "the default when TEMPORAL_ADDRESS is set).",
+        "(the cluster TEMPORAL_ADDRESS or the environment configuration profile names; never "
+        "chosen by TEMPORAL_ADDRESS alone, so tests do not land on a cluster a shell exports).",
     ),
     OptionSpec(
         "temporal_timeout",
@@ -187,8 +187,6 @@ def resolve_settings(
     env = TIME_SKIPPING
     if "temporal_env" in values:
         env = validate_env(str(values["temporal_env"]), sources["temporal_env"])
-    elif environ.get("TEMPORAL_ADDRESS"):  # Temporal's own variable: its cluster (documented)
-        env = EXTERNAL
     timeout = DEFAULT_TIMEOUT
     if "temporal_timeout" in values:
         timeout = parse_timeout(values["temporal_timeout"], sources["temporal_timeout"])

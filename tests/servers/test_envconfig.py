@@ -50,9 +50,10 @@ def config_file(tmp_path: Path) -> Path:
 
 
 class TestWhichCluster:
-    def test_temporal_address_alone_selects_that_cluster(self) -> None:
+    def test_external_takes_the_cluster_temporal_address_names(self) -> None:
         environ = {"TEMPORAL_ADDRESS": "env-host:7233"}
-        server = settings(environ)
+        assert settings(environ).env == "time-skipping"  # never chosen by the variable alone
+        server = settings(environ, temporal_env="external")
         assert server.env == EXTERNAL
         connection = resolve_connection(server, environ)
         assert (connection.address, connection.namespace) == ("env-host:7233", "default")
@@ -91,7 +92,7 @@ class TestWhichCluster:
             "TEMPORAL_ADDRESS": "env-host:1234",
             "TEMPORAL_TLS": "false",
         }
-        connection = resolve_connection(settings(environ), environ)
+        connection = resolve_connection(settings(environ, temporal_env="external"), environ)
         assert connection.address == "env-host:1234"
         assert connection.tls is False  # TEMPORAL_TLS=false wins over the API key's default
 
@@ -149,7 +150,7 @@ class TestBadInput:
     def test_an_unreadable_tls_file_from_the_environment(self, tmp_path: Path) -> None:
         environ = {"TEMPORAL_ADDRESS": "h:1", "TEMPORAL_TLS_CLIENT_KEY_PATH": str(tmp_path / "missing.key")}
         with pytest.raises(TemporalConfigError) as caught:
-            resolve_connection(settings(environ), environ)
+            resolve_connection(settings(environ, temporal_env="external"), environ)
         assert "Cannot read the file named by TEMPORAL_TLS_* or the profile's tls table" in str(caught.value)
         assert "missing.key" in str(caught.value) and "client key" in str(caught.value)
 
@@ -157,3 +158,14 @@ class TestBadInput:
         assert settings({}, temporal_env="external").env == EXTERNAL
         with pytest.raises(TemporalConfigError, match="or 'external': the cluster TEMPORAL_ADDRESS"):
             settings({}, temporal_env="bogus")
+
+
+def test_temporal_address_alone_never_moves_the_tests_off_the_embedded_server() -> None:
+    """A shell exporting TEMPORAL_ADDRESS for the `temporal` CLI (perhaps production) must not
+    send test workflows there: only --temporal-env=external (or the ini) does."""
+    from pytest_temporal_agents.harness import resolve_settings
+
+    settings = resolve_settings(
+        option=lambda name: None, ini=lambda name: None, environ={"TEMPORAL_ADDRESS": "prod:7233"}
+    )
+    assert settings.server.env == "time-skipping"

@@ -48,7 +48,7 @@ async def test_temporal_address_and_api_key_from_the_environment(
     monkeypatch.setenv("TEMPORAL_ADDRESS", cluster)
     monkeypatch.setenv("TEMPORAL_API_KEY", KEY)
     monkeypatch.setenv("TEMPORAL_TLS", "false")  # the dev server has no TLS (an API key implies it)
-    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS, "-v")
+    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS, "--temporal-env=external", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["temporal: external cluster from the environment configuration*"])
     assert KEY not in output(result)
@@ -70,7 +70,7 @@ async def test_a_wrong_namespace_names_the_setting_and_the_fix(
 ) -> None:
     monkeypatch.setenv("TEMPORAL_ADDRESS", cluster)
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "no-such-namespace")
-    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS)
+    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS, "--temporal-env=external")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -89,7 +89,7 @@ async def test_an_unreachable_address_from_the_environment(
 ) -> None:
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("TEMPORAL_API_KEY", KEY)
-    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS)
+    result = inner.runpytest_subprocess(*LEAN_SUBPROCESS, "--temporal-env=external")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*Could not connect to the Temporal cluster at '127.0.0.1:1' (namespace 'default', TLS)*",

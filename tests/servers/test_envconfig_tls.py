@@ -170,7 +170,7 @@ def tls_cluster(temporal: TemporalHarness, material: Material) -> Iterator[str]:
 
 
 async def connect_with(environ: dict[str, str]) -> str:
-    server = resolve_settings(lambda _: None, lambda _: None, environ).server
+    server = resolve_settings({"temporal_env": "external"}.get, lambda _: None, environ).server
     client = await connect(resolve_connection(server, environ))
     return client.namespace
 
