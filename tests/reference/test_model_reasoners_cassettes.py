@@ -87,15 +87,16 @@ async def test_the_recorded_decision_is_parsed_and_traded(
     [interaction] = recording(fake_llm).interactions
     said = provider.answered(interaction.body)
     decision = result.decision
+    [request] = fake_llm.requests
+    limit = provider.context_in(request)["risk"]["max_position_size"]
     assert (decision.action, decision.quantity) == (Signal.BUY, said["quantity"])
-    assert decision.quantity <= 119  # inside AAPL's risk limit: the guardrail left it alone
+    assert decision.quantity < limit  # inside the risk limit: the guardrail left it alone
     assert decision.confidence == said["confidence"] and decision.rationale == said["rationale"]
     assert decision.reasoner == reasoner.name and decision.symbol == "AAPL"
     assert result.status is ExecutionStatus.FILLED
     assert result.execution.quantity == said["quantity"]
     [position] = desk.broker.snapshot().positions
     assert (position.symbol, position.quantity) == ("AAPL", said["quantity"])
-    [request] = fake_llm.requests
     assert (request.api, request.status) == (provider.api, 200)
     assert fake_llm.usage == tokens_of(recording(fake_llm)) == request.usage
     assert fake_llm.usage.input_tokens > 500  # the whole context is in the prompt
