@@ -34,6 +34,7 @@ GUIDES_QUOTING_EXAMPLES = [
     ("docs/how-to/pydantic-ai.md", ["docs/examples/test_pydantic_ai.py", "docs/examples/pydantic_ai_agent.py"], 2),
     ("docs/how-to/migrate.md", ["docs/examples/test_migrate_before.py", "docs/examples/test_migrate_after.py"], 2),
     ("docs/how-to/html-report.md", ["docs/examples/test_html_report.py"], 1),
+    ("docs/how-to/model-reasoners.md", ["tests/reference/test_model_reasoners_cassettes.py"], 1),
 ]
 
 

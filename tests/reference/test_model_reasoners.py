@@ -17,6 +17,7 @@ import pytest
 from reference_fixtures import AGENT_RETRY, AS_OF, BARS, TradingDesk, pinned_inputs
 
 from pytest_temporal_agents import FakeLLM, LLMRequest
+from pytest_temporal_agents.llm import Rule
 from reference_workflows.agents import Agents
 from reference_workflows.models import AgentContext, ExecutionStatus, Signal, Strategy
 from reference_workflows.reasoners import (
@@ -39,11 +40,23 @@ class Provider:
     build: Callable[..., ModelReasoner]
     api: str
 
-    def answer(self, fake: FakeLLM, data: dict[str, Any], tool: str = "trading_decision") -> None:
+    def answer(
+        self, fake: FakeLLM | Rule, data: dict[str, Any], tool: str = "trading_decision"
+    ) -> None:
+        """Script ``data`` as the model's answer, on the fake or on one of its rules."""
         if self.api == "openai.chat":
             fake.reply(json.dumps(data))  # structured output arrives as the message's text
         else:
             fake.reply_tool_call(tool, data)  # the forced tool call's input
+
+    def answered(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The JSON answer in a response body of this API (what ``answer`` scripts)."""
+        if self.api == "openai.chat":
+            text: str = body["choices"][0]["message"]["content"]
+            answer: dict[str, Any] = json.loads(text)
+            return answer
+        [call] = [block for block in body["content"] if block["type"] == "tool_use"]
+        return dict(call["input"])
 
     def context_in(self, request: LLMRequest) -> dict[str, Any]:
         """The agents' context, as the prompt carries it."""
