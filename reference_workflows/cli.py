@@ -208,6 +208,11 @@ def _show_options(show: argparse.ArgumentParser) -> None:
     show.add_argument(
         "--run-id", metavar="RUN_ID", help="one run of the workflow (default: its latest)"
     )
+    show.add_argument(
+        "--html",
+        metavar="PATH",
+        help="also write the run as a self-contained HTML report (the plugin's report view)",
+    )
     _connection_options(show)
 
 

@@ -214,7 +214,11 @@ async def show(args: argparse.Namespace, state: cluster.StateDir, console: runne
         # A server started for this command takes its Web UI along when it exits: no link.
         live = server.origin != "embedded"
         shown = await past_runs.show_run(
-            server.client, args.workflow_id, args.run_id, server.link if live else _no_link
+            server.client,
+            args.workflow_id,
+            args.run_id,
+            server.link if live else _no_link,
+            html=args.html,
         )
     console.say(shown.text)
     if not live:

@@ -28,6 +28,7 @@ from temporalio.client import (
 from pytest_temporal_agents import History
 
 from . import display
+from .cluster import CliError
 from .runner import describe_workflow
 from .workers import all_workflows
 
@@ -98,11 +99,13 @@ async def show_run(
     workflow_id: str,
     run_id: str | None,
     link: Callable[[str, str | None], str | None],
+    html: str | None = None,
 ) -> ShownRun:
-    """One run (the latest of ``workflow_id`` unless ``run_id``): status, result, timeline.
+    """One run (the latest of ``workflow_id`` unless ``run_id``): status, result, timeline;
+    with ``html``, also the plugin's HTML report of the run, written to that path.
 
     Raises:
-        CliError: no such workflow (or run) on the server.
+        CliError: no such workflow (or run) on the server, or the report cannot be written.
     """
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     description = await describe_workflow(handle, client.namespace)
@@ -136,7 +139,21 @@ async def show_run(
     history = History(await handle.fetch_history(), run_id=run_id)
     lines.append(f"Timeline ({len(history.events)} events):")
     lines.extend(_indented(history.timeline()))
+    if html is not None:
+        lines.append(f"HTML report: {_write_html(history, html, workflow_id)}")
     return ShownRun("\n".join(lines), failed)
+
+
+def _write_html(history: History, path: str, workflow_id: str) -> str:
+    from pytest_temporal_agents.report import write_workflow_report
+
+    try:
+        return str(write_workflow_report([history], path, title=f"trading-agents: {workflow_id}"))
+    except OSError as error:
+        raise CliError(
+            f"could not write the HTML report to {path!r}: {error.strerror or error}. "
+            "Give --html a file path in a writable directory."
+        ) from None
 
 
 def _indented(text: str) -> list[str]:

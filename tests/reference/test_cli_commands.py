@@ -186,6 +186,32 @@ def test_show_prints_a_past_run_s_result_and_timeline(
     assert "WorkflowExecutionCompleted" in out
 
 
+def test_show_html_writes_the_report_view_of_the_run(
+    server: Server, run_all: subprocess.CompletedProcess[str], tmp_path: Path
+) -> None:
+    workflow_id = _blocks(run_all.stdout)["automated"].split()[3]
+    target = tmp_path / "runs" / "automated.html"  # a missing directory is created
+    done = _run("show", workflow_id, "--html", str(target), "--state-dir", str(server.state))
+    assert done.returncode == 0, done.stderr
+    assert f"HTML report: {target}" in done.stdout
+    page = target.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "AutomatedTradingWorkflow" in page
+    assert "analysis_agent" in page and workflow_id in page
+    assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained
+
+
+def test_show_html_to_an_unwritable_path_is_one_line_and_exit_2(
+    server: Server, run_all: subprocess.CompletedProcess[str], tmp_path: Path
+) -> None:
+    workflow_id = _blocks(run_all.stdout)["automated"].split()[3]
+    (tmp_path / "a-file").write_text("not a directory")
+    target = tmp_path / "a-file" / "report.html"
+    done = _run("show", workflow_id, "--html", str(target), "--state-dir", str(server.state))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"could not write the HTML report to {str(target)!r}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_show_of_a_run_that_did_not_complete_exits_1(server: Server) -> None:
     from temporalio.client import Client
 
