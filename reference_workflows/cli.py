@@ -394,5 +394,20 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_WORKFLOW_FAILED
 
 
+def console_main() -> None:
+    """The ``trading-agents`` console script: :func:`main`, then leave without finalising.
+
+    temporalio's core runtime keeps native threads that may call into Python while the
+    interpreter finalises, which aborts the process now and then ("Fatal Python error:
+    PyGILState_Release", exit -6; temporalio/sdk-python#300) after the command is done. Every
+    command has stopped its servers and workers and closed the ledger by the time
+    :func:`main` returns, so the exit code is final: flush and end the process there.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -54,6 +54,14 @@ def one_server_per_worker(ran: dict[int, tuple[str, str]]) -> dict[str, str]:
     return {worker: next(iter(targets)) for worker, targets in servers.items()}
 
 
+def assert_one_report_of_every_test(report: Path) -> None:
+    """The workers' reports merged into one file by the controller: all eight tests, once each."""
+    page = report.read_text()
+    for n in range(8):
+        assert page.count(f"test_many.py::test_n[{n}]") >= 1, n
+    assert page.count("GreetingWorkflow") >= 8
+
+
 @pytest.fixture
 def lean(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -62,8 +70,11 @@ def lean(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pyte
 
 def test_n_auto_records_every_workers_histories(lean: pytest.Pytester) -> None:
     lean.makepyfile(test_many=MANY_TESTS)
-    result = lean.runpytest_subprocess(*LEAN_SUBPROCESS, "-n", "auto", "--temporal-record-histories=histories")
+    result = lean.runpytest_subprocess(
+        *LEAN_SUBPROCESS, "-n", "auto", "--temporal-record-histories=histories", "--temporal-report=report.html"
+    )
     result.assert_outcomes(passed=8)
+    assert_one_report_of_every_test(lean.path / "report.html")
     ran = runs(lean.path)
     assert sorted(ran) == list(range(8))
     workers = one_server_per_worker(ran)
@@ -80,9 +91,16 @@ def test_n_auto_records_every_workers_histories(lean: pytest.Pytester) -> None:
 def test_loadgroup_keeps_a_group_on_one_worker(lean: pytest.Pytester) -> None:
     lean.makepyfile(test_many=GROUPED_TESTS)
     result = lean.runpytest_subprocess(
-        *LEAN_SUBPROCESS, "-n", "2", "--dist", "loadgroup", "--temporal-record-histories=histories"
+        *LEAN_SUBPROCESS,
+        "-n",
+        "2",
+        "--dist",
+        "loadgroup",
+        "--temporal-record-histories=histories",
+        "--temporal-report=report.html",
     )
     result.assert_outcomes(passed=8)
+    assert_one_report_of_every_test(lean.path / "report.html")
     ran = runs(lean.path)
     one_server_per_worker(ran)
     for group in range(4):
