@@ -44,7 +44,7 @@ NEEDS_FAKETIME = """\
 @pytest.mark.temporal(start_time={start_time}) is before the wall clock ({now}), and the
 time-skipping server's clock starts at the wall clock and only moves forward. To start a
 server of the test's own at that time, pytest-temporal-agents runs it under libfaketime,
-which {problem}. Install it with `pip install libfaketime` (Linux or macOS), or choose a
+which {problem}. Install it with `pip install libfaketime` (Linux), or choose a
 start time after now."""
 
 
