@@ -247,6 +247,7 @@ class TemporalHarness:
     # -- the features, one object each (see _lifecycle.py) --------------------------------------
     mock_activity = _delegate("mocks", MocksFeature.mock_activity)
     mock_child_workflow = _delegate("mocks", MocksFeature.mock_child_workflow)
+    mock_nexus_operation = _delegate("mocks", MocksFeature.mock_nexus_operation)
     mock = _delegate("mocks", MocksFeature.mock)
     assert_call_order = _delegate("mocks", MocksFeature.assert_call_order)
     assert_expectations = _delegate("mocks", MocksFeature.assert_expectations)
