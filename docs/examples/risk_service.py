@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import nexusrpc
+import nexusrpc.handler
 from temporalio import activity, workflow
 from temporalio.exceptions import NexusOperationError
 
@@ -33,6 +34,21 @@ class RiskVerdict:
 class RiskService:
     assess: nexusrpc.Operation[RiskRequest, RiskVerdict]
     exposure: nexusrpc.Operation[str, float]
+
+
+@nexusrpc.handler.service_handler(service=RiskService)
+class RiskDeskHandler:
+    """The risk desk's real handler (its team tests it; a caller's test mocks it)."""
+
+    @nexusrpc.handler.sync_operation
+    async def assess(self, ctx: nexusrpc.handler.StartOperationContext, request: RiskRequest) -> RiskVerdict:
+        if request.quantity > 1_000:
+            return RiskVerdict(False, f"{request.quantity} shares is over the 1000-share limit")
+        return RiskVerdict(True, "within limits")
+
+    @nexusrpc.handler.sync_operation
+    async def exposure(self, ctx: nexusrpc.handler.StartOperationContext, symbol: str) -> float:
+        return 0.0
 
 
 @dataclass

@@ -5,7 +5,15 @@ from __future__ import annotations
 from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import TemporalHarness
-from risk_service import GuardedTrade, RiskRequest, RiskService, RiskVerdict, TradeOrder, place_order
+from risk_service import (
+    GuardedTrade,
+    RiskDeskHandler,
+    RiskRequest,
+    RiskService,
+    RiskVerdict,
+    TradeOrder,
+    place_order,
+)
 
 
 async def test_an_approved_trade_is_placed(temporal: TemporalHarness) -> None:
@@ -50,3 +58,18 @@ async def test_a_failing_risk_desk_stops_the_trade(temporal: TemporalHarness) ->
 
     assert result.startswith("not traded: risk desk failed")
     assert trade.call_count == 0
+
+
+async def test_against_the_real_handler(temporal: TemporalHarness) -> None:
+    temporal.mock_activity(place_order, returns="ord-3")
+    endpoint = await temporal.env.create_nexus_endpoint("risk-desk-real", temporal.task_queue)
+    try:
+        async with temporal.worker(
+            workflows=[GuardedTrade], activities=[place_order], nexus_service_handlers=[RiskDeskHandler()]
+        ):
+            order = TradeOrder("AAPL", 5_000, risk_endpoint="risk-desk-real")
+            result = await temporal.result(await temporal.start(GuardedTrade.run, order))
+    finally:
+        await temporal.env.delete_nexus_endpoint(endpoint)
+
+    assert result == "not traded: 5000 shares is over the 1000-share limit"
