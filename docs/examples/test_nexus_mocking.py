@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from temporalio.exceptions import ApplicationError
-
-from pytest_temporal_agents import TemporalHarness
 from risk_service import (
     GuardedTrade,
     RiskDeskHandler,
@@ -14,6 +11,9 @@ from risk_service import (
     TradeOrder,
     place_order,
 )
+from temporalio.exceptions import ApplicationError
+
+from pytest_temporal_agents import TemporalHarness
 
 
 async def test_an_approved_trade_is_placed(temporal: TemporalHarness) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from month_end import MonthEndRebalance
+
 from pytest_temporal_agents import TemporalHarness
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
+from trade_approval import Approval, Trade, TradeApproval
 
 from pytest_temporal_agents import DelayedCallError, TemporalHarness
-from trade_approval import Approval, Trade, TradeApproval
 
 
 async def test_the_risk_desk_approves_five_hours_in(temporal: TemporalHarness) -> None:

@@ -35,7 +35,14 @@ from .._sdk import (
 from ._behaviour import UNSET, Behaviour
 from ._fakes import seed_for
 from ._nexus import NexusMocks
-from ._objects import ActivityMock, Mock, MockCall, NexusOperationMock, WorkflowMock, assert_call_order
+from ._objects import (
+    ActivityMock,
+    Mock,
+    MockCall,
+    NexusOperationMock,
+    WorkflowMock,
+    assert_call_order,
+)
 from ._workflows import MOCK_CHILD_ACTIVITY, mocked_workflow_class, unpack
 
 M = TypeVar("M", ActivityMock, WorkflowMock, NexusOperationMock)

@@ -181,11 +181,11 @@ def test_bad_start_times_fail_with_the_fix(project: pytest.Pytester) -> None:
     project.makepyfile(test_bad=BAD_MARKERS)
     result = run_expecting(project, errors=3)
     result.stdout.fnmatch_lines([
-        "*@pytest.mark.temporal(start_time=datetime.datetime(2024, 1, 31, 0, 0)) is invalid: it has no time "
-        "zone, so it could mean any instant.",
+        ("*@pytest.mark.temporal(start_time=datetime.datetime(2024, 1, 31, 0, 0)) is invalid: it has no time "
+        "zone, so it could mean any instant."),
         "*start_time=datetime(2024, 1, 31, 16, 0, tzinfo=timezone.utc).",
         "*@pytest.mark.temporal(start_time='2024-01-31') is invalid: it is not a datetime.datetime.",
-        "*@pytest.mark.temporal(start_time=2024-01-31 00:00:00+00:00) needs the time-skipping server, but "
-        "this test",
+        ("*@pytest.mark.temporal(start_time=2024-01-31 00:00:00+00:00) needs the time-skipping server, but "
+        "this test"),
         "*runs on the local server, whose clock is the real one and cannot be moved.",
     ])

@@ -8,9 +8,15 @@ from datetime import timedelta
 import nexusrpc
 import pytest
 from pytester_support import SUPPORT, run_expecting
-from risk_service import GuardedTrade, RiskRequest, RiskService, RiskVerdict, TradeOrder, place_order
+from risk_service import (
+    GuardedTrade,
+    RiskRequest,
+    RiskService,
+    RiskVerdict,
+    TradeOrder,
+    place_order,
+)
 from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
-from temporalio.exceptions import ApplicationError
 
 from pytest_temporal_agents import HarnessUsageError, NexusOperationMock, TemporalHarness
 
@@ -152,8 +158,8 @@ def test_unmet_expectations_fail_the_test_at_teardown(project: pytest.Pytester) 
     project.makepyfile(test_inner_nexus=EXPECTATIONS)
     result = run_expecting(project, passed=2, errors=2)
     result.stdout.fnmatch_lines([
-        "*- nexus operation mock 'RiskService.assess': expected exactly 2 calls, got 1 call: "
-        "1. RiskService.assess(RiskRequest(symbol='IBM', quantity=1)) attempt 1, workflow '*'",
+        ("*- nexus operation mock 'RiskService.assess': expected exactly 2 calls, got 1 call: "
+        "1. RiskService.assess(RiskRequest(symbol='IBM', quantity=1)) attempt 1, workflow '*'"),
     ])
     result.stdout.fnmatch_lines([
         "*- nexus operation mock 'RiskService.assess' was called 2 times, but its sequence= has only 1 results*",

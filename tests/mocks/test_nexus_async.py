@@ -58,6 +58,6 @@ def test_time_does_not_skip_while_an_async_operation_is_open(project: pytest.Pyt
     result = run_expecting(project, "-p", "no:randomly", passed=3, warnings=1)
     result.stdout.fnmatch_lines([
         "*test_slow*",
-        "*TemporalAgentsWarning: pytest-temporal-agents: after *test_slow, the time-skipping server no "
-        "longer skips time*The next test gets a fresh server.",
+        ("*TemporalAgentsWarning: pytest-temporal-agents: after *test_slow, the time-skipping server no "
+        "longer skips time*The next test gets a fresh server."),
     ])

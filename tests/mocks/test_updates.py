@@ -7,14 +7,18 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-import pytest_temporal_agents
 from pytester_support import SUPPORT, run_expecting
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from trade_approval import Approval, Trade, TradeApproval
 
+import pytest_temporal_agents
 from pytest_temporal_agents import DelayedCallError, HarnessUsageError, History, TemporalHarness
 
 ROOT = Path(pytest_temporal_agents.__file__).resolve().parents[1]
@@ -79,24 +83,24 @@ async def test_updates_sent_directly_pass_through_the_validator(temporal: Tempor
 
 
 async def test_update_with_start_runs_on_the_time_skipping_server(temporal: TemporalHarness) -> None:
+    """(docs/examples/test_update_approval.py executes one; this one starts it and waits.)"""
     assert temporal.supports_time_skipping
+    workflow_id = temporal.new_workflow_id("approval")
     async with temporal.worker(workflows=[TradeApproval]):
-        start = WithStartWorkflowOperation(
-            TradeApproval.run,
-            Trade("AMD", 20),
-            id=temporal.new_workflow_id("approval"),
-            task_queue=temporal.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        operation = WithStartWorkflowOperation(
+            TradeApproval.run, Trade("AMD", 20), id=workflow_id, task_queue=temporal.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
-        answer = await temporal.client.execute_update_with_start_workflow(
-            TradeApproval.approve, Approval("risk-desk", 20), start_workflow_operation=start
+        update = await temporal.client.start_update_with_start_workflow(
+            TradeApproval.approve, Approval("risk-desk", 20), start_workflow_operation=operation,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
-        handle = await start.workflow_handle()
-        assert answer.startswith("approved 20 AMD")
-        # Its handle did not come from the time-skipping client: temporal.result skips time.
-        assert (await temporal.result(handle)).startswith("20 AMD: approved by risk-desk after 0.0h")
+        assert (await update.result()).startswith("approved 20 AMD")
+        # A handle by id is a plain one too: temporal.result skips the half hour to the order.
+        by_id = temporal.client.get_workflow_handle(workflow_id)
+        assert (await temporal.result(by_id)).startswith("20 AMD: approved by risk-desk after 0.0h")
     # Started through the harness's client: tracked, so replayed and reported at teardown.
-    assert handle.id in temporal.started_workflows
+    assert workflow_id in temporal.started_workflows
 
 
 async def test_an_update_after_the_workflow_ended_fails_its_call(temporal: TemporalHarness) -> None:
@@ -197,6 +201,6 @@ def test_a_rejected_update_nobody_awaited_fails_the_test(project: pytest.Pyteste
     project.makepyfile(test_inner_updates=UNAWAITED_REJECTION)
     result = run_expecting(project, passed=1, errors=1)
     result.stdout.fnmatch_lines([
-        "*- update_after('approve', after=1:00:00) to '*' failed and nothing awaited it: "
-        "update 'approve' of '*' failed: rejected by its validator*'intern' may not approve trades",
+        ("*- update_after('approve', after=1:00:00) to '*' failed and nothing awaited it: "
+        "update 'approve' of '*' failed: rejected by its validator*'intern' may not approve trades"),
     ])
