@@ -92,6 +92,9 @@ class NexusMocks:
         for mock in self.mocks:
             if target is mock.operation or target == mock.name:
                 return mock
+        if isinstance(target, nexusrpc.Operation):  # declared by name: match the name, if unique
+            named = [mock for mock in self.mocks if mock.operation_name == target.name]
+            return named[0] if len(named) == 1 else None
         return None
 
     def declare(

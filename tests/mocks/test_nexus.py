@@ -83,10 +83,11 @@ async def test_an_operation_error_fails_the_operation(temporal: TemporalHarness)
 async def test_side_effects_and_faked_results(temporal: TemporalHarness) -> None:
     seen: list[str] = []
     assess = temporal.mock_nexus_operation(
-        RiskService, RiskService.assess, endpoint="risk-desk", side_effect=lambda request: seen.append(request.symbol)
+        RiskService, "assess", endpoint="risk-desk", side_effect=lambda request: seen.append(request.symbol)
     )
     temporal.mock_activity(place_order, returns="ord-f")
     result = await temporal.run(GuardedTrade.run, TradeOrder("MSFT", 3), activities=[place_order])
+    assert temporal.mock(RiskService.assess) is assess  # declared by name, found by the operation
     verdict = assess.calls[0].result
     assert isinstance(verdict, RiskVerdict)  # faked from the operation's output type
     assert result in ("traded 3 MSFT (ord-f)", f"not traded: {verdict.reason}")
@@ -127,6 +128,7 @@ async def test_on_the_local_dev_server_too(temporal: TemporalHarness) -> None:
         RiskService, RiskService.assess, returns=lambda r: RiskVerdict(r.quantity < 10, "size")
     )
     trade = temporal.mock_activity(place_order, returns="ord-l")
+    assert temporal.mock(RiskService.assess) is assess
     order = TradeOrder("AAPL", 5, assess.endpoint)
     assert await temporal.run(GuardedTrade.run, order, activities=[place_order]) == "traded 5 AAPL (ord-l)"
     assess.assert_called_once_with(RiskRequest("AAPL", 5))
