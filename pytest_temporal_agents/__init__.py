@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from .mocks import DelayedCallError as DelayedCallError
     from .mocks import Mock as Mock
     from .mocks import MockCall as MockCall
+    from .mocks import NexusOperationMock as NexusOperationMock
     from .mocks import WorkflowMock as WorkflowMock
     from .mocks import fake_value as fake_value
     from .replay import ReplayFailed as ReplayFailed
@@ -82,7 +83,7 @@ _EXPORTED_BY = {
     "load_history_file save_history_file",
     ".llm": "FakeLLM FakeLLMError FakeLLMProblems LLMExtraMissing LLMRequest",
     ".mocks": "ActivityClockLease ActivityEnv ActivityMock CannotFake DelayedCall DelayedCallError "
-    "Mock MockCall WorkflowMock fake_value",
+    "Mock MockCall NexusOperationMock WorkflowMock fake_value",
     ".replay": "ReplayFailed ReplayResult load_workflow_specs load_workflows replay_files "
     "replay_histories",
     ".saga": "Rerun SagaAnalysis SagaAssertionError SagaCheck SagaFailure StepRun "

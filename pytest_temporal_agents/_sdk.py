@@ -73,6 +73,15 @@ def query_definition(query: Callable[..., Any]) -> Any:
     return temporalio.workflow._QueryDefinition.from_fn(query)
 
 
+def update_name_and_type(update: Callable[..., Any] | str) -> tuple[str, Any]:
+    """The name and return type of a ``@workflow.update`` method (or a name and None).
+
+    Raises:
+        RuntimeError: a dynamic update handler, which has no name to send.
+    """
+    return temporalio.workflow._UpdateDefinition.get_name_and_result_type(update)
+
+
 def activity_name(fn: Callable[..., Any] | str) -> str:
     """The registered name of an activity callable (or the name itself)."""
     if isinstance(fn, str):

@@ -142,7 +142,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             "(run with --temporal-env=time-skipping)"
         )
     try:
-        env = await request.config.stash[POOL_KEY].get(settings.server)
+        env = await request.config.stash[POOL_KEY].get(settings.server, start_time=marker.start_time)
     except (ServerBinaryNotFound, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
@@ -174,7 +174,9 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         if harness.started_workflows:
             # A leaked time-skipping lock would stop time for every later test: find it
             # here, name this test, and give the next test a fresh server.
-            await request.config.stash[POOL_KEY].check_clock(settings.server, after=request.node.nodeid)
+            await request.config.stash[POOL_KEY].check_clock(
+                settings.server, after=request.node.nodeid, dated=marker.start_time is not None
+            )
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

@@ -25,7 +25,9 @@ from temporalio.client import (
     OutboundInterceptor,
     QueryWorkflowInput,
     StartWorkflowInput,
+    StartWorkflowUpdateWithStartInput,
     WorkflowHandle,
+    WorkflowUpdateHandle,
 )
 from temporalio.testing import WorkflowEnvironment
 
@@ -122,6 +124,14 @@ class _RecordingOutbound(OutboundInterceptor):
         self._harness._lifecycle.adjust_start(input)
         handle = await super().start_workflow(input)
         return self._harness._track(handle, input.workflow)
+
+    async def start_update_with_start_workflow(
+        self, input: StartWorkflowUpdateWithStartInput
+    ) -> WorkflowUpdateHandle[Any]:
+        handle = await super().start_update_with_start_workflow(input)
+        start = input.start_workflow_input  # a workflow the test started: replayed, terminated
+        self._harness._ctx.started[start.id] = StartedWorkflow(start.id, handle.workflow_run_id, start.workflow)
+        return handle
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
         if self._harness.supports_time_skipping:
@@ -237,6 +247,7 @@ class TemporalHarness:
     # -- the features, one object each (see _lifecycle.py) --------------------------------------
     mock_activity = _delegate("mocks", MocksFeature.mock_activity)
     mock_child_workflow = _delegate("mocks", MocksFeature.mock_child_workflow)
+    mock_nexus_operation = _delegate("mocks", MocksFeature.mock_nexus_operation)
     mock = _delegate("mocks", MocksFeature.mock)
     assert_call_order = _delegate("mocks", MocksFeature.assert_call_order)
     assert_expectations = _delegate("mocks", MocksFeature.assert_expectations)
@@ -249,6 +260,7 @@ class TemporalHarness:
     )
     signal_after = _delegate("callbacks", CallbacksFeature.signal_after)
     query_after = _delegate("callbacks", CallbacksFeature.query_after)
+    update_after = _delegate("callbacks", CallbacksFeature.update_after)
     freeze_activity_clock = _delegate("clock", ActivityClockFeature.freeze_activity_clock)
     inject = _delegate("faults", FaultsFeature.inject)
     attempts = _delegate("faults", FaultsFeature.attempts)

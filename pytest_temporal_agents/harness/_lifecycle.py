@@ -2,18 +2,19 @@
 
 Read top to bottom, this is what happens to a test that uses the ``temporal`` fixture:
 
-1. Build a worker (``temporal.run`` / ``start`` / ``worker``): mocks replace activities and
-   child workflows by name, the saga feature remembers the activities, faults wrap what will
+1. Build a worker (``temporal.run`` / ``start`` / ``worker``): mocked Nexus services get
+   their handler worker and endpoints first; mocks replace activities and child workflows by name, the saga feature remembers the activities, faults wrap what will
    really run (mocked and real alike); the replay feature makes nondeterminism fail fast and
-   faults add their workflow interceptor to the worker options. (:meth:`Lifecycle.activities`,
-   :meth:`Lifecycle.workflows`, :meth:`Lifecycle.worker_options`)
+   faults add their workflow interceptor to the worker options. (:meth:`Lifecycle.prepare_workers`,
+   :meth:`Lifecycle.activities`, :meth:`Lifecycle.workflows`, :meth:`Lifecycle.worker_options`)
 2. Start a workflow: faults adjust the start (a short workflow task timeout for crash
    tests). (:meth:`Lifecycle.adjust_start`)
 3. Read a history: faults add every attempt their wrappers saw; the server keeps only each
    activity's last one. (:meth:`Lifecycle.enrich_history`)
 4. Teardown checks, in this order: release the activity clock, record histories, replay
    every workflow the test ran, wait for faults in flight and list theirs, delayed calls
-   nobody awaited, mock expectations. (:meth:`Lifecycle.teardown_problems`)
+   nobody awaited, mock expectations, mocked Nexus endpoints deleted.
+   (:meth:`Lifecycle.teardown_problems`)
 5. Close: let workflow tasks in flight finish, stop the workers, terminate what still runs.
    (``TemporalHarness.close``)
 
@@ -51,6 +52,9 @@ class Lifecycle:
         self.replay = ReplayFeature(ctx)
 
     # 1. building a worker
+    async def prepare_workers(self) -> None:
+        await self.mocks.serve_nexus()
+
     def activities(self, activities: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
         activities = self.mocks.replace_activities(activities)
         activities = self.saga.remember_activities(activities)
@@ -80,6 +84,7 @@ class Lifecycle:
             self.faults.problems,
             self.callbacks.problems,
             self.mocks.problems,
+            self.mocks.release_nexus,
         ]
 
     async def teardown_problems(self) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._errors import TemporalConfigError
@@ -225,6 +225,8 @@ class TemporalMarker:
             --temporal-replay-check, itself true by default).
         plugins: temporalio plugins for the test's client, workers and teardown replay
             (``temporal.use_plugins(...)``).
+        start_time: an aware datetime the test's workflows start at (``workflow.now()``),
+            on a time-skipping server of the test's own (``servers.ServerPool.get``).
     """
 
     env: str | None = None
@@ -233,12 +235,17 @@ class TemporalMarker:
     freeze_activity_clock: bool = False
     replay_check: bool | None = None  # replay feature: None = the session's setting
     plugins: Sequence[Any] = ()
+    start_time: datetime | None = None  # start-time feature: None = the shared server's clock
 
 
 MARKER_SIGNATURE = (
     "temporal(*, freeze_activity_clock=False, env=None, timeout=None, time_skipping=False, "
-    "replay_check=None, plugins=())"
+    "replay_check=None, plugins=(), start_time=None)"
 )
+
+BAD_START_TIME = """@pytest.mark.temporal(start_time={value!r}) is invalid: {problem}.
+Give a timezone-aware datetime, for example
+start_time=datetime(2024, 1, 31, 16, 0, tzinfo=timezone.utc)."""
 
 BAD_MARKER = """\
 @pytest.mark.temporal{args} is invalid: {problem}.
@@ -271,6 +278,15 @@ def merge_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) 
             f"@pytest.mark.temporal(replay_check={marker.replay_check!r}) is invalid: "
             "it must be True or False (or None for the session's --temporal-replay-check)."
         )
+    if marker.start_time is not None:  # start-time feature
+        if not isinstance(marker.start_time, datetime):
+            problem = "it is not a datetime.datetime"
+        elif marker.start_time.utcoffset() is None:
+            problem = "it has no time zone, so it could mean any instant"
+        else:
+            problem = ""
+        if problem:
+            raise TemporalConfigError(BAD_START_TIME.format(value=marker.start_time, problem=problem))
     return marker
 
 

@@ -34,6 +34,11 @@ async def wait_for_result(
     limit = timeout or ctx.timeout
     try:
         untimed = getattr(handle, "_untimed_result", handle.result)
+        if type(handle).result is WorkflowHandle.result and hasattr(ctx.env, "time_skipping_unlocked"):
+            # A plain handle (update-with-start's, one got by id) does not skip time while
+            # it waits, as the time-skipping client's own handles do: let it.
+            async with ctx.env.time_skipping_unlocked():
+                return await asyncio.wait_for(untimed(**result_options), timeout=limit.total_seconds())
         return await asyncio.wait_for(untimed(**result_options), timeout=limit.total_seconds())
     except asyncio.TimeoutError:
         # Not terminated here: an activity may be in flight, and only the teardown's

@@ -133,6 +133,7 @@ class Workers:
         Yields:
             The running SDK worker.
         """
+        await self._lifecycle.prepare_workers()
         record = self._build_worker(
             workflows, activities, task_queue or self.start_queue, False, worker_options
         )
@@ -192,6 +193,7 @@ class Workers:
             # The SDK allows one worker per task queue and client: stop the old one first.
             # Workflows it was running resume on the new worker from their histories.
             await self.stop(current)
+        await self._lifecycle.prepare_workers()
         record = self._build_worker(
             list(merged_workflows.values()), list(merged_activities.values()), task_queue, True, {}
         )

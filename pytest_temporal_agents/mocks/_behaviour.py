@@ -169,7 +169,10 @@ class Behaviour:
 def _exception(value: BaseException | type[BaseException], label: str) -> BaseException:
     if isinstance(value, BaseException):
         # A fresh copy per call: raising one instance again would chain its tracebacks.
-        return copy.copy(value)
+        try:
+            return copy.copy(value)
+        except TypeError:  # keyword-only constructor arguments (nexusrpc.OperationError)
+            return value.with_traceback(None)
     try:
         return value(f"raised by {label}")
     except TypeError:

@@ -1,13 +1,14 @@
-"""Harness feature: signals and queries delivered at a point of workflow time.
+"""Harness feature: signals, queries and updates delivered at a point of workflow time.
 
 Go's test suite has ``RegisterDelayedCallback``: run this when the workflow's clock reaches
 T. On a real server the test cannot hook the workflow's clock, but another workflow can:
 a small helper workflow (``_workflows.DelayedCallbackWorkflow``) sleeps ``after`` and then
-signals the target, or runs an activity that queries it. Under time skipping the server
-fires timers in time order, so the signal lands exactly at that point of the target's
-timeline; while the query activity runs the server does not skip time, so the answer is
-the target's state at that instant. On servers without time skipping the same thing
-happens in real time.
+signals the target, or runs an activity that queries or updates it (a workflow cannot
+send an update). Under time skipping the server fires timers in time order, so the signal
+lands exactly at that point of the target's timeline; while the query or update activity
+runs the server does not skip time, so the answer is the target's state at that instant,
+and the update's validator and handler see that workflow time. On servers without time
+skipping the same thing happens in real time.
 
 The helpers run on a worker of their own (a task queue of their own), started on first
 use, and are started through the environment's client, not the test's, so they stay out
@@ -17,37 +18,58 @@ of the test's started workflows (reports, replay checks).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import temporalio.activity
 import temporalio.workflow
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError, TemporalAgentsError
-from .._sdk import query_definition, signal_name
+from .._sdk import query_definition, signal_name, update_name_and_type
 from ..servers import TERMINATION_SETTLE, settle
-from ._workflows import CALLBACK_WORKFLOW, QUERY_ACTIVITY, DelayedCallbackWorkflow, pack, unpack
+from ._workflows import (
+    CALLBACK_WORKFLOW,
+    QUERY_ACTIVITY,
+    UPDATE_ACTIVITY,
+    DelayedCallbackWorkflow,
+    pack,
+    unpack,
+)
 
 BAD_AFTER = """\
 temporal.{method}(..., after={after!r}) needs a datetime.timedelta >= 0 of workflow time,
 such as after=timedelta(hours=2), counted from now (the server's current time)."""
 
 
+UPDATE_REJECTED = "rejected by its validator (the workflow never accepted it)"
+UPDATE_FAILED = "accepted, then its handler failed"
+
+
 class DelayedCallError(TemporalAgentsError, AssertionError):
-    """A delayed signal could not be delivered, or a delayed query failed."""
+    """A delayed signal could not be delivered, a delayed query failed, or a delayed update
+    was rejected by its validator or failed in its handler (the message says which)."""
 
 
 class DelayedCall:
-    """A signal or query scheduled in workflow time by ``signal_after`` / ``query_after``.
+    """A signal, query or update scheduled in workflow time by ``signal_after`` /
+    ``query_after`` / ``update_after``.
 
     Attributes:
-        kind: ``"signal"`` or ``"query"``.
-        name: the signal or query name.
+        kind: ``"signal"``, ``"query"`` or ``"update"``.
+        name: the signal, query or update name.
         workflow_id: the target workflow.
         after: the delay, in workflow time, from when it was scheduled.
     """
@@ -75,13 +97,15 @@ class DelayedCall:
         return f"{self.kind}_after({self.name!r}, after={self.after}) to {self.workflow_id!r}"
 
     async def result(self, *, timeout: timedelta | None = None) -> Any:
-        """Wait until it happened; the query's answer (None for a signal).
+        """Wait until it happened; the query's answer or the update's result (None for a
+        signal).
 
         Under time skipping, waiting skips time up to the delivery point.
 
         Raises:
             DelayedCallError: the signal could not be delivered (the workflow had already
-                finished, say) or the query failed.
+                finished, say), the query failed, or the update was rejected by its
+                validator or failed in its handler.
         """
         self._observed = True
         try:
@@ -128,8 +152,9 @@ def _cause(err: WorkflowFailureError) -> str:
 
 
 class CallbacksFeature:
-    """``signal_after`` / ``query_after``: helper workflows on a worker of their own, and
-    at teardown (:meth:`problems`) the calls that failed with nobody awaiting them."""
+    """``signal_after`` / ``query_after`` / ``update_after``: helper workflows on a worker
+    of their own, and at teardown (:meth:`problems`) the calls that failed with nobody
+    awaiting them."""
 
     def __init__(self, ctx: TestContext) -> None:
         self._ctx = ctx
@@ -188,6 +213,40 @@ class CallbacksFeature:
             name = query
         return await self._schedule("query_after", "query", handle, name, args, after, result_type)
 
+    async def update_after(
+        self,
+        handle: WorkflowHandle[Any, Any] | str,
+        update: Callable[..., Any] | str,
+        *args: Any,
+        after: timedelta,
+        result_type: type | None = None,
+    ) -> DelayedCall:
+        """Send an update when ``after`` of workflow time has passed (like :meth:`signal_after`).
+
+        The update goes through the target's validator and handler at that point of its
+        workflow time, as a human approval would in production.
+
+        Args:
+            handle: the target workflow's handle (or id).
+            update: the ``@workflow.update`` method or the update's name.
+            *args: the update's arguments.
+            after: workflow time from now; under time skipping it lands exactly there.
+            result_type: for an update given by name, the type to decode its result as
+                (a method's return annotation is used otherwise).
+
+        Returns:
+            A :class:`DelayedCall`; ``await call.result()`` is the update's result, or
+            raises :class:`DelayedCallError` saying whether the validator rejected it or
+            the handler failed.
+        """
+        try:
+            name, declared = update_name_and_type(update)
+        except RuntimeError as err:  # a dynamic update handler
+            raise HarnessUsageError(f"temporal.update_after({update!r}): {err}; pass the update's name.") from None
+        return await self._schedule(
+            "update_after", "update", handle, name, args, after, result_type or declared
+        )
+
     async def _schedule(
         self,
         method: str,
@@ -233,17 +292,36 @@ class CallbacksFeature:
                 )
                 return result
 
+            @temporalio.activity.defn(name=UPDATE_ACTIVITY)
+            async def delayed_update(target_id: str, name: str, blob: bytes) -> RawValue:
+                args = [RawValue(payload) for payload in unpack(blob)]
+                target = client.get_workflow_handle(target_id)
+                update_id = f"pta-delayed-{uuid.uuid4().hex[:12]}"
+                try:
+                    result: RawValue = await target.execute_update(
+                        name, args=args, id=update_id, result_type=RawValue
+                    )
+                except WorkflowUpdateFailedError as err:
+                    how = UPDATE_FAILED if await _accepted(target, update_id) else UPDATE_REJECTED
+                    raise ApplicationError(f"{how}: {err.cause}", non_retryable=True) from None
+                return result
+
             worker = Worker(
                 client,
                 task_queue=self._callback_queue,
                 workflows=[DelayedCallbackWorkflow],
-                activities=[delayed_query],
+                activities=[delayed_query, delayed_update],
             )
             await worker.__aenter__()
             # A background worker of the harness: close() stops it with the others.
             ctx.workers.append(
                 WorkerRecord(
-                    worker, self._callback_queue, [DelayedCallbackWorkflow], [delayed_query], True, helper=True
+                    worker,
+                    self._callback_queue,
+                    [DelayedCallbackWorkflow],
+                    [delayed_query, delayed_update],
+                    True,
+                    helper=True,
                 )
             )
 
@@ -254,3 +332,14 @@ class CallbacksFeature:
             if problem:
                 problems.append(problem)
         return problems
+
+
+async def _accepted(handle: WorkflowHandle[Any, Any], update_id: str) -> bool:
+    """Whether the workflow accepted this update (its validator passed): a rejected update
+    leaves nothing in the history, an accepted one an ``UpdateAccepted`` event."""
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            meta = event.workflow_execution_update_accepted_event_attributes.accepted_request.meta
+            if meta.update_id == update_id:
+                return True
+    return False

@@ -34,10 +34,18 @@ from .._sdk import (
 )
 from ._behaviour import UNSET, Behaviour
 from ._fakes import seed_for
-from ._objects import ActivityMock, Mock, MockCall, WorkflowMock, assert_call_order
+from ._nexus import NexusMocks
+from ._objects import (
+    ActivityMock,
+    Mock,
+    MockCall,
+    NexusOperationMock,
+    WorkflowMock,
+    assert_call_order,
+)
 from ._workflows import MOCK_CHILD_ACTIVITY, mocked_workflow_class, unpack
 
-M = TypeVar("M", ActivityMock, WorkflowMock)
+M = TypeVar("M", ActivityMock, WorkflowMock, NexusOperationMock)
 
 UNKNOWN_ACTIVITY = """\
 temporal.mock_activity({name!r}) mocks an activity that no worker of this test registers.
@@ -61,7 +69,8 @@ for different results per call use one mock with sequence=[...] or returns=<func
 
 NOT_MOCKED = """\
 {target!r} is not mocked in this test. Mocked activities: {activities}; mocked workflows:
-{workflows}. Declare it with temporal.mock_activity(...) or temporal.mock_child_workflow(...)."""
+{workflows}; mocked Nexus operations: {nexus}. Declare it with temporal.mock_activity(...),
+temporal.mock_child_workflow(...) or temporal.mock_nexus_operation(...)."""
 
 
 class MocksFeature:
@@ -84,6 +93,7 @@ class MocksFeature:
         #: so the same test fakes the same values on every run. Assign to change it
         #: (it applies to calls made afterwards).
         self.seed: int = seed_for(ctx.id_prefix.rsplit("-", 1)[0])
+        self._nexus = NexusMocks(ctx, lambda name, behaviour: self._new(NexusOperationMock, name, behaviour))
 
     # -- declaring --------------------------------------------------------------------------
     def mock_activity(
@@ -177,10 +187,71 @@ class MocksFeature:
             self._named_only.add(name)
         return mock
 
+    def mock_nexus_operation(
+        self,
+        service: type | str,
+        operation: Any,
+        *,
+        endpoint: str | None = None,
+        returns: Any = UNSET,
+        raises: BaseException | type[BaseException] | None = None,
+        sequence: Sequence[Any] | None = None,
+        side_effect: Callable[..., Any] | None = None,
+    ) -> NexusOperationMock:
+        """Mock a Nexus operation: the harness serves the service behind a real endpoint.
+
+        The workflow calls the operation as usual, through
+        ``workflow.create_nexus_client(service=..., endpoint=...)``; the harness creates
+        that endpoint on the server for the test (deleted at its end), pointing at a
+        handler of its own where the mock answers, and records each call (the input
+        decoded to the operation's input type, the calling workflow, attempt, time).
+
+        Args:
+            service: the ``@nexusrpc.service`` class (or the service's name).
+            operation: the operation (``MyService.my_operation``) or its name.
+            endpoint: the endpoint name the workflow uses; default a name made up for
+                the test, read from the mock's ``endpoint`` and passed to the workflow.
+            returns, raises, sequence, side_effect: as for :meth:`mock_activity`. An
+                ``ApplicationError(non_retryable=True)`` or a ``nexusrpc.OperationError``
+                fails the operation; other errors are retried by the server.
+
+        Returns:
+            The mock: call records, assertions, :meth:`Mock.expect`.
+
+        Raises:
+            HarnessUsageError: a worker is already running, the operation is already
+                mocked or not in the service, a bad endpoint name or behaviour.
+        """
+        label = f"{getattr(service, '__name__', service)}.{getattr(operation, 'name', operation)}"
+        self._refuse_late("mock_nexus_operation", label)
+        already = self._nexus.is_mocked(service, operation)
+        if already:
+            raise HarnessUsageError(ALREADY_MOCKED.format(label=f"Nexus operation {already!r}", name=already))
+        signature = inspect.Signature([inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+
+        def bind(mock: NexusOperationMock) -> None:
+            types = [mock.input_type] if mock.input_type is not None else None
+            mock.bind(signature, types, mock.output_type, self._return_check(mock.output_type))
+
+        behaviour = Behaviour(returns, raises, sequence, side_effect)
+        return self._nexus.declare(service, operation, endpoint, behaviour, bind)
+
+    async def serve_nexus(self) -> None:
+        """Before the test's first worker: the mocked services' handler and endpoints."""
+        await self._nexus.serve()
+
+    async def release_nexus(self) -> list[str]:
+        """At teardown: delete the endpoints this test created."""
+        return await self._nexus.release()
+
     def mock(self, target: Callable[..., Any] | type | str | Mock) -> Mock:
-        """The mock declared for an activity or workflow (function, class or name)."""
+        """The mock declared for an activity, workflow (function, class or name) or Nexus
+        operation (``Service.operation`` or ``"Service.operation"``)."""
         if isinstance(target, Mock):
             return target
+        nexus = self._nexus.find(target)
+        if nexus is not None:
+            return nexus
         if isinstance(target, str):
             found = self._activity_mocks.get(target) or self._workflow_mocks.get(target)
         elif isinstance(target, type) or _workflow_class(target) is not None:
@@ -192,6 +263,7 @@ class MocksFeature:
             raise HarnessUsageError(NOT_MOCKED.format(
                 target=target, activities=sorted(self._activity_mocks) or "none",
                 workflows=sorted(self._workflow_mocks) or "none",
+                nexus=sorted(mock.name for mock in self._nexus.mocks) or "none",
             ))
         return found
 
@@ -216,7 +288,7 @@ class MocksFeature:
 
     # -- wiring into workers ----------------------------------------------------------------
     def _all_mocks(self) -> list[Mock]:
-        return [*self._activity_mocks.values(), *self._workflow_mocks.values()]
+        return [*self._activity_mocks.values(), *self._workflow_mocks.values(), *self._nexus.mocks]
 
     async def problems(self) -> list[str]:
         return [line for mock in self._all_mocks() for line in mock.problems()]

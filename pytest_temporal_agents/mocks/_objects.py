@@ -25,18 +25,21 @@ times= excludes the other two. For example expect(times=2) or expect(at_least=1,
 
 @dataclass
 class MockCall:
-    """One call of a mocked activity (one attempt) or child workflow.
+    """One call of a mocked activity (one attempt), child workflow or Nexus operation.
 
     Attributes:
-        name: registered activity / workflow type name.
-        kind: ``"activity"`` or ``"workflow"``.
+        name: registered activity / workflow type name; ``Service.operation`` for Nexus.
+        kind: ``"activity"``, ``"workflow"`` or ``"nexus operation"``.
         args: arguments decoded to their declared types, defaults applied.
         arguments: the same by parameter name.
-        attempt: activity attempt (1 for the first) or child workflow attempt.
-        workflow_id: the calling workflow (activities) or the child itself (workflows).
+        attempt: activity attempt (1 for the first), child workflow attempt, or which
+            delivery of one Nexus operation this is (the server retries a failed start).
+        workflow_id: the calling workflow (activities, Nexus operations) or the child
+            itself (workflows).
         run_id: that workflow's run id.
         workflow_time: workflow time of the call: when this attempt was scheduled
-            (activities) or when the child started (workflows).
+            (activities), when the child started (workflows), or the server's time when
+            the operation's handler ran (Nexus).
         parent_workflow_id: for child workflows, the parent's id.
         activity_id: for activities, the activity id within the workflow.
         index: position in the test's call log, across every mock (1-based).
@@ -317,6 +320,26 @@ class WorkflowMock(Mock):
         self.pending: dict[tuple[str, str | None], MockCall] = {}
 
 
+class NexusOperationMock(Mock):
+    """A mocked Nexus operation (see :meth:`TemporalHarness.mock_nexus_operation`).
+
+    Attributes:
+        service: the Nexus service's name.
+        operation_name: the operation's name.
+        endpoint: the endpoint the harness creates for the service, pointing at the mock:
+            the name the workflow's ``workflow.create_nexus_client(endpoint=...)`` must use.
+    """
+
+    kind = "nexus operation"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service = self.operation_name = self.endpoint = ""
+        self.operation: Any = None  # the service's nexusrpc.Operation, when given
+        self.input_type: Any = None
+        self.output_type: Any = None
+
+
 def assert_call_order(log: Sequence[MockCall], mocks: Sequence[Mock]) -> None:
     """The mocks were called in this order (other calls may come between).
 
@@ -339,4 +362,4 @@ def assert_call_order(log: Sequence[MockCall], mocks: Sequence[Mock]) -> None:
         position += 1
 
 
-__all__ = ["ActivityMock", "Mock", "MockCall", "WorkflowMock", "assert_call_order"]
+__all__ = ["ActivityMock", "Mock", "MockCall", "NexusOperationMock", "WorkflowMock", "assert_call_order"]

@@ -36,6 +36,8 @@ MOCK_CHILD_ACTIVITY = "pytest-temporal-agents:mock-child-workflow"
 #: Helper workflow of ``signal_after`` / ``query_after`` and the activity it queries with.
 CALLBACK_WORKFLOW = "pytest-temporal-agents:delayed-callback"
 QUERY_ACTIVITY = "pytest-temporal-agents:delayed-query"
+#: The activity a delayed update is sent from (a workflow cannot send another one an update).
+UPDATE_ACTIVITY = "pytest-temporal-agents:delayed-update"
 
 _CLASS_PREFIX = "MockedWorkflow_"
 _ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
@@ -130,11 +132,12 @@ def __getattr__(name: str) -> Any:
 
 @workflow.defn(name=CALLBACK_WORKFLOW)
 class DelayedCallbackWorkflow:
-    """Waits ``delay`` of workflow time, then signals or queries the target workflow.
+    """Waits ``delay`` of workflow time, then signals, queries or updates the target workflow.
 
     Timers fire in time order under time skipping, so the signal lands at exactly that
-    point of the target's workflow time. A query runs in an activity: while an activity
-    runs the server does not skip time, so the target is observed at that instant.
+    point of the target's workflow time. A query or an update runs in an activity: while
+    an activity runs the server does not skip time, so the target is observed (or updated)
+    at that instant.
     """
 
     @workflow.run
@@ -151,9 +154,10 @@ class DelayedCallbackWorkflow:
                     non_retryable=True,
                 ) from None
             return RawValue(workflow.payload_converter().to_payload(None))
+        activity = UPDATE_ACTIVITY if kind == "update" else QUERY_ACTIVITY
         try:
             result: RawValue = await workflow.execute_activity(
-                QUERY_ACTIVITY,
+                activity,
                 args=[target_id, name, blob],
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=_ONE_ATTEMPT,
@@ -161,8 +165,8 @@ class DelayedCallbackWorkflow:
             )
         except ActivityError as err:
             raise ApplicationError(
-                f"query {name!r} of {target_id!r} failed: {err.cause or err}",
-                type="DelayedQueryFailed",
+                f"{kind} {name!r} of {target_id!r} failed: {err.cause or err}",
+                type=f"Delayed{kind.capitalize()}Failed",
                 non_retryable=True,
             ) from None
         return result

@@ -12,6 +12,7 @@ import asyncio
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from .._errors import TemporalAgentsWarning
@@ -108,22 +109,29 @@ def run_in_fresh_loop(factory: Callable[[], Awaitable[T]], timeout: float | None
 class ServerPool:
     """Session-wide environments, one per distinct config, started lazily on first use.
 
-    One pool lives per pytest process, so each xdist worker has servers of its own.
+    One pool lives per pytest process, so each xdist worker has servers of its own. Tests
+    with a start time get a time-skipping server apart from the shared one (see
+    :mod:`._dated`), so that no other test's clock moves.
     """
 
     def __init__(self) -> None:
         self._envs: dict[ServerConfig, WorkflowEnvironment] = {}
+        #: The time-skipping server of the tests with a ``start_time``, per config.
+        self._dated: dict[ServerConfig, WorkflowEnvironment] = {}
         self._failures: dict[ServerConfig, BaseException] = {}
         self._runtime: Runtime | None = None
 
-    async def check_clock(self, config: ServerConfig, after: str) -> bool:
+    async def check_clock(self, config: ServerConfig, after: str, *, dated: bool = False) -> bool:
         """After test ``after``, check that a time-skipping server still skips time.
 
         A server whose clock a test broke (a leaked time-skipping lock, see
         :mod:`._clock_probe`) is dropped, so the next test gets a fresh one, and a warning
-        names the test. Returns whether the clock was fine.
+        names the test. Returns whether the clock was fine. With ``dated``, the server of
+        the tests with a start time is checked; the shared one is left alone (the probe
+        moves a server's clock a day on).
         """
-        env = self._envs.get(config)
+        envs = self._dated if dated else self._envs
+        env = envs.get(config)
         if env is None or config.env != TIME_SKIPPING:
             return True
         from ._clock_probe import time_still_skips
@@ -139,16 +147,25 @@ class ServerPool:
             ),
             stacklevel=2,
         )
-        del self._envs[config]
+        del envs[config]
         await env.shutdown()
         return False
 
-    async def get(self, config: ServerConfig) -> WorkflowEnvironment:
+    async def get(self, config: ServerConfig, *, start_time: datetime | None = None) -> WorkflowEnvironment:
         """The running environment for ``config``; starts it on first call.
 
         A start that failed fails every later request the same way, at once,
         instead of retrying a broken server for each test.
+
+        With ``start_time``: the dated time-skipping server (not the shared one), its clock
+        moved to ``start_time``: skipped forward, or a fresh server for an earlier time.
+
+        Raises:
+            TemporalConfigError: a start time on a server without time skipping, or before
+                the wall clock without libfaketime.
         """
+        if start_time is not None:
+            return await self._dated_env(config, start_time)
         if config in self._envs:
             return self._envs[config]
         if config in self._failures:
@@ -163,13 +180,29 @@ class ServerPool:
         self._envs[config] = env
         return env
 
+    async def _dated_env(self, config: ServerConfig, start_time: datetime) -> WorkflowEnvironment:
+        from ._dated import check_dated_config, move_to, start_dated
+
+        check_dated_config(config, start_time)
+        env = self._dated.pop(config, None)
+        if env is not None:
+            if await move_to(env, start_time):
+                self._dated[config] = env
+                return env
+            await stop_environment(env)  # its clock is past the start time: a fresh one
+        if self._runtime is None:
+            self._runtime = quiet_runtime()
+        self._dated[config] = await start_dated(config, self._runtime, start_time)
+        return self._dated[config]
+
     @property
     def started(self) -> list[ServerConfig]:
         return list(self._envs)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop every environment this pool started (safe to call twice)."""
-        envs, self._envs = list(self._envs.values()), {}
+        envs = [*self._envs.values(), *self._dated.values()]
+        self._envs, self._dated = {}, {}
         if not envs:
             return
 

@@ -199,6 +199,11 @@ class ApprovalWorkflow:
     def status(self) -> str:
         return "approved" if self.approved_by else "pending"
 
+    @workflow.update(name="canary-grant")
+    def grant(self, by: str) -> int:
+        self.approved_by = by
+        return len(by)
+
 
 @workflow.defn(name="CanarySleeper")
 class SleeperWorkflow:

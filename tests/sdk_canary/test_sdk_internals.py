@@ -238,6 +238,13 @@ def query_definition_helper(from_fn: Any) -> Problems:
         yield "no longer returns None for a function that is not a query"
 
 
+def update_name_and_type_helper(get_name_and_result_type: Any) -> Problems:
+    if (got := get_name_and_result_type(ApprovalWorkflow.grant)) != ("canary-grant", int):
+        yield f"gives {got!r} for @workflow.update(name='canary-grant') returning int"
+    if (got := get_name_and_result_type("by-name")) != ("by-name", None):
+        yield f"no longer passes a name through (gave {got!r})"
+
+
 def value_to_type_shape(value_to_type: Any) -> Problems:
     # mocks._clock's replacement takes and forwards exactly these, positionally.
     yield from parameters("hint", "value", "custom_converters", exactly=True)(value_to_type)
@@ -327,6 +334,11 @@ INTERNALS = [
         "temporalio.workflow._QueryDefinition.from_fn",
         "_sdk.query_definition -> mocks' delayed queries",
         query_definition_helper,
+    ),
+    Internal(
+        "temporalio.workflow._UpdateDefinition.get_name_and_result_type",
+        "_sdk.update_name_and_type -> mocks' delayed updates",
+        update_name_and_type_helper,
     ),
     Internal(
         "temporalio.converter._payload_converter.value_to_type",
