@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
 from ._body_timeout import bounded_body
+from ._campaign import CampaignProgress, campaign_progress
 from ._isolation import IsolatedChecksFailed
 from ._options import (
     DEFAULT_TIMEOUT,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MARKER_SIGNATURE",
     "OPTIONS",
+    "CampaignProgress",
     "IsolatedChecksFailed",
     "ReplaySettings",
     "Settings",
@@ -42,6 +44,7 @@ __all__ = [
     "TemporalMarker",
     "apply_marker",
     "bounded_body",
+    "campaign_progress",
     "exempt_from_assertion_rewriting",
     "merge_markers",
     "parse_limit",
