@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
 from ._body_timeout import bounded_body
-from ._campaign import CampaignProgress, campaign_progress
+from ._campaign import Campaign, CampaignProgress, campaign_progress, observed, quiet_reason
 from ._isolation import IsolatedChecksFailed
 from ._options import (
     DEFAULT_TIMEOUT,
@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MARKER_SIGNATURE",
     "OPTIONS",
+    "Campaign",
     "CampaignProgress",
     "IsolatedChecksFailed",
     "ReplaySettings",
@@ -47,7 +48,9 @@ __all__ = [
     "campaign_progress",
     "exempt_from_assertion_rewriting",
     "merge_markers",
+    "observed",
     "parse_limit",
+    "quiet_reason",
     "relax_for_temporal",
     "resolve_replay_settings",
     "resolve_settings",

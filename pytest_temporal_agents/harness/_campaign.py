@@ -264,23 +264,12 @@ def planned_examples(test: Any) -> int | None:
 
 
 def campaign_progress(item: Any, config: Any) -> CampaignProgress | None:
-    """The progress line for ``item`` when it is a ``@given`` test on a terminal, else None.
-
-    Quiet (None) under an xdist worker (the controller shows pytest's progress), without
-    pytest's terminal reporter (``-p no:terminal``), at ``-qq`` and below, with ``-s`` (the
-    test's own output goes to the terminal and would tangle with the line), with live logging
-    (its records are the progress), and when standard output is not a terminal or a dumb one.
-    """
+    """The progress line for ``item`` when it is a ``@given`` test on a terminal, else None
+    (see :func:`quiet_reason`)."""
     test = getattr(item, "obj", None)
-    if not getattr(test, "is_hypothesis_test", False) or hasattr(config, "workerinput"):
+    if not getattr(test, "is_hypothesis_test", False) or quiet_reason(config) is not None:
         return None
-    manager = config.pluginmanager
-    reporter = manager.get_plugin("terminalreporter")
-    if reporter is None or config.getoption("verbose", 0) < -1 or config.getoption("capture", None) == "no":
-        return None
-    if config.getoption("log_cli_level", None) is not None or config.getini("log_cli"):
-        return None
-    capture = manager.get_plugin("capturemanager")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     suspended: Callable[[], contextlib.AbstractContextManager[Any]] = (
         capture.global_and_fixture_disabled if capture is not None else contextlib.nullcontext
     )
@@ -290,6 +279,27 @@ def campaign_progress(item: Any, config: Any) -> CampaignProgress | None:
         return None
     writer = config.get_terminal_writer()
     return CampaignProgress(Campaign(planned_examples(test)), writer, suspended, color=writer.hasmarkup)
+
+
+def quiet_reason(config: Any) -> str | None:
+    """Why a session shows no progress line whatever its terminal, or None.
+
+    An xdist worker has no terminal (the controller shows pytest's own progress); without
+    pytest's terminal reporter (``-p no:terminal``) there is nothing to write through; ``-qq``
+    asks for the least output; with ``-s`` the test's own output goes to the terminal and would
+    tangle with the line; live logging's records already show that the test moves.
+    """
+    if hasattr(config, "workerinput"):
+        return "an xdist worker"
+    if config.pluginmanager.get_plugin("terminalreporter") is None:
+        return "no terminal reporter (-p no:terminal)"
+    if config.getoption("verbose", 0) < -1:
+        return "-qq"
+    if config.getoption("capture", None) == "no":
+        return "-s (no capture)"
+    if config.getoption("log_cli_level", None) is not None or config.getini("log_cli"):
+        return "live logging"
+    return None
 
 
 def _is_a_terminal(stream: Any) -> bool:
