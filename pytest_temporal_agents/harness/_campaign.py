@@ -62,7 +62,9 @@ class ExampleListener(Protocol):
 
 
 @asynccontextmanager
-async def observed(scope: AbstractAsyncContextManager[T], listener: ExampleListener | None) -> AsyncIterator[T]:
+async def observed(
+    scope: AbstractAsyncContextManager[T], listener: ExampleListener | None
+) -> AsyncIterator[T]:
     """``scope`` as is, telling ``listener`` (if any) when it opens and how it closes."""
     if listener is None:
         async with scope as entered:
