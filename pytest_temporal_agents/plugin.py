@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 if TYPE_CHECKING:
-    from .harness import ReplaySettings, Settings, TemporalHarness, TemporalMarker
+    from .harness import CampaignProgress, ReplaySettings, Settings, TemporalHarness, TemporalMarker
     from .llm import FakeLLM
     from .mocks import ActivityEnv
     from .report import SessionReport
@@ -28,6 +28,7 @@ REPLAY_KEY = pytest.StashKey["ReplaySettings"]()  # replay feature
 CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay and llm features: the test body failed
 REPORT_PATH_KEY = pytest.StashKey[Path]()  # report feature: where the HTML report goes
 REPORT_DATA_KEY = pytest.StashKey[list[dict[str, Any]]]()  # report feature: a test's workflows
+CAMPAIGN_KEY = pytest.StashKey["CampaignProgress"]()  # faults feature: a @given test's progress line
 
 REPORT_TIMEOUT_SECONDS = 30.0
 
@@ -160,6 +161,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     if marker.freeze_activity_clock:
         harness.freeze_activity_clock()
     _configure_replay(harness, request, marker)  # replay feature
+    _show_campaign(harness, request)  # faults feature
     problems: list[str] = []
     try:
         yield harness
@@ -320,6 +322,8 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":  # replay feature: teardown reports stay short after a failure
         item.stash[CALL_FAILED_KEY] = report.failed
+        if CAMPAIGN_KEY in item.stash:  # faults feature: erased before pytest writes the outcome
+            item.stash[CAMPAIGN_KEY].close()
     if report.when == "teardown" and REPORT_DATA_KEY in item.stash:  # report feature
         from .report import REPORT_ATTRIBUTE
 
@@ -353,6 +357,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     for item in items:
         relax_for_temporal(item)
+
+
+def _show_campaign(harness: TemporalHarness, request: pytest.FixtureRequest) -> None:
+    """On a terminal, a @given test's examples show as a progress line (harness/_campaign.py)."""
+    from .harness import campaign_progress
+
+    progress = campaign_progress(request.node, request.config)
+    if progress is not None:
+        harness.example_listener = request.node.stash[CAMPAIGN_KEY] = progress
 
 
 # -- report feature: the HTML report of the session (--temporal-report) -----------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
 from ._body_timeout import bounded_body
+from ._campaign import Campaign, CampaignProgress, campaign_progress, observed, quiet_reason
 from ._isolation import IsolatedChecksFailed
 from ._options import (
     DEFAULT_TIMEOUT,
@@ -35,6 +36,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MARKER_SIGNATURE",
     "OPTIONS",
+    "Campaign",
+    "CampaignProgress",
     "IsolatedChecksFailed",
     "ReplaySettings",
     "Settings",
@@ -42,9 +45,12 @@ __all__ = [
     "TemporalMarker",
     "apply_marker",
     "bounded_body",
+    "campaign_progress",
     "exempt_from_assertion_rewriting",
     "merge_markers",
+    "observed",
     "parse_limit",
+    "quiet_reason",
     "relax_for_temporal",
     "resolve_replay_settings",
     "resolve_settings",

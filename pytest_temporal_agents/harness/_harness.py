@@ -40,6 +40,7 @@ from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
 from ..replay import ReplayFeature
 from ..saga import SagaFeature
 from ..servers import settle_before_query
+from ._campaign import ExampleListener, observed
 from ._isolation import INHERITED, IsolatedChecksFailed, attach_timelines, scopes
 from ._lifecycle import Lifecycle
 from ._options import DEFAULT_TIMEOUT
@@ -310,7 +311,10 @@ class TemporalHarness:
             replay_check: replay the scope's workflows at its end (default: as the test's
                 harness does). A replay costs about a third of a small example's time.
         """
-        return self._isolated_scope(label, replay_check)
+        return observed(self._isolated_scope(label, replay_check), self.example_listener)
+
+    #: Told as each isolated scope opens and closes (the plugin's progress line for @given tests).
+    example_listener: ExampleListener | None = None
 
     @asynccontextmanager
     async def _isolated_scope(self, label: str, replay_check: bool | None) -> AsyncIterator[TemporalHarness]:
