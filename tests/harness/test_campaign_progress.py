@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pty
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import UnsatisfiedAssumption
+from terminal_support import run_in_a_terminal
 
 from pytest_temporal_agents.harness import Campaign, CampaignProgress, observed, quiet_reason
 
@@ -76,26 +75,7 @@ def _pytest(*args: str) -> list[str]:
 
 def _in_a_terminal(cwd: Path, *args: str, timeout: float = 120) -> tuple[int, str]:
     """Run a nested pytest with a pseudo-terminal as stdout and stderr; its output, decoded."""
-    leader, follower = pty.openpty()
-    child = subprocess.Popen(_pytest(*args), stdout=follower, stderr=follower, cwd=cwd, env=_env())
-    os.close(follower)
-    chunks: list[bytes] = []
-    try:
-        while True:
-            ready, _, _ = select.select([leader], [], [], timeout)
-            if not ready:
-                raise AssertionError(f"no output for {timeout}s: {b''.join(chunks)!r}")
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-        code = child.wait(timeout=30)
-    return code, b"".join(chunks).decode(errors="replace")
+    return run_in_a_terminal(_pytest(*args), cwd=cwd, env=_env(), timeout=timeout)
 
 
 def _in_a_pipe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

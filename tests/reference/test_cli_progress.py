@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import io
 import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from terminal_support import run_in_a_terminal
 
 from reference_workflows import progress
 
@@ -53,28 +52,7 @@ def _env() -> dict[str, str]:
 
 def _in_a_terminal(args: list[str], timeout: float = 120) -> tuple[int, str]:
     """Run ``python ARGS`` with a pseudo-terminal as stdout and stderr; its output, decoded."""
-    leader, follower = pty.openpty()
-    child = subprocess.Popen(
-        [sys.executable, *args], stdout=follower, stderr=follower, cwd=ROOT, env=_env()
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-    try:
-        while True:
-            ready, _, _ = select.select([leader], [], [], timeout)
-            if not ready:
-                raise AssertionError(f"no output for {timeout}s: {b''.join(chunks)!r}")
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-        code = child.wait(timeout=30)
-    return code, b"".join(chunks).decode(errors="replace")
+    return run_in_a_terminal([sys.executable, *args], cwd=ROOT, env=_env(), timeout=timeout)
 
 
 def _in_a_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:
