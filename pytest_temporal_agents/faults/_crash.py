@@ -208,7 +208,9 @@ def _fresh_executor(old: WorkerRecord, config: dict[str, Any]) -> concurrent.fut
     executor = old.executor
     if executor is None:
         return None
+    # The same kind of pool (the harness's daemon-thread one), so a stuck thread never holds the process.
+    kind: type[concurrent.futures.ThreadPoolExecutor] = type(executor)
     if old.background or config.get("activity_executor") is not executor:
         return None
     size: int = getattr(executor, "_max_workers", 4)
-    return concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="temporal-activity")
+    return kind(max_workers=size, thread_name_prefix="temporal-activity")

@@ -47,8 +47,10 @@ cleaned up. The harness closed the activity's coroutine so that the session goes
 THREAD_NEVER_STOPPED = """\
 activity {name!r} (attempt {attempt}, workflow {workflow_id!r}) runs in a thread that was still busy \
 {grace:g} s after its worker cancelled it at the end of the test; a thread cannot be stopped from outside. \
-Let it see cancellation: call activity.heartbeat() in its loop (the SDK then raises CancelledError in it) \
-or check activity.is_cancelled(), and give it a heartbeat_timeout."""
+The SDK raises CancelledError in the thread when it next runs Python code: if the activity catches it \
+(a broad `except BaseException:` or bare `except:`), re-raise it; a call that blocks forever (a socket \
+read with no timeout) never sees it: give such calls a timeout, and check activity.is_cancelled() in \
+long loops. The thread was left running as a daemon thread, so it does not keep the process alive."""
 
 WORKER_NEVER_STOPPED = """\
 the worker of task queue {task_queue!r} did not stop within {grace:g} s of the end of the test \
@@ -137,12 +139,17 @@ def _describe(activity: RunningActivity, seconds: float) -> str:
 
 
 def _close(activity: RunningActivity) -> None:
-    """End an async activity's task for good: close its coroutine, then wake the task."""
+    """End an activity's task for good: close an async activity's coroutine, then wake the task.
+
+    A sync activity's task only awaits its thread: cancelling it lets the worker stop while the
+    thread, which nothing can stop, runs on as a daemon (see :mod:`._threads`).
+    """
     task = activity.task
-    if activity.sync or task is None or task.done():
+    if task is None or task.done():
         return
-    with contextlib.suppress(RuntimeError):  # "coroutine ignored GeneratorExit": it is ending anyway
-        task.get_coro().close()
+    if not activity.sync:
+        with contextlib.suppress(RuntimeError):  # "coroutine ignored GeneratorExit": it is ending anyway
+            task.get_coro().close()
     task.cancel()
     task.add_done_callback(_consume)
 

@@ -9,7 +9,6 @@ registrations when a later call needs more (see :meth:`Workers.ensure_worker`).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -23,6 +22,7 @@ from .._context import TestContext, WorkerRecord
 from .._errors import HarnessUsageError
 from .._sdk import activity_name, sandboxed_runner, workflow_class_of, workflow_name
 from ._shutdown import stop_worker
+from ._threads import DaemonThreadPool
 
 if TYPE_CHECKING:
     from ._lifecycle import Lifecycle
@@ -96,9 +96,7 @@ class Workers:
             for fn in activities
         )
         if needs_threads and "activity_executor" not in options:
-            executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=max(4, len(activities)), thread_name_prefix="temporal-activity"
-            )
+            executor = DaemonThreadPool(max_workers=max(4, len(activities)))
             options = {**options, "activity_executor": executor}
         worker = Worker(
             self._ctx.client,

@@ -18,6 +18,7 @@ DEADLINE = 90
 STUBBORN = dedent(
     """
     import asyncio
+    import threading
     from datetime import timedelta
 
     import pytest
@@ -40,6 +41,23 @@ STUBBORN = dedent(
         @workflow.run
         async def run(self) -> str:
             return await workflow.execute_activity(ask_the_model, start_to_close_timeout=timedelta(hours=1))
+
+
+    @activity.defn
+    def ask_the_model_in_a_thread() -> str:
+        # Blocks in a call that never returns (a socket read with no timeout does that): the
+        # CancelledError the SDK raises in the thread waits for Python code that never runs.
+        threading.Event().wait()
+        return "never"
+
+
+    @workflow.defn
+    class ThreadedAgentWorkflow:
+        @workflow.run
+        async def run(self) -> str:
+            return await workflow.execute_activity(
+                ask_the_model_in_a_thread, start_to_close_timeout=timedelta(hours=1)
+            )
 
 
     @workflow.defn
@@ -102,6 +120,31 @@ def test_a_worker_block_whose_activity_ignores_cancellation_still_ends(inner: py
     )
     result.assert_outcomes(errors=1, passed=2)
     result.stdout.fnmatch_lines(["activity 'ask_the_model' (attempt 1, *) ignored cancellation: *"])
+
+
+def test_a_thread_activity_that_ignores_cancellation_neither_hangs_the_worker_nor_the_exit(
+    inner: pytest.Pytester,
+) -> None:
+    # A thread cannot be stopped: before the daemon-thread pool, the worker's shutdown waited
+    # for it and, once that was bounded, the interpreter's exit joined it forever.
+    result = _run(
+        inner,
+        """
+        @pytest.mark.temporal(timeout=1)
+        async def test_agent(temporal):
+            await temporal.run(ThreadedAgentWorkflow.run, activities=[ask_the_model_in_a_thread])
+        """,
+    )
+    result.assert_outcomes(failed=1, errors=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_agent*",
+            "activity 'ask_the_model_in_a_thread' (attempt 1, *) runs in a thread that was still busy 3 s *",
+        ]
+    )
+    out = result.stdout.str()
+    assert "does not keep the process alive" in out
+    assert "was left behind" not in out  # the worker itself stopped
 
 
 def test_a_workflow_that_never_yields_is_named_as_such(inner: pytest.Pytester) -> None:
