@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 if TYPE_CHECKING:
     from ..history import History
@@ -96,7 +97,7 @@ class _Progress:
     """Progress on a terminal only, as a rich bar on stderr; CI logs and pipes get the result
     lines and no control codes. Called as ``progress(what, done, total)``."""
 
-    TITLES = {"fetched": "fetching histories", "replayed": "replaying histories"}
+    TITLES: ClassVar[dict[str, str]] = {"fetched": "fetching histories", "replayed": "replaying histories"}
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -232,6 +233,13 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return _report(results, quiet=args.quiet, junit_xml=args.junit_xml, out=out)
 
 
+def quiet_sdk_logs() -> None:
+    """Keep the SDK's own log of a failed replay activation (a traceback on stderr) out of
+    the output: the report says what failed and where. A logging setup of the caller's own
+    still receives the records."""
+    logging.getLogger("temporalio").addHandler(logging.NullHandler())
+
+
 def _importable_here() -> None:
     # `python -m` puts the working directory on sys.path; a console script would not.
     if os.getcwd() not in sys.path and "" not in sys.path:
@@ -239,6 +247,7 @@ def _importable_here() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_sdk_logs()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.query is not None and args.paths:

@@ -64,7 +64,7 @@ def test_a_malformed_file_is_bad_input_and_the_others_still_replay(tmp_path: Pat
 @pytest.mark.parametrize(
     ("paths", "spec", "message"),
     [
-        (["nowhere"], "replay_fixture_workflows:V1", "error: History path 'nowhere' does not exist."),
+        (["nowhere"], "replay_fixture_workflows:V1", "error: History path 'nowhere' does not exist; give history JSON files or directories"),
         ([], "replay_fixture_workflows:V1", "error: no history files (*.json) under "),
         ([str(HISTORIES)], "replay_fixture_workflows:NOPE", "error: Invalid workflows 'replay_fixture_workflows:NOPE'"),
     ],
