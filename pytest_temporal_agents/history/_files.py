@@ -171,7 +171,7 @@ def load_history_file(path: str | os.PathLike[str]) -> History:
         # protobuf wraps some errors (a lone surrogate: a SystemError) around the real one.
         cause = err.__cause__ if isinstance(err, SystemError) and err.__cause__ is not None else err
         first = next((line for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
-        problem = first.removesuffix("...")
+        problem = first.rstrip(". ")
         raise bad(f"it is not a Temporal history: {problem}", NOT_A_HISTORY.format(source=path, problem=problem)) from None
     unreplayable = check_events(history)
     if unreplayable is not None:
