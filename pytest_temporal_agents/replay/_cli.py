@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # main's own checks report as the replay command's usage errors, as argparse's do.
+    replay.set_defaults(usage_error=replay.error)
     replay.add_argument("paths", nargs="*", metavar="PATH", help="history JSON files, or directories to search")
     replay.add_argument(
         "--workflows",
@@ -296,11 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.query is not None and args.paths:
-        parser.error("give history PATHs or --query, not both")
+        args.usage_error("give history PATHs or --query, not both")
     if args.query is None and not args.paths:
-        parser.error("give history PATHs to replay, or --query to fetch them from a cluster")
+        args.usage_error("give history PATHs to replay, or --query to fetch them from a cluster")
     if args.query is None and (args.save or args.address or args.profile):
-        parser.error("--save, --address and --profile go with --query")
+        args.usage_error("--save, --address and --profile go with --query")
     if args.query is not None:
         return cluster_command(args)
     return replay_command(args.paths, args.workflows, quiet=args.quiet, jobs=args.jobs, junit_xml=args.junit_xml)
