@@ -324,7 +324,7 @@ def test_ctrl_c_during_a_run_exits_130_without_a_traceback(server: Server) -> No
         (["show"], "the following arguments are required: WORKFLOW_ID"),
         (["run"], "the following arguments are required: PATTERN"),
         (["status", "--address", "nowhere"], "'nowhere' is not HOST:PORT"),
-        (["ui", "--port", "x"], "argument --port: invalid int value: 'x'"),
+        (["ui", "--port", "x"], "argument --port: 'x' is not a port: give 1 to 65535, or 0 for any free one"),
     ],
 )
 def test_usage_errors_exit_2(
