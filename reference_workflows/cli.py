@@ -26,7 +26,8 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+
+from . import arguments
 
 PROG = "trading-agents"
 EXIT_OK, EXIT_WORKFLOW_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -36,29 +37,25 @@ SERVER_FAILED = (
 )
 
 
-def _address(value: str) -> str:
-    """argparse type for HOST:PORT."""
-    host, sep, port = value.strip().rpartition(":")
-    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
-        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT (for example localhost:7233)")
-    return value.strip()
-
-
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     """The options that say which server a command talks to (the worker's only ones)."""
     group = parser.add_argument_group("server")
     group.add_argument(
         "--address",
-        type=_address,
+        type=arguments.address,
         metavar="HOST:PORT",
         help="a running Temporal cluster (default: the state directory's server, "
         "or an embedded dev server)",
     )
     group.add_argument(
-        "--namespace", default="default", help="Temporal namespace (default: default)"
+        "--namespace",
+        default="default",
+        type=arguments.text("a namespace", "default"),
+        help="Temporal namespace (default: default)",
     )
     group.add_argument(
         "--ui-url",
+        type=arguments.url,
         metavar="URL",
         help="the Web UI of the --address cluster, for workflow links (e.g. http://localhost:8233)",
     )
@@ -70,21 +67,32 @@ def _state_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
     parser.add_argument(
         "--state-dir",
+        type=arguments.state_dir,
         metavar="DIR",
         help=f"where the embedded server's database, the paper ledger and logs live "
         f"(default: ${cluster.STATE_DIR_ENV} or ./{cluster.DEFAULT_STATE_DIR})",
     )
 
 
-def _repeated(parser: argparse.ArgumentParser, flag: str, metavar: str, help_text: str) -> None:
+def _repeated(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    metavar: str,
+    help_text: str,
+    kind: Callable[[str], str],
+) -> None:
     """An option that may be given again and again; its values collect in a list."""
-    parser.add_argument(flag, action="append", default=[], metavar=metavar, help=help_text)
+    parser.add_argument(
+        flag, action="append", default=[], type=kind, metavar=metavar, help=help_text
+    )
 
 
 def _port(parser: argparse.ArgumentParser, flag: str, what: str, preferred: int) -> None:
     """A port for the embedded server to listen on."""
     parser.add_argument(
-        flag, type=int, help=f"{what} port (default {preferred} if free, else any; 0: any)"
+        flag,
+        type=arguments.port,
+        help=f"{what} port (default {preferred} if free, else any; 0: any)",
     )
 
 
@@ -103,10 +111,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "--symbol",
         "SYMBOL",
         "symbol to trade (default AAPL); repeat or comma-separate for multi-symbol patterns",
+        arguments.symbols,
     )
     run.add_argument(
         "--strategy",
         metavar="NAME",
+        type=arguments.text("a strategy", "momentum"),
         help=f"trading strategy: {', '.join(strategy_names())} (default: the pattern's own)",
     )
     _repeated(
@@ -115,6 +125,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "TEXT",
         "for chat patterns (long-running): a message to send; repeat for more "
         "(default: type them in the terminal)",
+        arguments.text("a message", "'How is AAPL doing?'"),
     )
     _reasoner_options(run)
     _connection_options(run)
@@ -136,6 +147,7 @@ def _reasoner_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--model",
         metavar="NAME",
+        type=arguments.text("a model name", "gpt-4o-mini"),
         help=f"the model a model reasoner asks (default: ${MODEL_ENV}, else gpt-4o-mini or "
         "claude-sonnet-4-5)",
     )
@@ -154,7 +166,10 @@ def _server_options(server: argparse.ArgumentParser) -> None:
     from . import cluster
 
     server.add_argument(
-        "--namespace", default="default", help="namespace to create (default: default)"
+        "--namespace",
+        default="default",
+        type=arguments.text("a namespace", "default"),
+        help="namespace to create (default: default)",
     )
     _port(server, "--port", "gRPC", cluster.DEFAULT_PORT)
     _port(server, "--ui-port", "Web UI", cluster.DEFAULT_UI_PORT)
@@ -162,40 +177,42 @@ def _server_options(server: argparse.ArgumentParser) -> None:
 
 
 def _approve_options(approve: argparse.ArgumentParser) -> None:
-    approve.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    approve.add_argument(
+        "workflow_id",
+        metavar="WORKFLOW_ID",
+        type=arguments.text("a workflow id", "automated-trading-1a2b3c"),
+    )
     approve.add_argument("--reject", action="store_true", help="reject instead of approving")
     approve.add_argument("--reason", default="", help="why (recorded in the workflow)")
-    approve.add_argument("--approver", default=None, help="who decides (default: your user name)")
+    approve.add_argument(
+        "--approver",
+        default=None,
+        type=arguments.text("a name", "alice"),
+        help="who decides (default: your user name)",
+    )
     _connection_options(approve)
 
 
 def _history_options(history: argparse.ArgumentParser) -> None:
-    history.add_argument("workflow_id", metavar="WORKFLOW_ID")
     history.add_argument(
-        "--out", required=True, type=Path, metavar="FILE", help="JSON file to write"
+        "workflow_id",
+        metavar="WORKFLOW_ID",
+        type=arguments.text("a workflow id", "automated-trading-1a2b3c"),
+    )
+    history.add_argument(
+        "--out",
+        required=True,
+        type=arguments.output_file("history.json"),
+        metavar="FILE",
+        help="JSON file to write",
     )
     _connection_options(history)
-
-
-def _positive(kind: type[int | float]) -> Callable[[str], float]:
-    """argparse type: a number above zero."""
-
-    def parse(value: str) -> float:
-        try:
-            number = kind(value.replace(",", "").replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-        if not number > 0:
-            raise argparse.ArgumentTypeError(f"{value!r} is not above zero")
-        return number
-
-    return parse
 
 
 def _runs_options(runs: argparse.ArgumentParser) -> None:
     runs.add_argument(
         "--limit",
-        type=_positive(int),
+        type=arguments.positive(int, arguments.MOST_LISTED),
         default=20,
         metavar="N",
         help="show the latest N runs (default 20)",
@@ -204,13 +221,21 @@ def _runs_options(runs: argparse.ArgumentParser) -> None:
 
 
 def _show_options(show: argparse.ArgumentParser) -> None:
-    show.add_argument("workflow_id", metavar="WORKFLOW_ID")
     show.add_argument(
-        "--run-id", metavar="RUN_ID", help="one run of the workflow (default: its latest)"
+        "workflow_id",
+        metavar="WORKFLOW_ID",
+        type=arguments.text("a workflow id", "automated-trading-1a2b3c"),
+    )
+    show.add_argument(
+        "--run-id",
+        metavar="RUN_ID",
+        type=arguments.text("a run id", "the one `trading-agents runs` lists"),
+        help="one run of the workflow (default: its latest)",
     )
     show.add_argument(
         "--html",
         metavar="PATH",
+        type=lambda value: str(arguments.output_file("report.html")(value)),
         help="also write the run as a self-contained HTML report (the plugin's report view)",
     )
     _connection_options(show)
@@ -219,10 +244,13 @@ def _show_options(show: argparse.ArgumentParser) -> None:
 def _status_options(status: argparse.ArgumentParser) -> None:
     group = status.add_argument_group("server")
     group.add_argument(
-        "--address", type=_address, metavar="HOST:PORT", help="a cluster to check instead"
+        "--address", type=arguments.address, metavar="HOST:PORT", help="a cluster to check instead"
     )
     group.add_argument(
-        "--namespace", default="default", help="Temporal namespace (default: default)"
+        "--namespace",
+        default="default",
+        type=arguments.text("a namespace", "default"),
+        help="Temporal namespace (default: default)",
     )
     _state_option(group)
 
@@ -234,11 +262,14 @@ def _account_options(account: argparse.ArgumentParser) -> None:
         help="start afresh: starting cash, no positions, no orders (first, before --deposit)",
     )
     account.add_argument(
-        "--deposit", type=_positive(float), metavar="AMOUNT", help="add AMOUNT to the cash"
+        "--deposit",
+        type=arguments.positive(float, arguments.MOST_DEPOSIT),
+        metavar="AMOUNT",
+        help="add AMOUNT to the cash",
     )
     account.add_argument(
         "--orders",
-        type=int,
+        type=arguments.count,
         default=10,
         metavar="N",
         help="list the latest N orders (default 10; 0: counts only)",

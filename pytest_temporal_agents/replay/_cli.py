@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 if TYPE_CHECKING:
     from ..history import History
@@ -31,6 +33,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 CORE_SETTLE_SECONDS = 0.2
+MOST_JOBS = 64  # each is an interpreter that imports the workflows: more is a typo
 DEFAULT_LIMIT = 100  # as replay/_cluster.py (not imported here: --help must not load temporalio)
 
 DESCRIPTION = "Replay recorded Temporal workflow histories against the current workflow code."
@@ -61,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # main's own checks report as the replay command's usage errors, as argparse's do.
+    replay.set_defaults(usage_error=replay.error)
     replay.add_argument("paths", nargs="*", metavar="PATH", help="history JSON files, or directories to search")
     replay.add_argument(
         "--workflows",
@@ -70,12 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="workflow class, or list/tuple of them, to replay against (repeatable)",
     )
     replay.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    replay.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N", help="replay in N processes (default 1)")
-    replay.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per history")
+    replay.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N", help="replay in N processes (default 1)")
+    replay.add_argument("--junit-xml", type=_report_file, metavar="PATH", help="write a JUnit XML report: one test case per history")
     cluster = replay.add_argument_group("replay from a cluster (instead of PATHs)")
-    cluster.add_argument("--query", help="visibility query selecting the workflows whose histories to replay")
+    cluster.add_argument("--query", type=_query, help="visibility query selecting the workflows whose histories to replay")
     cluster.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N", help="at most N histories (default %(default)s)")
-    cluster.add_argument("--save", metavar="DIR", help="also write the fetched histories into DIR as JSON")
+    cluster.add_argument("--save", type=_save_dir, metavar="DIR", help="also write the fetched histories into DIR as JSON")
     cluster.add_argument("--address", metavar="HOST:PORT", help="the cluster (default: TEMPORAL_ADDRESS or the profile's)")
     cluster.add_argument("--namespace", help="the namespace (default: TEMPORAL_NAMESPACE, the profile's, or 'default')")
     cluster.add_argument("--profile", help="environment configuration profile (default: TEMPORAL_PROFILE or 'default')")
@@ -92,11 +97,54 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _jobs(value: str) -> int:
+    jobs = _positive(value)
+    if jobs > MOST_JOBS:
+        raise argparse.ArgumentTypeError(f"{value!r} is more than {MOST_JOBS} processes; give 1 to {MOST_JOBS}")
+    return jobs
+
+
+def _report_file(value: str) -> str:
+    """A file to write (missing directories are made): not empty, no directory, not under a file."""
+    path = Path(value)
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is empty; give a file to write, such as replay.xml")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is a directory; give a file in it, such as {path / 'replay.xml'}")
+    _not_under_a_file(value, path.parents)
+    return value
+
+
+def _save_dir(value: str) -> str:
+    """A directory to write into (made if missing): not empty, not a file, not under a file."""
+    path = Path(value)
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is empty; give a directory, such as fetched/")
+    _not_under_a_file(value, [path, *path.parents])
+    return value
+
+
+def _not_under_a_file(value: str, directories: Sequence[Path]) -> None:
+    blocked = next((d for d in directories if d.exists() and not d.is_dir()), None)
+    if blocked == Path(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is a file; give a directory")
+    if blocked is not None:
+        raise argparse.ArgumentTypeError(f"{value!r} needs {str(blocked)!r} to be a directory, but it is a file")
+
+
+def _query(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is empty; give a visibility query, for example \"WorkflowType='Trade'\""
+        )
+    return value
+
+
 class _Progress:
     """Progress on a terminal only, as a rich bar on stderr; CI logs and pipes get the result
     lines and no control codes. Called as ``progress(what, done, total)``."""
 
-    TITLES = {"fetched": "fetching histories", "replayed": "replaying histories"}
+    TITLES: ClassVar[dict[str, str]] = {"fetched": "fetching histories", "replayed": "replaying histories"}
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -232,6 +280,13 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return _report(results, quiet=args.quiet, junit_xml=args.junit_xml, out=out)
 
 
+def quiet_sdk_logs() -> None:
+    """Keep the SDK's own log of a failed replay activation (a traceback on stderr) out of
+    the output: the report says what failed and where. A logging setup of the caller's own
+    still receives the records."""
+    logging.getLogger("temporalio").addHandler(logging.NullHandler())
+
+
 def _importable_here() -> None:
     # `python -m` puts the working directory on sys.path; a console script would not.
     if os.getcwd() not in sys.path and "" not in sys.path:
@@ -239,14 +294,15 @@ def _importable_here() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_sdk_logs()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.query is not None and args.paths:
-        parser.error("give history PATHs or --query, not both")
+        args.usage_error("give history PATHs or --query, not both")
     if args.query is None and not args.paths:
-        parser.error("give history PATHs to replay, or --query to fetch them from a cluster")
+        args.usage_error("give history PATHs to replay, or --query to fetch them from a cluster")
     if args.query is None and (args.save or args.address or args.profile):
-        parser.error("--save, --address and --profile go with --query")
+        args.usage_error("--save, --address and --profile go with --query")
     if args.query is not None:
         return cluster_command(args)
     return replay_command(args.paths, args.workflows, quiet=args.quiet, jobs=args.jobs, junit_xml=args.junit_xml)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import logging
 import multiprocessing
 import re
 from collections.abc import Callable, Sequence
@@ -122,6 +123,8 @@ def _decode(workflow_id: str, run_id: str, workflow_type: str, data: str) -> His
 
 def _replay_chunk(specs: str, chunk: list[tuple[str, str, str, str, str]]) -> list[dict[str, object]]:
     """In a worker process: import the workflows, replay a chunk, return plain results."""
+    # As the CLI's main: the SDK's log of a failed activation is a traceback; the report says it.
+    logging.getLogger("temporalio").addHandler(logging.NullHandler())
     workflows = load_workflow_specs(specs)
     histories = [(label, _decode(wid, rid, wtype, data)) for label, wid, rid, wtype, data in chunk]
     return [result.to_dict() for result in asyncio.run(replay_histories(histories, workflows))]

@@ -64,7 +64,7 @@ def test_a_malformed_file_is_bad_input_and_the_others_still_replay(tmp_path: Pat
 @pytest.mark.parametrize(
     ("paths", "spec", "message"),
     [
-        (["nowhere"], "replay_fixture_workflows:V1", "error: History path 'nowhere' does not exist."),
+        (["nowhere"], "replay_fixture_workflows:V1", "error: History path 'nowhere' does not exist; give history JSON files or directories"),
         ([], "replay_fixture_workflows:V1", "error: no history files (*.json) under "),
         ([str(HISTORIES)], "replay_fixture_workflows:NOPE", "error: Invalid workflows 'replay_fixture_workflows:NOPE'"),
     ],
@@ -95,3 +95,59 @@ def test_python_dash_m_runs_it(tmp_path: Path) -> None:
     )
     assert done.returncode == EXIT_FAILED, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "4 histories: 2 ok, 2 nondeterministic"
+
+
+def _bad_files(directory: Path) -> dict[str, str]:
+    """Bad history files among good ones; each file's expected line after ``INVALID``."""
+    shutil.copytree(HISTORIES, directory)
+    files = {
+        "nested.json": ("[" * 100_000 + "]" * 100_000, "is JSON nested too deeply to read"),
+        "empty.json": ("", "is not valid JSON (it is empty); a truncated download or a bad merge?"),
+        "list.json": ("[1, 2]", 'is not a Temporal history: no "events" list (the file holds list).'),
+        "truncated.json": ('{"events": [{"eventId": "1"', "is not valid JSON (line 1, column 28: Expecting ',' delimiter)"),
+    }
+    for name, (text, _) in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    (directory / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (directory / "dangling.json").symlink_to(directory / "nowhere.json")
+    expected = {name: f"{directory / name} {reason}" for name, (_, reason) in files.items()}
+    expected["binary.json"] = f"{directory / 'binary.json'} is not UTF-8 text (byte 0x89 at offset 0)"
+    expected["dangling.json"] = f"Cannot read history file {str(directory / 'dangling.json')!r}: No such file or directory."
+    return expected
+
+
+def test_each_bad_file_is_reported_by_name_the_others_replay_and_it_exits_2(tmp_path: Path) -> None:
+    expected = _bad_files(tmp_path / "h")
+    status, text = _run([str(tmp_path / "h")], "replay_fixture_workflows:V1")
+    assert status == EXIT_BAD_INPUT
+    lines = text.splitlines()
+    for name, message in expected.items():
+        assert [line for line in lines if line.startswith("INVALID ") and message in line], name
+    assert len([line for line in lines if line.startswith("OK ")]) == 4
+    assert lines[-1] == "10 histories: 4 ok, 6 invalid"
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_bad_files_end_to_end_print_no_traceback(tmp_path: Path, jobs: str) -> None:
+    expected = _bad_files(tmp_path / "h")
+    # Valid in shape, but its input's encoding is unknown: the workflow raises during replay,
+    # and the SDK logs that with a traceback, which the command keeps out of its output.
+    pricer = next(HISTORIES.rglob("Pricer-1.json")).read_text(encoding="utf-8")
+    bogus = pricer.replace('"encoding": "anNvbi9wbGFpbg=="', '"encoding": "Ym9ndXM="', 1)
+    (tmp_path / "h" / "bad-payload.json").write_text(bogus, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_temporal_agents", "replay", str(tmp_path / "h"), "--workflows", "replay_fixture_workflows:V1", "-j", jobs],
+        capture_output=True,
+        text=True,
+        cwd=FIXTURE_DIR,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), str(FIXTURE_DIR)])},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == EXIT_BAD_INPUT, done.stdout + done.stderr
+    for message in expected.values():
+        assert message in done.stdout
+    assert "ERROR             " in done.stdout and "bad-payload.json  the workflow code raised" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "11 histories: 4 ok, 1 error, 6 invalid"
+    assert "Traceback" not in done.stdout + done.stderr

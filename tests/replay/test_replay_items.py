@@ -100,3 +100,23 @@ def test_one_file_can_be_selected_by_its_path(ci: pytest.Pytester) -> None:
     _ini(ci, "temporal_workflows = replay_fixture_workflows:V1\n")
     target = next(Path("histories").rglob("Pricer-1.json"))
     run_expecting(ci, str(target), passed=1)
+
+
+def test_pathological_files_fail_their_items_without_an_internal_error(ci: pytest.Pytester) -> None:
+    _ini(ci, "temporal_workflows = replay_fixture_workflows:V1\n")
+    bad = ci.path / "histories" / "bad"
+    bad.mkdir()
+    (bad / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
+    (bad / "binary.json").write_bytes(b"\x00\xff\xfe garbage")
+    (bad / "empty.json").write_text("")
+    result = run_expecting(ci, passed=4, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "histories/bad/binary.json is not UTF-8 text (byte 0xff at offset 1)*",
+            "histories/bad/empty.json is not valid JSON (it is empty); a truncated download or a bad merge?",
+            "histories/bad/nested.json is JSON nested too deeply to read*",
+        ],
+        consecutive=False,
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert "RecursionError" not in result.stdout.str()
