@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from .._errors import TemporalConfigError
@@ -180,6 +181,22 @@ def parse_timeout(value: Any, source: str) -> timedelta:
     raise TemporalConfigError(BAD_TIMEOUT.format(value=shown(value), source=source, problem=problem))
 
 
+def parse_new_file(value: Any, source: str) -> str:
+    """A file path whose directory exists (the file itself may not exist yet)."""
+    text = str(value)
+    path = Path(text).expanduser()
+    if not text.strip() or path.is_dir():
+        problem = "it names no file"
+    elif not path.parent.is_dir():
+        problem = f"its directory {str(path.parent)!r} does not exist"
+    else:
+        return text
+    raise TemporalConfigError(
+        f"Invalid {source} {shown(value)}: {problem}. Give a file path in an existing directory "
+        "(the file is created if missing), or leave it unset."
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """The session's resolved Temporal settings."""
@@ -217,6 +234,8 @@ def resolve_settings(
     timeout = DEFAULT_TIMEOUT
     if "temporal_timeout" in values:
         timeout = parse_timeout(values["temporal_timeout"], sources["temporal_timeout"])
+    if "temporal_dev_server_db" in values:
+        parse_new_file(values["temporal_dev_server_db"], sources["temporal_dev_server_db"])
     tls = False
     if "temporal_tls" in values:
         tls = parse_bool(values["temporal_tls"], sources["temporal_tls"])

@@ -207,3 +207,34 @@ def test_marker_kwargs_of_odd_types_fail_the_test_by_name(inner: pytest.Pytester
     ])
     assert "INTERNALERROR" not in result.stdout.str()
     assert "_options.py" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("/nonexistent-dir/x/state.db", "its directory '/nonexistent-dir/x' does not exist"),
+        (".", "it names no file"),  # "" is unset: in memory
+    ],
+)
+def test_a_dev_server_database_in_no_directory_is_a_usage_error(value: str, problem: str) -> None:
+    with pytest.raises(TemporalConfigError) as caught:
+        resolve_settings(lambda n: value if n == "temporal_dev_server_db" else None, lambda n: None, environ={})
+    assert str(caught.value) == (
+        f"Invalid --temporal-dev-server-db {value!r}: {problem}. Give a file path in an existing "
+        "directory (the file is created if missing), or leave it unset."
+    )
+
+
+def test_a_dev_server_database_in_an_existing_directory_is_accepted(tmp_path: Any) -> None:
+    path = str(tmp_path / "state.db")
+    resolved = resolve_settings(lambda n: path if n == "temporal_dev_server_db" else None, lambda n: None, environ={})
+    assert resolved.server.dev_server_db == path
+
+
+def test_a_dev_server_database_in_no_directory_stops_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--temporal-env=local", "--temporal-dev-server-db=/nonexistent-dir/state.db")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: Invalid --temporal-dev-server-db '/nonexistent-dir/state.db': its directory '/nonexistent-dir' *"]
+    )
