@@ -226,6 +226,11 @@ def resolve_settings(
             (spec.env_var or "", environ.get(spec.env_var) if spec.env_var else None),
         ):
             if value not in (None, ""):
+                if not isinstance(value, (str, int, float)):  # a TOML list or table, say
+                    raise TemporalConfigError(
+                        f"Invalid {source} {shown(value)}: a {type(value).__name__} is not accepted; "
+                        f"give one value as a string, for example {spec.name} = \"...\"."
+                    )
                 values[spec.name], sources[spec.name] = value, source
                 break
     env = TIME_SKIPPING

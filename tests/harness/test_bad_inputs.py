@@ -238,3 +238,21 @@ def test_a_dev_server_database_in_no_directory_stops_the_run(pytester: pytest.Py
     result.stderr.fnmatch_lines(
         ["ERROR: Invalid --temporal-dev-server-db '/nonexistent-dir/state.db': its directory '/nonexistent-dir' *"]
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('temporal_namespace = ["a"]', ("ERROR: Invalid ini option temporal_namespace ['a']: a list is not accepted; "
+         'give one value as a string, for example temporal_namespace = "...".')),
+        ('temporal_report = ["a.html"]', "ERROR: Invalid ini option temporal_report ['a.html']: a list is not accepted; "),
+        ("temporal_timeout = 1e300", "ERROR: Invalid Temporal timeout '1e+300' for ini option temporal_timeout: "),
+    ],
+)
+def test_toml_values_of_the_wrong_shape_are_usage_errors(pytester: pytest.Pytester, line: str, message: str) -> None:
+    pytester.makepyprojecttoml(f"[tool.pytest.ini_options]\n{line}\n")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
