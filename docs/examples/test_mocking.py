@@ -52,3 +52,15 @@ async def test_mocks_without_a_behaviour_return_faked_values(temporal: TemporalH
     research = agent.calls[0].result
     assert isinstance(research, Research) and 0 <= research.confidence <= 1
     assert result.startswith("bought" if research.confidence >= 0.7 else "hold")
+
+
+async def test_a_mocked_child_needs_no_worker(temporal: TemporalHarness) -> None:
+    # Only the parent is registered: the harness registers the child's stand-in itself.
+    agent = temporal.mock_child_workflow("ResearchAgent", returns=Research("AAPL", "strong quarter", 0.9))
+    temporal.mock_activity(fetch_quote, returns=Quote("AAPL", 189.5))
+    temporal.mock_activity(place_order, returns="ord-1")
+
+    result = await temporal.run(TradeDesk.run, "AAPL", workflows=[TradeDesk], activities=[fetch_quote, place_order])
+
+    assert result == "bought 10 AAPL at 189.5 (ord-1)"
+    assert agent.call_count == 1

@@ -6,14 +6,16 @@ for each source and turns :class:`TemporalConfigError` into ``pytest.UsageError`
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from .._errors import TemporalConfigError
-from ..servers import EXTERNAL, TIME_SKIPPING, ServerConfig, validate_env
+from ..servers import TIME_SKIPPING, ServerConfig, validate_env
 
 #: A workflow's result waits at most this long (wall time) unless configured.
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -133,24 +135,66 @@ def parse_bool(value: Any, source: str) -> bool:
     )
 
 
+#: The accepted range of a timeout: a millisecond to a year (beyond that, a typo).
+MIN_TIMEOUT = timedelta(milliseconds=1)
+MAX_TIMEOUT = timedelta(days=365)
+
+BAD_TIMEOUT = (
+    "Invalid Temporal timeout {value} for {source}: {problem}. Give a number of seconds "
+    "from 0.001 to 31536000 (one year), such as 30 or 2.5, or a datetime.timedelta in that range."
+)
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut short so that a huge input does not flood the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_timeout(value: Any, source: str) -> timedelta:
-    """Seconds (number or numeric string) or a timedelta, strictly positive."""
+    """Seconds (number or numeric string) or a timedelta, from a millisecond to a year."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
+    elif isinstance(value, (bool, bytes, bytearray)) or not isinstance(value, (int, float, str)):
+        raise TemporalConfigError(
+            BAD_TIMEOUT.format(value=shown(value), source=source, problem=f"a {type(value).__name__} is not a duration")
+        )
     else:
         try:
             seconds = float(value)
+        except OverflowError:  # only an int too large for a float gets here
+            seconds = -math.inf if str(value).startswith("-") else math.inf
         except (TypeError, ValueError):
             raise TemporalConfigError(
-                f"Invalid Temporal timeout {value!r} for {source}: expected a number of seconds "
-                "such as 30 or 2.5, or a datetime.timedelta."
+                BAD_TIMEOUT.format(value=shown(value), source=source, problem="it is not a number")
             ) from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise TemporalConfigError(
-            f"Invalid Temporal timeout {value!r} for {source}: it must be a finite number of "
-            "seconds greater than 0."
-        )
-    return timedelta(seconds=seconds)
+    if math.isnan(seconds):
+        problem = "it is not a number (NaN)"
+    elif seconds <= 0:
+        problem = "it must be greater than 0"
+    elif seconds < MIN_TIMEOUT.total_seconds():
+        problem = "it is shorter than a millisecond"
+    elif seconds > MAX_TIMEOUT.total_seconds():
+        problem = "it is longer than a year"
+    else:
+        return timedelta(seconds=seconds)
+    raise TemporalConfigError(BAD_TIMEOUT.format(value=shown(value), source=source, problem=problem))
+
+
+def parse_new_file(value: Any, source: str) -> str:
+    """A file path whose directory exists (the file itself may not exist yet)."""
+    text = str(value)
+    path = Path(text).expanduser()
+    if not text.strip() or path.is_dir():
+        problem = "it names no file"
+    elif not path.parent.is_dir():
+        problem = f"its directory {str(path.parent)!r} does not exist"
+    else:
+        return text
+    raise TemporalConfigError(
+        f"Invalid {source} {shown(value)}: {problem}. Give a file path in an existing directory "
+        "(the file is created if missing), or leave it unset."
+    )
 
 
 @dataclass(frozen=True)
@@ -182,6 +226,11 @@ def resolve_settings(
             (spec.env_var or "", environ.get(spec.env_var) if spec.env_var else None),
         ):
             if value not in (None, ""):
+                if not isinstance(value, (str, int, float)):  # a TOML list or table, say
+                    raise TemporalConfigError(
+                        f"Invalid {source} {shown(value)}: a {type(value).__name__} is not accepted; "
+                        f"give one value as a string, for example {spec.name} = \"...\"."
+                    )
                 values[spec.name], sources[spec.name] = value, source
                 break
     env = TIME_SKIPPING
@@ -190,6 +239,8 @@ def resolve_settings(
     timeout = DEFAULT_TIMEOUT
     if "temporal_timeout" in values:
         timeout = parse_timeout(values["temporal_timeout"], sources["temporal_timeout"])
+    if "temporal_dev_server_db" in values:
+        parse_new_file(values["temporal_dev_server_db"], sources["temporal_dev_server_db"])
     tls = False
     if "temporal_tls" in values:
         tls = parse_bool(values["temporal_tls"], sources["temporal_tls"])
@@ -252,9 +303,25 @@ BAD_MARKER = """\
 Valid keyword arguments: {valid}."""
 
 
+def _did_you_mean(name: str, valid: Sequence[str]) -> str:
+    """" Did you mean 'x'?" for a real near name that is not the name given, else ""."""
+    import difflib
+
+    near = [n for n in difflib.get_close_matches(name, valid, n=1, cutoff=0.75) if n != name]
+    return f" Did you mean {near[0]!r}?" if near else ""
+
+
+def _marker_problem(name: str, value: Any, accepted: str) -> TemporalConfigError:
+    return TemporalConfigError(
+        f"@pytest.mark.temporal({name}={shown(value)}) is invalid: a value of type "
+        f"{type(value).__name__} is not accepted. {name} takes {accepted}."
+    )
+
+
 def merge_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> TemporalMarker:
     """Merge marker (args, kwargs) pairs given closest first: the closest wins per key."""
-    valid = ", ".join(f.name for f in fields(TemporalMarker))
+    names = [f.name for f in fields(TemporalMarker)]
+    valid = ", ".join(names)
     merged: dict[str, Any] = {}
     for args, kwargs in reversed(list(markers)):
         if args:
@@ -262,17 +329,24 @@ def merge_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) 
                 BAD_MARKER.format(args=f"{args!r}", problem="it takes no positional arguments", valid=valid)
             )
         merged.update(kwargs)
-    try:
-        marker = TemporalMarker(**merged)
-    except TypeError:
-        unknown = sorted(set(merged) - {f.name for f in fields(TemporalMarker)})
+    unknown = sorted((str(k) for k in merged if k not in names), key=str)
+    if unknown:
         raise TemporalConfigError(
-            BAD_MARKER.format(args=f"({', '.join(unknown)}=...)", problem=f"unknown argument {unknown[0]!r}", valid=valid)
-        ) from None
+            BAD_MARKER.format(args=f"({unknown[0]}=...)", problem=f"unknown argument {unknown[0]!r}", valid=valid)
+            + _did_you_mean(unknown[0], names)
+        )
+    marker = TemporalMarker(**merged)
     if marker.env is not None:
+        if not isinstance(marker.env, str):
+            raise _marker_problem("env", marker.env, "a string: 'time-skipping', 'local', 'external' or HOST:PORT")
         marker = replace(marker, env=validate_env(marker.env, "@pytest.mark.temporal(env=...)"))
     if marker.timeout is not None:
         marker = replace(marker, timeout=parse_timeout(marker.timeout, "@pytest.mark.temporal(timeout=...)"))
+    for flag in ("time_skipping", "freeze_activity_clock"):
+        if not isinstance(getattr(marker, flag), bool):
+            raise _marker_problem(flag, getattr(marker, flag), "True or False")
+    if not isinstance(marker.plugins, (list, tuple)):
+        raise _marker_problem("plugins", marker.plugins, "a list or tuple of temporalio plugins")
     if marker.replay_check is not None and not isinstance(marker.replay_check, bool):  # replay feature
         raise TemporalConfigError(
             f"@pytest.mark.temporal(replay_check={marker.replay_check!r}) is invalid: "
@@ -343,6 +417,7 @@ def resolve_replay_settings(option: Callable[[str], Any], ini: Callable[[str], A
 
 
 DEFAULT_REPLAY_LIMIT = 100
+MAX_REPLAY_LIMIT = 1_000_000
 
 
 def parse_limit(value: Any, source: str = "temporal_replay_limit") -> int:
@@ -350,8 +425,9 @@ def parse_limit(value: Any, source: str = "temporal_replay_limit") -> int:
     if value in (None, ""):
         return DEFAULT_REPLAY_LIMIT
     text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REPLAY_LIMIT:
         raise TemporalConfigError(
-            f"Invalid {source} {value!r}: expected a whole number of histories, 1 or more (default 100)."
+            f"Invalid {source} {shown(value)}: expected a whole number of histories from 1 to "
+            f"{MAX_REPLAY_LIMIT} (default 100)."
         )
     return int(text)

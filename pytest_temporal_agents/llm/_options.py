@@ -106,6 +106,8 @@ def read_cassette_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Ca
     path, record = merged.get("path"), merged.get("record")
     if problem is None and path is not None and not isinstance(path, (str, os.PathLike)):
         problem = f"path must be a text or a pathlib.Path, not {path!r}"
+    if problem is None and path is not None and not str(os.fspath(path)).strip(" ."):
+        problem = f"path {path!r} names no file; give a cassette name such as 'checkout'"
     if problem is None and record is not None and record not in RECORD_MODES:
         problem = f"record={record!r} is not a record mode"
     if problem is not None:

@@ -10,9 +10,8 @@ that hands the call to a local activity on the same worker, where the mock runs.
 
 from __future__ import annotations
 
-import difflib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -334,7 +333,7 @@ class MocksFeature:
             if name in self._mock_activities:
                 continue
             if name not in real:
-                close = difflib.get_close_matches(name, self._activities_in_play, n=3)
+                close = near_names(name, self._activities_in_play, n=3)
                 raise HarnessUsageError(UNKNOWN_ACTIVITY.format(
                     name=name,
                     suggestion=f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else "",
@@ -356,7 +355,7 @@ class MocksFeature:
             return workflows
         for name in self._named_only:
             if name not in self._workflows_in_play:
-                close = difflib.get_close_matches(name, self._workflows_in_play, n=1, cutoff=0.8)
+                close = near_names(name, self._workflows_in_play, n=1)
                 if close:
                     raise HarnessUsageError(UNKNOWN_WORKFLOW.format(
                         name=name, close=repr(close[0]), registered=", ".join(sorted(self._workflows_in_play)),
@@ -394,6 +393,27 @@ class MocksFeature:
 
         self._child_activity = temporalio.activity.defn(name=MOCK_CHILD_ACTIVITY)(mock_child_workflow_call)
         return self._child_activity
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: inserts, deletes and substitutions that turn ``a`` into ``b``."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != cb))
+    return row[-1]
+
+
+def near_names(name: str, candidates: Iterable[str], *, n: int) -> list[str]:
+    """Names that ``name`` is plausibly a typo of: a few edits apart, never ``name`` itself.
+
+    ``difflib`` alone calls 'ComposeWelcomeWorkflow' close to 'WelcomeWorkflow' (the parent
+    that starts it); a typo changes a character or two, not a whole word.
+    """
+    allowed = max(2, len(name) // 6)
+    scored = sorted((_edits(name.lower(), c.lower()), c) for c in set(candidates) if c != name)
+    return [c for distance, c in scored if distance <= allowed][:n]
 
 
 def _mirror_activity(

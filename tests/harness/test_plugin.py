@@ -200,7 +200,7 @@ def test_workers_stop_when_the_test_fails_inside_a_worker_block(inner: pytest.Py
         (["--temporal-env=nowhere"], "*Invalid Temporal environment 'nowhere' (from --temporal-env).*"),
         (["--temporal-env=host:99999"], "*Invalid Temporal environment 'host:99999'*"),
         (["--temporal-timeout=soon"], "*Invalid Temporal timeout 'soon' for --temporal-timeout*"),
-        (["--temporal-timeout=0"], "*must be a finite number of seconds greater than 0*"),
+        (["--temporal-timeout=0"], "*Invalid Temporal timeout '0' for --temporal-timeout: it must be greater than 0*"),
     ],
 )
 def test_invalid_options_are_usage_errors(inner: pytest.Pytester, args: list[str], message: str) -> None:

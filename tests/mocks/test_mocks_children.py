@@ -103,3 +103,11 @@ async def test_child_mock_errors(temporal: TemporalHarness) -> None:
     with pytest.raises(HarnessUsageError, match="workflow 'ResearchAgent' is already mocked"):
         temporal.mock_child_workflow("ResearchAgent")
     assert temporal.mock(ResearchAgent) is temporal.mock("ResearchAgent")
+
+
+async def test_a_child_by_name_close_to_its_parent_gets_no_hint_and_works(temporal: TemporalHarness) -> None:
+    # 'ComposeWelcomeWorkflow' is no typo of 'WelcomeWorkflow', the parent that starts it:
+    # the harness registers the stand-in itself and the parent gets the mock's result.
+    compose = temporal.mock_child_workflow("ComposeWelcomeWorkflow", returns="Welcome, Ada!")
+    assert await temporal.run(WelcomeWorkflow.run, "Ada", workflows=[WelcomeWorkflow]) == "Welcome, Ada!"
+    compose.assert_called_once_with("Ada")
