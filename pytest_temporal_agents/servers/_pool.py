@@ -101,7 +101,7 @@ the {server} (pid {pid}) died during this session, before or while this test ran
 {restart}. Its last log lines:
 {tail}"""
 
-RESTARTED = "it was restarted for the later tests"
+RESTARTED = "it is restarted for the later tests"
 NOT_AGAIN = "it had died once already in this session, so it is not restarted again"
 
 
@@ -176,6 +176,11 @@ class ServerPool:
     def launcher(self, config: ServerConfig) -> Launcher | None:
         """The launcher of the running shared server for ``config`` (None: none, or external)."""
         return self._launchers.get(config)
+
+    def alive(self, config: ServerConfig) -> bool:
+        """False if the shared server for ``config`` was started here and has died since."""
+        launcher = self._launchers.get(config)
+        return launcher is None or launcher.server_alive()
 
     async def check_alive(self, config: ServerConfig) -> None:
         """Raise ServerDiedError if the shared server for ``config`` has died.

@@ -9,11 +9,19 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from process_support import LOOPBACK, gone_within, listening_addresses, processes_mentioning, wait_for_file
+from process_support import (
+    LOOPBACK,
+    gone_within,
+    listening_addresses,
+    processes_mentioning,
+    wait_for_file,
+)
 
 from pytest_temporal_agents.servers import LOCAL, TIME_SKIPPING, ServerConfig, ServerPool
 
@@ -81,21 +89,26 @@ async def test_server_then_sleep(temporal, request):
 """
 
 
-def _default_sigint() -> None:
-    # A shell's background job (CI runners, nohup) starts with SIGINT ignored, and a child
-    # inherits that: give the inner run the default a terminal's foreground job has.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+@contextmanager
+def _sigint_not_ignored() -> Iterator[None]:
+    """A shell's background job (CI runners, nohup) starts with SIGINT ignored, and a child
+    inherits that; a handled SIGINT becomes the default in a child, as in a terminal's job."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _inner_pytest(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], int, str]:
     out = tmp_path / "server.txt"
     (tmp_path / "test_inner.py").write_text(INNER_TEST.format(out=str(out)))
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q", *args],
-        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=_default_sigint,
-    )
+    with _sigint_not_ignored():
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q", *args],
+            cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
     try:
         pid, directory = wait_for_file(out, 60, "(the inner test did not start)").split()
     except BaseException:
