@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import TemporalConfigError
 from ._binaries import TIME_SKIPPING, ServerConfig, find_binary
-from ._launcher import write_launcher
+from ._launcher import guarded
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
@@ -79,8 +79,8 @@ async def start_dated(
     binary = find_binary(TIME_SKIPPING, config.test_server_path)
     wall = datetime.now(timezone.utc)
     variables = {} if start_time > wall else _faketime_variables(start_time, wall, start_time - FAKETIME_LEAD)
-    launcher = write_launcher(binary, directory, loopback=True, environment=variables)
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(launcher.path), runtime=runtime)
+    path, _ = guarded(binary, directory, loopback=True, environment=variables)
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(path), runtime=runtime)
     if not await move_to(env, start_time):  # libfaketime did not take: never run at a wrong time
         now = await env.get_current_time()
         await env.shutdown()

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._loopback import loopback_library
 
@@ -86,6 +87,15 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return True  # no procfs: kill(0) is all we know
     return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+
+
+def guarded(binary: Path, directory: Path, **options: Any) -> tuple[Path, Launcher | None]:
+    """The path to give the SDK for ``binary``: a :func:`write_launcher` script on POSIX, with
+    its :class:`Launcher`; elsewhere the binary itself (unguarded) and None."""
+    if os.name != "posix":
+        return binary, None
+    launcher = write_launcher(binary, directory, **options)
+    return launcher.path, launcher
 
 
 def write_launcher(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._errors import ServerDiedError, TemporalAgentsWarning
 from ._binaries import LOCAL, TIME_SKIPPING, ServerConfig, find_binary
-from ._launcher import Launcher, write_launcher
+from ._launcher import Launcher, guarded
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
@@ -73,18 +73,16 @@ async def start_guarded(
 
     if config.env == TIME_SKIPPING:
         binary = find_binary(TIME_SKIPPING, config.test_server_path)
-        launcher = write_launcher(binary, directory or _launch_directory(), loopback=True)
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(launcher.path), runtime=runtime
-        )
+        path, launcher = guarded(binary, directory or _launch_directory(), loopback=True)
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(path), runtime=runtime)
         return env, launcher
     if config.env == LOCAL:
         binary = find_binary(LOCAL, config.cli_path)
-        launcher = write_launcher(binary, directory or _launch_directory())
+        path, launcher = guarded(binary, directory or _launch_directory())
         env = await WorkflowEnvironment.start_local(
             namespace=config.namespace,
             ip="127.0.0.1",
-            dev_server_existing_path=str(launcher.path),
+            dev_server_existing_path=str(path),
             dev_server_database_filename=config.dev_server_db,
             runtime=runtime,
         )
