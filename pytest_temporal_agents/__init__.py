@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from ._errors import BodyTimeoutError as BodyTimeoutError
     from ._errors import HarnessUsageError as HarnessUsageError
     from ._errors import ServerBinaryNotFound as ServerBinaryNotFound
+    from ._errors import ServerDiedError as ServerDiedError
     from ._errors import TemporalAgentsError as TemporalAgentsError
     from ._errors import TemporalAgentsWarning as TemporalAgentsWarning
     from ._errors import TemporalConfigError as TemporalConfigError
@@ -75,7 +76,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
 
 #: Public names, by the module (or subpackage) that defines them.
 _EXPORTED_BY = {
-    "._errors": "BodyTimeoutError HarnessUsageError ServerBinaryNotFound TemporalAgentsError TemporalAgentsWarning "
+    "._errors": "BodyTimeoutError HarnessUsageError ServerBinaryNotFound ServerDiedError TemporalAgentsError TemporalAgentsWarning "
     "TemporalConfigError WorkflowTimeoutError",
     ".faults": "AttemptRecord Fault FaultPlan FaultWarning",
     ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",

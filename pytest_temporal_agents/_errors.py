@@ -35,3 +35,10 @@ class BodyTimeoutError(TemporalAgentsError, AssertionError):
 
 class HarnessUsageError(TemporalAgentsError):
     """The harness was used in a way that cannot work; the message says how to fix it."""
+
+
+class ServerDiedError(TemporalAgentsError, AssertionError):
+    """A Temporal server this session started died; the message has its last log lines.
+
+    An ``AssertionError``, so pytest reports the test that met the dead server as failed.
+    """

@@ -123,7 +123,12 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
 
     Workers it started stop and workflows still running are terminated at teardown.
     """
-    from ._errors import HarnessUsageError, ServerBinaryNotFound, TemporalConfigError
+    from ._errors import (
+        HarnessUsageError,
+        ServerBinaryNotFound,
+        ServerDiedError,
+        TemporalConfigError,
+    )
     from .harness import TemporalHarness, apply_marker, merge_markers
     from .servers import TIME_SKIPPING
 
@@ -144,7 +149,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         )
     try:
         env = await request.config.stash[POOL_KEY].get(settings.server, start_time=marker.start_time)
-    except (ServerBinaryNotFound, TemporalConfigError) as err:
+    except (ServerBinaryNotFound, ServerDiedError, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
@@ -163,22 +168,33 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     _configure_replay(harness, request, marker)  # replay feature
     _show_campaign(harness, request)  # faults feature
     problems: list[str] = []
+    pool = request.config.stash[POOL_KEY]
     try:
         yield harness
         harness.test_failed = request.node.stash.get(CALL_FAILED_KEY, False)  # replay feature
         # Checks run after the test body but before workers stop: a replay check needs
         # the histories, an expectation check needs the calls the workers recorded.
-        problems = await harness.verify()
-        if REPORT_PATH_KEY in request.config.stash:  # report feature: gathered while the loop runs
-            request.node.stash[REPORT_DATA_KEY] = await _report_workflows(harness, problems)
+        # A dead server has no histories to read: its death (below) is the report.
+        if pool.alive(settings.server):
+            problems = await harness.verify()
+            if REPORT_PATH_KEY in request.config.stash:  # report feature: gathered while the loop runs
+                request.node.stash[REPORT_DATA_KEY] = await _report_workflows(harness, problems)
     finally:
         problems += await harness.close()  # what did not stop when the workers stopped
-        if harness.started_workflows:
-            # A leaked time-skipping lock would stop time for every later test: find it
-            # here, name this test, and give the next test a fresh server.
-            await request.config.stash[POOL_KEY].check_clock(
-                settings.server, after=request.node.nodeid, dated=marker.start_time is not None
-            )
+        try:
+            # A server that died under this test fails it with the server's last log lines
+            # (whatever the test met instead: a refused connection, a hang cut short).
+            await pool.check_alive(settings.server)
+            if harness.started_workflows:
+                # A leaked time-skipping lock would stop time for every later test: find it
+                # here, name this test, and give the next test a fresh server.
+                await pool.check_clock(
+                    settings.server, after=request.node.nodeid, dated=marker.start_time is not None
+                )
+        except ServerDiedError as err:
+            problem = str(err)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

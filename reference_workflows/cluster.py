@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shlex
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -328,34 +327,22 @@ def _child_output_to(log: Path) -> Iterator[None]:
         os.close(saved[1])
 
 
-SESSION_LAUNCHER = """\
-#!/bin/sh
-# Written by trading-agents. Starts the Temporal dev server in a session of its own: a Ctrl-C
-# in the terminal then reaches trading-agents alone, which stops its workers before it stops
-# the server, instead of the server dying under workers that are still shutting down.
-# exec keeps the process id, by which the Temporal SDK stops the server.
-exec {python} -S -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])' \\
-    {binary} "$@"
-"""
-
-
 def _in_own_session(binary: Path, state: StateDir) -> Path:
-    """An executable that runs ``binary`` in a new session (POSIX), else ``binary`` itself.
+    """An executable that runs ``binary`` guarded and in a new session (POSIX), else ``binary``.
 
     The SDK spawns the dev server in our process group, and a terminal sends Ctrl-C to the
     whole group; the Go server re-enables SIGINT even when we ignore or block it. A new session
-    is the one thing that keeps it out of the group.
+    is the one thing that keeps it out of the group, and so out of the terminal's signals:
+    the plugin's launcher (``write_launcher``) also gives it a watchdog that stops it when
+    this process dies, by SIGTERM, SIGHUP or ``kill -9`` alike.
     """
     if os.name != "posix":
         return binary
-    launcher = state.root / "temporal-dev-server"
-    text = SESSION_LAUNCHER.format(
-        python=shlex.quote(sys.executable), binary=shlex.quote(str(binary))
-    )
-    if not launcher.exists() or launcher.read_text() != text:
-        launcher.write_text(text)
-        launcher.chmod(0o755)
-    return launcher
+    from pytest_temporal_agents.servers import write_launcher
+
+    state.root.mkdir(parents=True, exist_ok=True)
+    launcher = write_launcher(binary, state.root, name="temporal-dev-server", log=None, new_session=True)
+    return launcher.path
 
 
 async def _start_embedded(

@@ -22,10 +22,12 @@ import importlib.machinery
 import json
 import os
 import random
+import select
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -305,8 +307,31 @@ def handle(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in results]
 
 
+def _exit_with_parent() -> None:
+    """End this helper as soon as the process that started it is gone.
+
+    A closed stdin ends the loop too, but not while a long replay runs, and a parent killed
+    with ``kill -9`` must not leave the helper behind. A daemon thread waits on the parent's
+    pidfd (Linux), else polls for being re-parented.
+    """
+    parent = os.getppid()
+
+    def _wait() -> None:
+        try:
+            fd = os.pidfd_open(parent)
+        except (AttributeError, OSError):
+            while os.getppid() == parent:
+                time.sleep(0.2)
+        else:
+            select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=_wait, name="exit-with-parent", daemon=True).start()
+
+
 def serve() -> None:
     """The helper's main loop: one JSON request per line on stdin, one answer per line."""
+    _exit_with_parent()
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # workflow code that prints must not corrupt the protocol
     sys.stdout = sys.stderr

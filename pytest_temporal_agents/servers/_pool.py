@@ -9,14 +9,20 @@ imports temporalio only when it starts something: the plugin builds its pool at 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import shutil
+import tempfile
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .._errors import TemporalAgentsWarning
+from .._errors import ServerDiedError, TemporalAgentsWarning
 from ._binaries import LOCAL, TIME_SKIPPING, ServerConfig, find_binary
+from ._launcher import Launcher, guarded
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
@@ -39,28 +45,62 @@ def quiet_runtime() -> Runtime:
     )
 
 
-async def start_environment(config: ServerConfig, runtime: Runtime) -> WorkflowEnvironment:
-    """Start (or connect to) the environment ``config`` names."""
+def _launch_directory() -> Path:
+    """A temporary directory for launchers and logs, removed when this process exits."""
+    directory = Path(tempfile.mkdtemp(prefix="pta-server-"))
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
+
+
+async def start_environment(
+    config: ServerConfig, runtime: Runtime, *, directory: Path | None = None
+) -> WorkflowEnvironment:
+    """Start (or connect to) the environment ``config`` names.
+
+    A started server runs through :func:`write_launcher` (it dies with this process and
+    listens on loopback only); its launcher script and log go into ``directory``
+    (default: a temporary directory removed at exit).
+    """
+    env, _ = await start_guarded(config, runtime, directory=directory)
+    return env
+
+
+async def start_guarded(
+    config: ServerConfig, runtime: Runtime, *, directory: Path | None = None
+) -> tuple[WorkflowEnvironment, Launcher | None]:
+    """:func:`start_environment`, also returning the server's launcher (None: external)."""
     from temporalio.testing import WorkflowEnvironment
 
     if config.env == TIME_SKIPPING:
         binary = find_binary(TIME_SKIPPING, config.test_server_path)
-        return await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(binary), runtime=runtime
-        )
+        path, launcher = guarded(binary, directory or _launch_directory(), loopback=True)
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(path), runtime=runtime)
+        return env, launcher
     if config.env == LOCAL:
         binary = find_binary(LOCAL, config.cli_path)
-        return await WorkflowEnvironment.start_local(
+        path, launcher = guarded(binary, directory or _launch_directory())
+        env = await WorkflowEnvironment.start_local(
             namespace=config.namespace,
-            dev_server_existing_path=str(binary),
+            ip="127.0.0.1",
+            dev_server_existing_path=str(path),
             dev_server_database_filename=config.dev_server_db,
             runtime=runtime,
         )
+        return env, launcher
     from ._envconfig import connect, resolve_connection
 
     # Our settings over TEMPORAL_* and the environment-configuration profile (the SDK's loader).
     client = await connect(resolve_connection(config), runtime)
-    return WorkflowEnvironment.from_client(client)
+    return WorkflowEnvironment.from_client(client), None
+
+
+SERVER_DIED = """\
+the {server} (pid {pid}) died during this session, before or while this test ran; \
+{restart}. Its last log lines:
+{tail}"""
+
+RESTARTED = "it is restarted for the later tests"
+NOT_AGAIN = "it had died once already in this session, so it is not restarted again"
 
 
 #: Pause after a server shutdown before the interpreter may exit. temporalio 1.35's core
@@ -119,7 +159,51 @@ class ServerPool:
         #: The time-skipping server of the tests with a ``start_time``, per config.
         self._dated: dict[ServerConfig, WorkflowEnvironment] = {}
         self._failures: dict[ServerConfig, BaseException] = {}
+        self._launchers: dict[ServerConfig, Launcher] = {}
+        #: Configs whose server died once (and was restarted): a second death is final.
+        self._died: set[ServerConfig] = set()
+        self._directory: Path | None = None
         self._runtime: Runtime | None = None
+
+    def _next_directory(self) -> Path:
+        """A fresh subdirectory of the pool's temporary one, for one server's launcher and log."""
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="pta-servers-"))
+        return Path(tempfile.mkdtemp(dir=self._directory))
+
+    def launcher(self, config: ServerConfig) -> Launcher | None:
+        """The launcher of the running shared server for ``config`` (None: none, or external)."""
+        return self._launchers.get(config)
+
+    def alive(self, config: ServerConfig) -> bool:
+        """False if the shared server for ``config`` was started here and has died since."""
+        launcher = self._launchers.get(config)
+        return launcher is None or launcher.server_alive()
+
+    async def check_alive(self, config: ServerConfig) -> None:
+        """Raise ServerDiedError if the shared server for ``config`` has died.
+
+        The first death drops the dead server, so the next request starts a new one; a
+        second death fails every later request at once, with the same message.
+        """
+        launcher = self._launchers.get(config)
+        if launcher is None or launcher.server_alive():
+            return
+        env = self._envs.pop(config)
+        del self._launchers[config]
+        again = config in self._died
+        self._died.add(config)
+        tail = launcher.log_tail()
+        error = ServerDiedError(SERVER_DIED.format(
+            server=config.describe(), pid=launcher.server_pid(),
+            restart=NOT_AGAIN if again else RESTARTED,
+            tail="\n".join(f"    {line}" for line in tail) or "    (the log is empty)",
+        ))
+        if again:
+            self._failures[config] = error
+        with contextlib.suppress(Exception):
+            await stop_environment(env)  # the SDK's side of the dead server
+        raise error
 
     async def check_clock(self, config: ServerConfig, after: str, *, dated: bool = False) -> bool:
         """After test ``after``, check that a time-skipping server still skips time.
@@ -130,6 +214,8 @@ class ServerPool:
         the tests with a start time is checked; the shared one is left alone (the probe
         moves a server's clock a day on).
         """
+        if not dated:
+            await self.check_alive(config)
         envs = self._dated if dated else self._envs
         env = envs.get(config)
         if env is None or config.env != TIME_SKIPPING:
@@ -148,6 +234,8 @@ class ServerPool:
             stacklevel=2,
         )
         del envs[config]
+        if not dated:
+            self._launchers.pop(config, None)
         await env.shutdown()
         return False
 
@@ -166,6 +254,7 @@ class ServerPool:
         """
         if start_time is not None:
             return await self._dated_env(config, start_time)
+        await self.check_alive(config)
         if config in self._envs:
             return self._envs[config]
         if config in self._failures:
@@ -173,11 +262,13 @@ class ServerPool:
         if self._runtime is None:
             self._runtime = quiet_runtime()
         try:
-            env = await start_environment(config, self._runtime)
+            env, launcher = await start_guarded(config, self._runtime, directory=self._next_directory())
         except BaseException as err:
             self._failures[config] = err
             raise
         self._envs[config] = env
+        if launcher is not None:
+            self._launchers[config] = launcher
         return env
 
     async def _dated_env(self, config: ServerConfig, start_time: datetime) -> WorkflowEnvironment:
@@ -192,7 +283,7 @@ class ServerPool:
             await stop_environment(env)  # its clock is past the start time: a fresh one
         if self._runtime is None:
             self._runtime = quiet_runtime()
-        self._dated[config] = await start_dated(config, self._runtime, start_time)
+        self._dated[config] = await start_dated(config, self._runtime, start_time, self._next_directory())
         return self._dated[config]
 
     @property
@@ -202,10 +293,17 @@ class ServerPool:
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop every environment this pool started (safe to call twice)."""
         envs = [*self._envs.values(), *self._dated.values()]
-        self._envs, self._dated = {}, {}
-        if not envs:
-            return
+        self._envs, self._dated, self._launchers = {}, {}, {}
+        directory, self._directory = self._directory, None
+        try:
+            if envs:
+                self._stop_all(envs, timeout)
+        finally:
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
 
+    @staticmethod
+    def _stop_all(envs: list[WorkflowEnvironment], timeout: float) -> None:
         async def _stop_all() -> None:
             await asyncio.gather(*(stop_environment(env) for env in envs), return_exceptions=True)
 
