@@ -22,7 +22,6 @@ traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -353,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    import asyncio
+
     from temporalio.service import RPCError
 
     from . import cluster, runner
@@ -376,8 +377,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         if args.command in ("server", "worker", "ui"):
+            # Ctrl-C is how these end, but it is still an interruption: 130, as a shell reports
+            # any program that SIGINT stopped, so that scripts can tell it from a clean exit.
             print("Stopped.", file=sys.stderr)
-            return EXIT_OK
+            return EXIT_INTERRUPTED
         if args.command == "run":
             print(
                 "Interrupted; the workflow keeps its state on the server "
