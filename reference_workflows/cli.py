@@ -366,6 +366,12 @@ def _main(argv: Sequence[str] | None) -> int:
         print(format_pattern_list())
         return EXIT_OK
     state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
+    if args.command in ("run", "worker"):
+        # Every workflow module, the analyst's Agents SDK included (seconds of imports), is
+        # imported here, before the event loop: inside it, asyncio turns Ctrl-C into a
+        # cancellation that waits until the running code yields, so an import in progress
+        # delayed the exit by seconds. Here Ctrl-C interrupts it at once.
+        from .workflows import ALL_WORKFLOWS  # noqa: F401
     try:
         return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
     except (cluster.CliError, PatternError, ReasonerChoiceError, ExtraMissingError) as error:
