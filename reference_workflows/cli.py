@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 PROG = "trading-agents"
@@ -352,26 +355,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    import asyncio
+    with _ctrl_c_exits_at_once():
+        # Nothing runs yet: imports and argument parsing only.
+        import asyncio
 
-    from temporalio.service import RPCError
+        from temporalio.service import RPCError
 
-    from . import cluster, runner
-    from .commands import COMMANDS
-    from .patterns import PatternError
-    from .reasoners import ExtraMissingError, ReasonerChoiceError
+        from . import cluster, runner
+        from .commands import COMMANDS
+        from .patterns import PatternError
+        from .reasoners import ExtraMissingError, ReasonerChoiceError
 
-    args = build_parser().parse_args(argv)
-    if args.command == "list":
-        print(format_pattern_list())
-        return EXIT_OK
-    state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
-    if args.command in ("run", "worker"):
-        # Every workflow module, the analyst's Agents SDK included (seconds of imports), is
-        # imported here, before the event loop: inside it, asyncio turns Ctrl-C into a
-        # cancellation that waits until the running code yields, so an import in progress
-        # delayed the exit by seconds. Here Ctrl-C interrupts it at once.
-        from .workflows import ALL_WORKFLOWS  # noqa: F401
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            print(format_pattern_list())
+            return EXIT_OK
+        state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
+        if args.command in ("run", "worker"):
+            # Every workflow module, the analyst's Agents SDK included (seconds of imports),
+            # is imported here, before the event loop: inside it, asyncio turns Ctrl-C into a
+            # cancellation that waits until the running code yields, which delayed the exit
+            # by seconds.
+            from .workflows import ALL_WORKFLOWS  # noqa: F401
     try:
         return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
     except (cluster.CliError, PatternError, ReasonerChoiceError, ExtraMissingError) as error:
@@ -401,6 +406,31 @@ def _main(argv: Sequence[str] | None) -> int:
         # stdout from raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_WORKFLOW_FAILED
+
+
+@contextmanager
+def _ctrl_c_exits_at_once() -> Iterator[None]:
+    """A Ctrl-C in the block ends the process at once, with exit code 130.
+
+    For the start of a command, while nothing has been started that would need stopping.
+    A KeyboardInterrupt raised inside an import can surface as another error: pydantic's
+    compiled core, building a model's schema, wraps it in a ``SchemaError`` and the import
+    fails with a traceback. So the signal does not raise here; it ends the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (main() called from a thread)
+        return
+
+    def leave(signum: int, frame: object) -> None:
+        print("Interrupted.", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def console_main() -> None:
