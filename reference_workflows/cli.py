@@ -22,10 +22,12 @@ traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from . import arguments
 
@@ -384,18 +386,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from temporalio.service import RPCError
+    with _ctrl_c_exits_at_once():
+        # Nothing runs yet: imports and argument parsing only.
+        import asyncio
 
-    from . import cluster, runner
-    from .commands import COMMANDS
-    from .patterns import PatternError
-    from .reasoners import ExtraMissingError, ReasonerChoiceError
+        from temporalio.service import RPCError
 
-    args = build_parser().parse_args(argv)
-    if args.command == "list":
-        print(format_pattern_list())
-        return EXIT_OK
-    state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
+        from . import cluster, runner
+        from .commands import COMMANDS
+        from .patterns import PatternError
+        from .reasoners import ExtraMissingError, ReasonerChoiceError
+
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            print(format_pattern_list())
+            return EXIT_OK
+        state = cluster.resolve_state_dir(getattr(args, "state_dir", None))
+        if args.command in ("run", "worker"):
+            # Every workflow module, the analyst's Agents SDK included (seconds of imports),
+            # is imported here, before the event loop: inside it, asyncio turns Ctrl-C into a
+            # cancellation that waits until the running code yields, which delayed the exit
+            # by seconds.
+            from .workflows import ALL_WORKFLOWS  # noqa: F401
     try:
         return asyncio.run(COMMANDS[args.command](args, state, runner.Console()))
     except (cluster.CliError, PatternError, ReasonerChoiceError, ExtraMissingError) as error:
@@ -407,8 +419,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         if args.command in ("server", "worker", "ui"):
+            # Ctrl-C is how these end, but it is still an interruption: 130, as a shell reports
+            # any program that SIGINT stopped, so that scripts can tell it from a clean exit.
             print("Stopped.", file=sys.stderr)
-            return EXIT_OK
+            return EXIT_INTERRUPTED
         if args.command == "run":
             print(
                 "Interrupted; the workflow keeps its state on the server "
@@ -423,6 +437,31 @@ def _main(argv: Sequence[str] | None) -> int:
         # stdout from raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_WORKFLOW_FAILED
+
+
+@contextmanager
+def _ctrl_c_exits_at_once() -> Iterator[None]:
+    """A Ctrl-C in the block ends the process at once, with exit code 130.
+
+    For the start of a command, while nothing has been started that would need stopping.
+    A KeyboardInterrupt raised inside an import can surface as another error: pydantic's
+    compiled core, building a model's schema, wraps it in a ``SchemaError`` and the import
+    fails with a traceback. So the signal does not raise here; it ends the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (main() called from a thread)
+        return
+
+    def leave(signum: int, frame: object) -> None:
+        print("Interrupted.", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def console_main() -> None:

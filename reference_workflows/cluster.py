@@ -48,6 +48,7 @@ STATE_DIR_ENV = "TRADING_AGENTS_HOME"
 DEFAULT_STATE_DIR = ".trading-agents"
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
+LOCK_FILE = "server.lock"
 
 MISSING_BINARY = (
     "the Temporal dev server binary 'temporal' is not installed; install it with "
@@ -68,6 +69,16 @@ UNKNOWN_NAMESPACE = (
 STATE_DIR_BUSY = (
     "another trading-agents process holds {root} but published no server within {timeout:g} s; "
     "wait for it to finish, or pass another --state-dir"
+)
+ORPHAN_SERVER = (
+    "a Temporal dev server (pid {pid}) already runs on {db}, started by a trading-agents run "
+    "that has ended; a second server must not share that database: stop it with "
+    "`kill {kill}` and run the command again"
+)
+PORT_IN_USE = (
+    "{what} {port} on 127.0.0.1 is in use by a process this state directory did not start "
+    "(trading-agents never takes over a server it did not start); pass another {flag} "
+    "(0: any free port), or stop that process"
 )
 ALREADY_SERVING = (
     "a trading-agents server for {root} is already running at {address} (pid {pid}); "
@@ -130,12 +141,21 @@ class ServerRecord:
 
 
 def read_server_record(state: StateDir) -> ServerRecord | None:
-    """The state directory's server, or None (no file, an unreadable one, or a dead process)."""
+    """The state directory's server, or None: no file, an unreadable one, a dead process, or
+    a record nobody vouches for.
+
+    The process that starts a state directory's server holds ``server.lock`` until it has
+    stopped it, and the OS drops the lock when that process ends, however it ends. A record
+    counts only while its process lives and the lock is held: a record left by a killed run
+    whose process id now belongs to something else is never taken for a server of ours.
+    """
     try:
         record = ServerRecord(**json.loads(state.server_file.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    return record if _process_alive(record.pid) else None
+    if not _process_alive(record.pid) or not _lock_is_held(state):
+        return None
+    return record
 
 
 def _process_alive(pid: int) -> bool:
@@ -148,6 +168,22 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _lock_is_held(state: StateDir) -> bool:
+    """Whether some process holds the state directory's server lock right now."""
+    if fcntl is None:  # pragma: no cover - Windows: the process id is all there is
+        return True
+    try:
+        with open(state.root / LOCK_FILE, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False  # no lock file: no process ever started a server here
 
 
 def _write_server_record(state: StateDir, record: ServerRecord) -> None:
@@ -359,6 +395,9 @@ async def _start_embedded(
     problem = server_db.database_problem(state.temporal_db)
     if problem is not None:
         raise CliError(problem)
+    for wanted, what, flag in ((port, "port", "--port"), (ui_port, "Web UI port", "--ui-port")):
+        if wanted and free_port(wanted) != wanted:
+            raise CliError(PORT_IN_USE.format(what=what, port=wanted, flag=flag))
     version = server_db.binary_version(binary)
     log_start = state.server_log.stat().st_size if state.server_log.exists() else 0
     ui_port = ui_port or free_port()
@@ -438,15 +477,15 @@ async def open_cluster(
         target = client.service_client.config.target_host
         yield Cluster(client, target, client.namespace, ui_url, "address", state)
         return
-    record = read_server_record(state)
+    record = await _own_or_wait(state)
     if record is None:
-        with _server_lock(state) as owner:
-            if owner:
-                async with _embedded(state, namespace, port, ui_port) as cluster:
-                    yield cluster
-                return
-        # Another process holds the lock: it is starting a server; use that one.
-        record = await _wait_for_record(state)
+        # This process holds the lock now: start the state directory's server.
+        try:
+            async with _embedded(state, namespace, port, ui_port) as cluster:
+                yield cluster
+        finally:
+            _release_server_lock(state)
+        return
     if not reuse:
         raise CliError(
             ALREADY_SERVING.format(root=state.root, address=record.address, pid=record.pid)
@@ -478,36 +517,98 @@ async def _embedded(
         await stop_environment(env)
 
 
-@contextmanager
-def _server_lock(state: StateDir) -> Iterator[bool]:
-    """Hold the state directory's server lock while the block runs, if it is free.
+_held_locks: dict[Path, Any] = {}
+"""The open lock file of each state directory whose server this process runs."""
 
-    Yields whether this process holds it. Two commands started at the same moment both find no
-    ``server.json``; the lock lets one start the server while the other waits for its record,
-    so two dev servers never share a database. The OS releases the lock when its holder exits,
-    however it exits.
+
+async def _own_or_wait(state: StateDir, timeout: float = 20.0) -> ServerRecord | None:
+    """The state directory's running server, or None once this process holds its lock.
+
+    Two commands started at the same moment both find no ``server.json``; the lock lets one
+    start the server while the other waits for its record (and takes the lock itself if the
+    first gives up), so two of our dev servers never share a database.
     """
-    state.root.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:  # pragma: no cover - Windows: no advisory locks here; server.json only
-        yield True
-        return
-    with open(state.root / "server.lock", "a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-async def _wait_for_record(state: StateDir, timeout: float = 20.0) -> ServerRecord:
     deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    while True:
         record = read_server_record(state)
         if record is not None:
             return record
+        if _take_server_lock(state):
+            # A record here now is a dead run's (the lock was free): it vouches for nothing.
+            with contextlib.suppress(OSError):
+                state.server_file.unlink()
+            try:
+                _refuse_orphan_server(state)
+            except CliError:
+                _release_server_lock(state)
+                raise
+            return None
+        if asyncio.get_running_loop().time() >= deadline:
+            raise CliError(STATE_DIR_BUSY.format(root=state.root, timeout=timeout))
         await asyncio.sleep(0.1)
-    raise CliError(STATE_DIR_BUSY.format(root=state.root, timeout=timeout))
+
+
+def _take_server_lock(state: StateDir) -> bool:
+    """Take the state directory's server lock (held until ``_release_server_lock``), if free.
+
+    The OS releases it when this process exits, however it exits.
+    """
+    state.root.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - Windows: no advisory locks here; server.json only
+        return True
+    handle = open(state.root / LOCK_FILE, "a")  # noqa: SIM115 - held past this function
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    _held_locks[state.root] = handle
+    return True
+
+
+def _release_server_lock(state: StateDir) -> None:
+    handle = _held_locks.pop(state.root, None)
+    if handle is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def servers_on_database(database: Path) -> list[int]:
+    """Process ids of running ``temporal`` dev servers whose command line names ``database``.
+
+    Read from ``/proc`` (Linux); elsewhere the list is empty and the lock alone guards.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():  # pragma: no cover - not Linux
+        return []
+    wanted = str(database)
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        words = [word.decode(errors="replace") for word in argv]
+        for flag in ("--db-filename", "-f"):
+            if flag in words[:-1] and words[words.index(flag) + 1] == wanted:
+                found.append(int(entry.name))
+                break
+    return found
+
+
+def _refuse_orphan_server(state: StateDir) -> None:
+    """A CliError if a dev server already runs on the state directory's database.
+
+    With the lock free, no trading-agents process runs one: such a server outlived the run
+    that started it (that run was killed). Starting a second on the same SQLite file would
+    corrupt it, and adopting it would trust a process nobody here owns.
+    """
+    pids = servers_on_database(state.temporal_db)
+    if pids:
+        raise CliError(
+            ORPHAN_SERVER.format(
+                pid=pids[0], db=state.temporal_db, kill=" ".join(str(pid) for pid in pids)
+            )
+        )

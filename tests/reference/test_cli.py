@@ -233,7 +233,9 @@ def test_state_dir_comes_from_the_option_then_the_environment_then_the_project(
     assert default.temporal_db == tmp_path / ".trading-agents" / "temporal.sqlite3"
 
 
-def test_a_server_record_counts_only_while_its_process_lives(tmp_path: Path) -> None:
+def test_a_server_record_counts_only_while_its_process_lives_and_holds_the_lock(
+    tmp_path: Path,
+) -> None:
     state = cluster.StateDir(tmp_path)
     record = {"address": "127.0.0.1:7233", "namespace": "default", "ui_url": "http://x", "pid": 0}
     dead = subprocess.run(
@@ -242,28 +244,82 @@ def test_a_server_record_counts_only_while_its_process_lives(tmp_path: Path) -> 
         text=True,
         check=True,
     )
-    state.server_file.write_text(json.dumps({**record, "pid": int(dead.stdout)}))
-    assert cluster.read_server_record(state) is None
-    state.server_file.write_text(json.dumps({**record, "pid": os.getpid()}))
-    assert cluster.read_server_record(state) == cluster.ServerRecord(
-        **{**record, "pid": os.getpid()}
-    )
-    state.server_file.write_text("not json")
+    assert cluster._take_server_lock(state)
+    try:
+        state.server_file.write_text(json.dumps({**record, "pid": int(dead.stdout)}))
+        assert cluster.read_server_record(state) is None
+        state.server_file.write_text(json.dumps({**record, "pid": os.getpid()}))
+        assert cluster.read_server_record(state) == cluster.ServerRecord(
+            **{**record, "pid": os.getpid()}
+        )
+        state.server_file.write_text("not json")
+        assert cluster.read_server_record(state) is None
+        state.server_file.write_text(json.dumps({**record, "pid": os.getpid()}))
+    finally:
+        cluster._release_server_lock(state)
+    # A live process id that holds no lock: a killed run's record whose id was reused.
     assert cluster.read_server_record(state) is None
 
 
 def test_one_process_at_a_time_may_run_the_state_directory_s_server(tmp_path: Path) -> None:
     state = cluster.StateDir(tmp_path)
-    with cluster._server_lock(state) as first, cluster._server_lock(state) as second:
-        assert (first, second) == (True, False)
-    with cluster._server_lock(state) as again:
-        assert again
+    assert cluster._take_server_lock(state)
+    try:
+        assert not cluster._take_server_lock(state)
+        assert cluster._lock_is_held(state)
+    finally:
+        cluster._release_server_lock(state)
+    assert not cluster._lock_is_held(state)
+    assert cluster._take_server_lock(state)
+    cluster._release_server_lock(state)
+
+
+def _hold_lock(state: cluster.StateDir) -> subprocess.Popen[str]:
+    """Another process that holds the state directory's server lock until killed."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+                "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"
+            ),
+            str(state.root / cluster.LOCK_FILE),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
 
 
 async def test_waiting_for_another_process_s_server_gives_up_with_one_line(tmp_path: Path) -> None:
-    with pytest.raises(cluster.CliError, match="published no server within 0.2 s") as error:
-        await cluster._wait_for_record(cluster.StateDir(tmp_path), timeout=0.2)
+    state = cluster.StateDir(tmp_path)
+    holder = _hold_lock(state)
+    try:
+        with pytest.raises(cluster.CliError, match="published no server within 0.2 s") as error:
+            await cluster._own_or_wait(state, timeout=0.2)
+    finally:
+        holder.kill()
+        holder.wait()
     assert "\n" not in str(error.value)
+
+
+async def test_a_waiter_takes_the_lock_when_its_holder_ends_without_a_server(
+    tmp_path: Path,
+) -> None:
+    state = cluster.StateDir(tmp_path)
+    holder = _hold_lock(state)
+    waiting = asyncio.ensure_future(cluster._own_or_wait(state, timeout=10))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    holder.kill()
+    holder.wait()
+    try:
+        assert await asyncio.wait_for(waiting, 5) is None  # None: this process owns it now
+        assert cluster._lock_is_held(state)
+    finally:
+        cluster._release_server_lock(state)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sessions are POSIX")
@@ -467,7 +523,7 @@ def test_server_runs_until_ctrl_c_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         if server.poll() is None:
             server.kill()
-    assert server.returncode == 0, err
+    assert server.returncode == 130, err
     assert f"Temporal dev server: {record['address']}" in out
     assert f"Web UI:              {record['ui_url']}" in out
     assert err == "Stopped.\n"

@@ -109,7 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(state, record["address"], record["ui_url"])
     finally:
         code, _, err = _ctrl_c(process)
-        assert code == 0, err
+        assert code == 130, err
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +296,7 @@ def test_ui_shows_the_running_server_s_web_ui_until_ctrl_c(server: Server) -> No
     out = _read_until(ui, r"^Web UI: ")
     assert f"Web UI: {server.ui_url} (the dev server of pid " in out
     code, _, err = _ctrl_c(ui)
-    assert (code, err) == (0, "Stopped.\n")
+    assert (code, err) == (130, "Stopped.\n")
 
 
 def test_ui_starts_a_server_when_none_runs_and_keeps_it_until_ctrl_c(tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_ui_starts_a_server_when_none_runs_and_keeps_it_until_ctrl_c(tmp_path: P
     time.sleep(1.5)
     assert ui.poll() is None  # it stays up
     code, _, err = _ctrl_c(ui)
-    assert (code, err) == (0, "Stopped.\n")
+    assert (code, err) == (130, "Stopped.\n")
     assert not (tmp_path / "server.json").exists()
 
 
