@@ -3,15 +3,17 @@ paper-trades, then check that every workflow completed and that the ledger adds 
 
 The test owns its processes rather than going through the CLI: a ``temporal server start-dev``
 on a fixed port and SQLite file (restarted on both after each kill, so it comes back with its
-history), and a worker process (``tests/support/chaos_worker.py``). While it kills, it keeps
-starting paper trades (sagas that buy and sell, polled limit orders, the automated trader), so
-kills land in every step: reserving, placing, confirming, compensating, polling, executing.
+history), and worker processes forked by ``tests/support/chaos_worker.py``. While it kills,
+it keeps starting paper trades (sagas that buy and sell, polled limit orders, the automated
+trader), so kills land in every step: reserving, placing, confirming, compensating, polling,
+executing.
 
 Acceptable outcomes: a workflow that completed, or a saga that failed with ``TradeSagaFailed``
 for a broker reason (a sale of shares not held yet, cash run out) after compensating. Anything
 else (a timeout, retries run out, a compensation that failed, a workflow still running after
 the settle time) fails the test. Then ``PaperLedger.audit(settled=True)`` must find nothing,
-and every workflow's result must agree with the ledger.
+and every workflow's result must agree with the ledger: the ledger's fills are exactly the
+fills that the workflows report.
 
 A failure prints the seed and the kill schedule; ``CHAOS_SEED=N`` replays the same schedule
 (the moments are the same; what the processes were doing at each is not).
@@ -121,11 +123,87 @@ class _Process:
         return "\n".join(text.splitlines()[-lines:])
 
 
+class _Workers:
+    """The worker, killed -9 and replaced: each one forked by ``chaos_worker.py``'s fork
+    server, which imported everything once, so a replacement polls within moments."""
+
+    def __init__(self, argv: list[str], logs: Path, env: dict[str, str]) -> None:
+        self.logs = logs
+        with (logs / "fork-server.log").open("wb") as out:
+            self.server = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=out,
+                env=env,
+                start_new_session=True,
+            )
+        self.pid: int | None = None
+        self.starts = 0
+
+    @property
+    def log(self) -> Path:
+        return self.logs / f"worker-{self.starts}.log"
+
+    def start(self) -> None:
+        assert self.server.stdin is not None and self.server.stdout is not None
+        self.starts += 1
+        self.server.stdin.write(f"{self.log}\n".encode())
+        self.server.stdin.flush()
+        line = self.server.stdout.readline()
+        assert line.strip().isdigit(), f"the fork server did not fork: {line!r}\n" + self.tail()
+        self.pid = int(line)
+
+    async def ready(self) -> None:
+        """Wait until the worker polls (it says so), so the next kill hits a working worker."""
+        deadline = time.monotonic() + 30
+        while not self.log.exists() or "worker running" not in self.log.read_text(
+            "utf-8", "replace"
+        ):
+            assert self.alive(), "worker exited on start:\n" + self.tail()
+            assert time.monotonic() < deadline, "worker did not start:\n" + self.tail()
+            await asyncio.sleep(0.02)
+
+    def alive(self) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while self.alive():  # the fork server's kernel reaping takes a moment
+            assert time.monotonic() < deadline, f"worker {self.pid} survived kill -9"
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.kill()
+        if self.server.poll() is None:
+            os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait()
+        for stream in (self.server.stdin, self.server.stdout):
+            if stream is not None:
+                stream.close()
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text("utf-8", "replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
 @dataclass
 class _Chaos:
     seed: int
     server: _Process
-    worker: _Process
+    worker: _Workers
     port: int
     schedule: list[str] = field(default_factory=list)
     started: list[tuple[str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
@@ -256,17 +334,16 @@ def chaos(tmp_path: Path) -> Iterator[_Chaos]:
         tmp_path / "server.log",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
-    worker = _Process(
-        "worker",
+    worker = _Workers(
         [sys.executable, str(WORKER_SCRIPT), f"127.0.0.1:{port}", str(tmp_path / "ledger.sqlite3")],
-        tmp_path / "worker.log",
+        tmp_path,
         env,
     )
     chaos = _Chaos(seed, server, worker, port)
     try:
         yield chaos
     finally:
-        worker.kill()
+        worker.close()
         server.kill()
 
 
@@ -281,6 +358,7 @@ async def test_kill_9_worker_and_server_keeps_every_workflow_and_the_ledger_whol
     client = await Client.connect(f"127.0.0.1:{chaos.port}")
     await chaos.server_up(client)
     chaos.worker.start()
+    await chaos.worker.ready()
 
     index = 0
     for kill in range(KILLS):
@@ -305,6 +383,7 @@ async def test_kill_9_worker_and_server_keeps_every_workflow_and_the_ledger_whol
             await chaos.server_up(client)
         if not chaos.worker.alive():
             chaos.worker.start()
+            await chaos.worker.ready()
 
     assert chaos.worker.starts > 1 and chaos.server.starts > 1, chaos.report()
     chaos_ended = time.monotonic()
@@ -336,6 +415,18 @@ async def test_kill_9_worker_and_server_keeps_every_workflow_and_the_ledger_whol
         f"{time.monotonic() - chaos_ended:.1f}s; {len(outcomes)} workflows: {dict(kinds)}"
     )
 
+    # The kills landed in the middle of things: an activity ran again, or a workflow task
+    # timed out, because the worker that had it died.
+    retried = timed_out = 0
+    for _, handle in chaos.started:
+        history = await handle.fetch_history()
+        for event in history.events:
+            if event.HasField("activity_task_started_event_attributes"):
+                retried += event.activity_task_started_event_attributes.attempt > 1
+            timed_out += event.HasField("workflow_task_timed_out_event_attributes")
+    print(f"interrupted: {retried} activity attempts retried, {timed_out} workflow tasks timed out")
+    assert retried + timed_out > 0, "no kill interrupted any work\n" + chaos.report()
+
     ledger = PaperLedger(tmp_path / "ledger.sqlite3", starting_cash=FUNDING)
     problems = ledger.audit({ACCOUNT: FUNDING}, settled=True)
     assert problems == [], "\n".join(problems) + "\n" + chaos.report()
@@ -352,6 +443,7 @@ def _disagreements(
     orders = {order.order_id: order for order in ledger.orders()}
     reservations = {r.reservation_id: r for r in ledger.reservations()}
     problems: list[str] = []
+    reported: list[str] = []
     for workflow_id, (outcome, value) in zip(workflow_ids, outcomes):
         if outcome == "compensated":
             error_type = value.get("error_type") if isinstance(value, dict) else None
@@ -373,4 +465,18 @@ def _disagreements(
             filled not in orders or orders[filled].status is not OrderStatus.FILLED
         ):
             problems.append(f"{workflow_id} reports order {filled!r} filled; the ledger does not")
+        if filled is not None:
+            reported.append(filled)
+    # Each fill belongs to exactly one workflow that reports it: a trade applied twice under
+    # two order ids would pass the audit (each order filled once) but not this.
+    in_ledger = Counter(fill.order_id for fill in ledger.fills())
+    unreported, unrecorded = in_ledger - Counter(reported), Counter(reported) - in_ledger
+    problems += [
+        f"the ledger fills order {order_id!r}; no workflow reports it" for order_id in unreported
+    ]
+    problems += [
+        f"order {order_id!r} is reported filled by {count + in_ledger[order_id]} workflows"
+        for order_id, count in unrecorded.items()
+        if in_ledger[order_id]
+    ]
     return problems

@@ -1,15 +1,24 @@
-"""A reference-system worker for the chaos test, run as its own process so it can be killed -9.
+"""Reference-system workers for the chaos test, each its own process so it can be killed -9.
 
-Usage: ``python chaos_worker.py ADDRESS LEDGER``. Every workflow and activity of the reference
-system, on both task queues, over the paper ledger at LEDGER. It keeps no workflow cache
-(``max_cached_workflows=0``): with sticky queues, the server would wait for a killed worker's
-sticky queue to time out before handing its workflows to the next one, and the chaos test pays
-that wait on every kill. It connects again until the server answers, so it may start first.
+Usage: ``python chaos_worker.py ADDRESS LEDGER``. This process imports everything once and then
+serves as a fork server: for each line on its stdin (a log file path) it forks a worker whose
+output goes to that file, and prints the worker's pid. Importing temporalio and the reference
+system takes seconds here; a fresh interpreter per worker would mean most kills hit a worker
+still importing, which tests nothing. A forked worker polls within moments. (Nothing here has
+started a thread or temporalio's runtime before the fork; each worker creates its own.)
+
+A worker runs every workflow and activity of the reference system, on both task queues, over
+the paper ledger at LEDGER. It keeps no workflow cache (``max_cached_workflows=0``): with
+sticky queues, the server would wait for a killed worker's sticky queue to time out before
+handing its workflows to the next one, and the chaos test would pay that wait on every kill.
+It connects again until the server answers, so it may start while the server is down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 
 from temporalio.client import Client
@@ -23,6 +32,8 @@ from reference_workflows.activities import (
 )
 from reference_workflows.workers import all_workflows
 
+WORKFLOWS = all_workflows()  # imports every workflow module before any fork
+
 
 async def _connect(address: str) -> Client:
     while True:
@@ -32,7 +43,7 @@ async def _connect(address: str) -> Client:
             await asyncio.sleep(0.1)
 
 
-async def main(address: str, ledger: str) -> None:
+async def run_worker(address: str, ledger: str) -> None:
     client = await _connect(address)
     activities = create_activities(ledger_path=ledger)
     market_data, _ = split_by_task_queue(activities)
@@ -40,7 +51,7 @@ async def main(address: str, ledger: str) -> None:
         Worker(
             client,
             task_queue=TRADING_TASK_QUEUE,
-            workflows=all_workflows(),
+            workflows=WORKFLOWS,
             activities=activities,
             max_cached_workflows=0,
         ),
@@ -55,5 +66,22 @@ async def main(address: str, ledger: str) -> None:
     await asyncio.gather(*(worker.run() for worker in workers))
 
 
+def serve_forks(address: str, ledger: str) -> None:
+    # Children are reaped by the kernel, so a killed worker's pid is gone, not a zombie.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    while line := sys.stdin.readline():  # EOF: the test is gone
+        pid = os.fork()
+        if pid == 0:
+            log = os.open(line.strip(), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                asyncio.run(run_worker(address, ledger))
+            finally:
+                os._exit(1)
+        print(pid, flush=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    serve_forks(sys.argv[1], sys.argv[2])
