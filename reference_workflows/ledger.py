@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta, timezone
@@ -419,12 +419,79 @@ class PaperLedger:
         """Every order, oldest first, of one account or all."""
         return [_order_from(row) for row in self._select("orders", account_id)]
 
+    # ------------------------------------------------------------------ audit
+
+    def audit(
+        self, funding: Mapping[str, float] | None = None, *, settled: bool = False
+    ) -> list[str]:
+        """Check that the ledger adds up; return one line per violation (empty: it does).
+
+        The fills are the record of what happened; everything else must agree with them:
+
+        - each account's cash plus reserved money equals its funding plus what its sales
+          brought in less what its buys cost (no money made or lost outside a fill);
+        - each position's quantity and cost are what replaying the fills with average-cost
+          accounting gives, so cash plus positions at fill prices equals the funding plus
+          the realised results of the sales;
+        - the reserved money equals the sum of the ACTIVE reservations;
+        - no order has more than one fill, every fill matches its order (same side, symbol,
+          quantity) and that order is FILLED, and every FILLED order has its fill;
+        - every idempotency key that placed an order or made a reservation left that order or
+          reservation, and every consumed reservation paid for a filled buy;
+        - with ``settled`` (no workflow in flight), no reservation is still ACTIVE and no order
+          is still PENDING.
+
+        Args:
+            funding: the cash each account was given (opening cash plus deposits), by account
+                id; an account not named is taken to have been given ``starting_cash``.
+            settled: also flag money and orders left half-way.
+        """
+        funding = dict(funding or {})
+        problems: list[str] = []
+        with self._transaction() as conn:
+            accounts = {
+                row["account_id"]: (int(row["cash"]), int(row["reserved"]))
+                for row in conn.execute("SELECT * FROM accounts ORDER BY account_id")
+            }
+            orders = {row["order_id"]: row for row in conn.execute("SELECT * FROM orders")}
+            fills = conn.execute("SELECT * FROM fills ORDER BY rowid").fetchall()
+            positions = {
+                (row["account_id"], row["symbol"]): (int(row["quantity"]), int(row["cost"]))
+                for row in conn.execute("SELECT * FROM positions")
+            }
+            reservations = {
+                row["reservation_id"]: row for row in conn.execute("SELECT * FROM reservations")
+            }
+            keys = conn.execute("SELECT key, operation FROM idempotency").fetchall()
+        from .ledger_audit import audit_fills, audit_keys, audit_money  # it imports this module
+
+        problems += audit_fills(orders, fills)
+        problems += audit_money(
+            accounts, fills, positions, reservations, funding, _cents(self.starting_cash)
+        )
+        problems += audit_keys(keys, orders, reservations)
+        if settled:
+            problems += [
+                f"reservation {rid!r} of {_dollars(int(row['amount'])):,.2f} is still ACTIVE"
+                for rid, row in sorted(reservations.items())
+                if row["status"] == ReservationStatus.ACTIVE.value
+            ]
+            problems += [
+                f"order {oid!r} is still PENDING"
+                for oid, row in sorted(orders.items())
+                if row["status"] == OrderStatus.PENDING.value
+            ]
+        return problems
+
     # ------------------------------------------------------------------ internals
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         conn.row_factory = sqlite3.Row
+        # A commit is on disk before the call returns, so before the activity reports success:
+        # a worker killed afterwards (or the machine losing power) cannot take the effect back.
+        conn.execute("PRAGMA synchronous=FULL")
         try:
             yield conn
         finally:
