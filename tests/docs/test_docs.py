@@ -87,3 +87,15 @@ def test_the_llm_markers_are_documented() -> None:
     for signature in (FAKE_LLM_SIGNATURE, BUDGET_SIGNATURE):
         name, arguments = signature.split("(", 1)
         assert f"@pytest.mark.{name}(*, {arguments.removeprefix('*, ')}" in page, signature
+
+
+def test_every_test_the_guarantees_page_cites_exists() -> None:
+    """docs/concepts/guarantees.md proves each promise by a test: each one it names must exist."""
+    page = (ROOT / "docs" / "concepts" / "guarantees.md").read_text()
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page)
+    assert len(cited) >= 20, cited
+    for path, name in cited:
+        source = ROOT / path
+        assert source.is_file(), f"guarantees.md cites {path}, which does not exist"
+        if name:
+            assert re.search(rf"^(async )?def {name}\(", source.read_text(), re.M), f"{path} has no test {name}"
