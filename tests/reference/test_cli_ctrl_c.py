@@ -189,6 +189,7 @@ COMMANDS = {
 CONNECTS = {"worker", "run automated"}
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_ctrl_c_at_any_moment_exits_130_quickly_and_cleanly(
     name: str, request: pytest.FixtureRequest
