@@ -591,6 +591,8 @@ def servers_on_database(database: Path) -> list[int]:
         except OSError:
             continue  # gone meanwhile, or not ours to read
         words = [word.decode(errors="replace") for word in argv]
+        if any(word.endswith("_guard.py") for word in words):
+            continue  # the launcher's guard or its watchdog (a fork of it), not a server
         for flag in ("--db-filename", "-f"):
             if flag in words[:-1] and words[words.index(flag) + 1] == wanted:
                 found.append(int(entry.name))
