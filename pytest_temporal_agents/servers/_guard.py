@@ -30,7 +30,8 @@ GRACE_SECONDS = 2.0
 POLL_SECONDS = 0.1
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (no procfs: what kill(0) says)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -56,7 +57,7 @@ def _wait_any(pids: list[int], timeout: float | None = None) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     fds = [fd for fd in (_pidfd(pid) for pid in pids) if fd is not None]
     try:
-        while all(_alive(pid) for pid in pids):
+        while all(process_alive(pid) for pid in pids):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return
@@ -74,14 +75,14 @@ def _watch(owner: int, server: int) -> None:
     for number in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT):
         signal.signal(number, signal.SIG_IGN)
     _wait_any([owner, server])
-    if not _alive(server):
+    if not process_alive(server):
         return
     try:
         os.kill(server, signal.SIGTERM)
     except OSError:
         return
     _wait_any([server], GRACE_SECONDS)
-    if _alive(server):
+    if process_alive(server):
         try:
             os.kill(server, signal.SIGKILL)
         except OSError:
@@ -137,7 +138,7 @@ def main(argv: list[str]) -> None:
                 val = f"{val}:{env[key]}"
             env[key] = val
     if owner is not None:
-        if not _alive(owner):
+        if not process_alive(owner):
             sys.exit(f"pytest-temporal-agents launcher: owner process {owner} is gone; not starting")
         _start_watchdog(owner, os.getpid())
     os.execve(command[0], command, env)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._guard import process_alive
 from ._loopback import loopback_library
 
 _GUARD = Path(__file__).with_name("_guard.py")
@@ -72,21 +73,6 @@ class Launcher:
         except OSError:
             return []
         return text.splitlines()[-lines:]
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return True  # no procfs: kill(0) is all we know
-    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 def guarded(binary: Path, directory: Path, **options: Any) -> tuple[Path, Launcher | None]:

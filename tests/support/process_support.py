@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from pytest_temporal_agents.servers._launcher import process_alive
+from pytest_temporal_agents.servers._guard import process_alive
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
