@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,13 +66,20 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
-def timed(command: list[str], expect: str) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    # Children's user + system time: the process and every worker it reaped.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], expect: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run of ``command`` as a whole process."""
+    cpu, started = _cpu(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=environment(), check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     if done.returncode != 0 or expect not in done.stdout:
         sys.exit(f"{command} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, cpu
 
 
 def record_into(directory: Path, count: int) -> None:
@@ -105,13 +113,16 @@ def main() -> None:
             "cli -j 2": ([*cli, "-j", "2"], f"{args.count} histories: {args.count} ok"),
         }
         times: dict[str, list[float]] = {name: [] for name in sides}
+        cpus: dict[str, list[float]] = {name: [] for name in sides}
         for name, (command, expect) in sides.items():  # warm-up: the OS's file and import caches
             timed(command, expect)
         for round_ in range(args.rounds):
             # Alternate the order too, so that no side always runs after the same one.
             order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
             for name in order:
-                times[name].append(timed(*sides[name]))
+                elapsed, cpu = timed(*sides[name])
+                times[name].append(elapsed)
+                cpus[name].append(cpu)
         median = {name: statistics.median(values) for name, values in times.items()}
         rate = {name: args.count / median[name] for name in sides}
         load = os.getloadavg()[0]
@@ -124,6 +135,13 @@ def main() -> None:
                 "cli -j 2": f"  ({median['cli -j 1'] / median['cli -j 2']:.2f}x of -j 1)",
             }[name]
             print(f"{name:<9} {median[name] * 1000:9.1f} ms  {rate[name]:7.1f} histories/s{ratio}  (rounds, s: {rounds_text})")
+        # CPU time does not depend on what else the machine runs: the cost per history.
+        cpu = {name: statistics.median(values) for name, values in cpus.items()}
+        print(
+            f"cpu (user+sys, median): sdk {cpu['sdk']:.2f} s, cli -j 1 {cpu['cli -j 1']:.2f} s "
+            f"({cpu['sdk'] / cpu['cli -j 1']:.2f}x of the SDK's rate), cli -j 2 {cpu['cli -j 2']:.2f} s "
+            f"(all processes; {cpu['cli -j 2'] / cpu['cli -j 1']:.2f}x the CPU of -j 1)"
+        )
 
 
 if __name__ == "__main__":

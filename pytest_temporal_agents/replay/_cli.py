@@ -6,8 +6,8 @@ without pytest, for CI steps and for a quick check after a change. Prints one li
 history, then the report of each failure, then a summary; ``-j N`` replays in N processes,
 ``--junit-xml`` writes one test case per history, ``--save DIR`` keeps what was fetched.
 
-Exit status: 0 every history replays; 1 at least one does not (nondeterminism, or the
-workflow code raised during replay); 2 bad input: bad arguments, workflows that cannot be
+Exit status: 0 every history replays; 1 at least one does not (nondeterminism, the
+workflow code raised during replay, or a ``-j`` worker process died); 130 Ctrl-C; 2 bad input: bad arguments, workflows that cannot be
 imported, no history files found, a file that cannot be read as a replayable history, or a
 cluster that cannot be reached, a wrong namespace, bad TLS material, a query the server
 rejects or one that selects nothing.
@@ -40,7 +40,7 @@ DEFAULT_LIMIT = 100  # as replay/_cluster.py (not imported here: --help must not
 
 DESCRIPTION = "Replay recorded Temporal workflow histories against the current workflow code."
 EPILOG = """\
-exit status: 0 all replay, 1 a history does not replay, 2 bad input (arguments,
+exit status: 0 all replay, 1 a history does not replay, 130 Ctrl-C, 2 bad input (arguments,
 unimportable workflows, no history files, unreadable or truncated history files; an
 unreachable cluster, wrong namespace or TLS material, a bad query or one selecting nothing)
 
@@ -48,8 +48,13 @@ connection: --address, --namespace and the TLS options lie over Temporal's envir
 configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 TEMPORAL_PROFILE / --profile, TEMPORAL_CONFIG_FILE). The API key is read from there only.
 
+parallel: -j N replays in N processes (0 or auto: one per CPU), with the same output,
+JUnit report and exit status as -j 1; a process that dies costs only its batch, reported
+as ERROR lines. Ctrl-C exits 130 and stops every process.
+
 examples:
   python -m pytest_temporal_agents replay tests/histories --workflows myapp.workflows:ALL
+  python -m pytest_temporal_agents replay tests/histories --workflows myapp.workflows:ALL -j auto -q
   python -m pytest_temporal_agents replay --address localhost:7233 --namespace default \\
       --query "WorkflowType='Trade' AND StartTime > '2026-01-01T00:00:00Z'" --limit 500 \\
       --workflows myapp.workflows:ALL -j 4 --junit-xml replay.xml --save fetched/
@@ -226,6 +231,7 @@ def replay_command(
     junit_xml: str | None = None,
 ) -> int:
     """Run the replay command on history files; return the exit status."""
+    _importable_here()  # before the workers start: they get this sys.path
     if jobs > 1:
         # The workers start first: they import temporalio and the workflows while this
         # process does the same to check the arguments.
@@ -249,7 +255,6 @@ def _replay_files(
     from ._engine import ReplayResult, load_workflow_specs, replay_history_files
     from ._jobs import batches
 
-    _importable_here()
     try:
         workflows = load_workflow_specs(" ".join(specs))
         files = find_history_files(paths)
