@@ -102,6 +102,7 @@ class WorkerPool:
         self.work = work
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]] = []
+        self._ran = False
 
     def __enter__(self) -> Self:
         for _ in range(self.jobs):
@@ -109,7 +110,8 @@ class WorkerPool:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        self.close(kill=kind is not None)
+        # Workers that never got work (bad input found first) need not finish their imports.
+        self.close(kill=kind is not None or not self._ran)
 
     def _start(self) -> tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]:
         parent_end, child_end = self._context.Pipe()
@@ -147,6 +149,7 @@ class WorkerPool:
     def run(self, work: Sequence[tuple[Any, ...]], done: Callable[[int, Outcome], None]) -> None:
         """Run every batch of arguments in ``work``; call ``done(index, outcome)`` as each
         finishes (in the order they finish), the parent's thread only."""
+        self._ran = True
         todo = deque(range(len(work)))
         busy: dict[multiprocessing.connection.Connection, int] = {}
         idle = [connection for _, connection in self._workers]

@@ -134,6 +134,24 @@ def test_ctrl_c_exits_130_and_leaves_no_process_behind(tmp_path: Path, jobs: str
     assert status == EXIT_INTERRUPTED, out + err
     assert "interrupted" in err and "Traceback" not in err + out, err
     assert gone_within(started, 5.0) == []
+    # Nor anything else of its process group (multiprocessing's resource tracker included).
+    deadline = time.monotonic() + 5.0
+    while _group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _group(process.pid) == []
+
+
+def _group(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
 
 @pytest.mark.parametrize(("value", "jobs"), [("1", 1), ("2", 2), ("64", 64), ("0", min(cpu_count(), MOST_JOBS)), ("auto", min(cpu_count(), MOST_JOBS))])
