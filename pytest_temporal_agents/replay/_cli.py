@@ -7,8 +7,8 @@ history, then the report of each failure, then a summary; ``-j N`` replays in N 
 ``--junit-xml`` writes one test case per history, ``--save DIR`` keeps what was fetched.
 
 Exit status: 0 every history replays; 1 at least one does not (nondeterminism, the
-workflow code raised during replay, or a ``-j`` worker process died); 130 Ctrl-C; 2 bad input: bad arguments, workflows that cannot be
-imported, no history files found, a file that cannot be read as a replayable history, or a
+workflow code raised during replay, or a ``-j`` worker process died); 130 Ctrl-C; 2 bad
+input: bad arguments, workflows that cannot be imported, no history files found, a file that cannot be read as a replayable history, or a
 cluster that cannot be reached, a wrong namespace, bad TLS material, a query the server
 rejects or one that selects nothing.
 """
@@ -112,11 +112,12 @@ BAD_JOBS = "{value!r} is not a number of processes; give 1 to {most}, or 0 or au
 
 def _jobs(value: str) -> int:
     """A number of processes: 1 to MOST_JOBS, or ``0`` / ``auto`` for one per CPU."""
-    if value.strip().lower() in ("0", "auto"):
+    text = value.strip().lower()
+    if text == "auto" or (text.isdigit() and int(text) == 0):
         return min(cpu_count(), MOST_JOBS)
-    if not value.strip().isdigit():
+    if not text.isdigit():
         raise argparse.ArgumentTypeError(BAD_JOBS.format(value=value, most=MOST_JOBS))
-    jobs = int(value)
+    jobs = int(text)
     if jobs > MOST_JOBS:
         raise argparse.ArgumentTypeError(
             f"{value!r} is more than {MOST_JOBS} processes; give 1 to {MOST_JOBS}, or 0 or auto for one per CPU"

@@ -154,7 +154,7 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize(("value", "jobs"), [("1", 1), ("2", 2), ("64", 64), ("0", min(cpu_count(), MOST_JOBS)), ("auto", min(cpu_count(), MOST_JOBS))])
+@pytest.mark.parametrize(("value", "jobs"), [("1", 1), ("2", 2), ("64", 64), ("0", min(cpu_count(), MOST_JOBS)), ("00", min(cpu_count(), MOST_JOBS)), ("auto", min(cpu_count(), MOST_JOBS))])
 def test_jobs_values(value: str, jobs: int) -> None:
     assert _jobs(value) == jobs
 
