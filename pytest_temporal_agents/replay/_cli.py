@@ -6,9 +6,9 @@ without pytest, for CI steps and for a quick check after a change. Prints one li
 history, then the report of each failure, then a summary; ``-j N`` replays in N processes,
 ``--junit-xml`` writes one test case per history, ``--save DIR`` keeps what was fetched.
 
-Exit status: 0 every history replays; 1 at least one does not (nondeterminism, or the
-workflow code raised during replay); 2 bad input: bad arguments, workflows that cannot be
-imported, no history files found, a file that cannot be read as a replayable history, or a
+Exit status: 0 every history replays; 1 at least one does not (nondeterminism, the
+workflow code raised during replay, or a ``-j`` worker process died); 130 Ctrl-C; 2 bad
+input: bad arguments, workflows that cannot be imported, no history files found, a file that cannot be read as a replayable history, or a
 cluster that cannot be reached, a wrong namespace, bad TLS material, a query the server
 rejects or one that selects nothing.
 """
@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
+from ._jobs import MOST_JOBS, WorkerPool, cpu_count, run_batches
+
 if TYPE_CHECKING:
     from ..history import History
     from ._engine import ReplayResult
@@ -32,13 +34,13 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 CORE_SETTLE_SECONDS = 0.2
-MOST_JOBS = 64  # each is an interpreter that imports the workflows: more is a typo
 DEFAULT_LIMIT = 100  # as replay/_cluster.py (not imported here: --help must not load temporalio)
 
 DESCRIPTION = "Replay recorded Temporal workflow histories against the current workflow code."
 EPILOG = """\
-exit status: 0 all replay, 1 a history does not replay, 2 bad input (arguments,
+exit status: 0 all replay, 1 a history does not replay, 130 Ctrl-C, 2 bad input (arguments,
 unimportable workflows, no history files, unreadable or truncated history files; an
 unreachable cluster, wrong namespace or TLS material, a bad query or one selecting nothing)
 
@@ -46,8 +48,13 @@ connection: --address, --namespace and the TLS options lie over Temporal's envir
 configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 TEMPORAL_PROFILE / --profile, TEMPORAL_CONFIG_FILE). The API key is read from there only.
 
+parallel: -j N replays in N processes (0 or auto: one per CPU), with the same output,
+JUnit report and exit status as -j 1; a process that dies costs only its batch, reported
+as ERROR lines. Ctrl-C exits 130 and stops every process.
+
 examples:
   python -m pytest_temporal_agents replay tests/histories --workflows myapp.workflows:ALL
+  python -m pytest_temporal_agents replay tests/histories --workflows myapp.workflows:ALL -j auto -q
   python -m pytest_temporal_agents replay --address localhost:7233 --namespace default \\
       --query "WorkflowType='Trade' AND StartTime > '2026-01-01T00:00:00Z'" --limit 500 \\
       --workflows myapp.workflows:ALL -j 4 --junit-xml replay.xml --save fetched/
@@ -75,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         help="workflow class, or list/tuple of them, to replay against (repeatable)",
     )
     replay.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    replay.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N", help="replay in N processes (default 1)")
+    replay.add_argument(
+        "-j", "--jobs", type=_jobs, default=1, metavar="N",
+        help=f"replay in N processes (default 1; 0 or auto: one per CPU, here {cpu_count()}; at most {MOST_JOBS})",
+    )  # fmt: skip
     replay.add_argument("--junit-xml", type=_report_file, metavar="PATH", help="write a JUnit XML report: one test case per history")
     cluster = replay.add_argument_group("replay from a cluster (instead of PATHs)")
     cluster.add_argument("--query", type=_query, help="visibility query selecting the workflows whose histories to replay")
@@ -97,10 +107,21 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+BAD_JOBS = "{value!r} is not a number of processes; give 1 to {most}, or 0 or auto for one per CPU"
+
+
 def _jobs(value: str) -> int:
-    jobs = _positive(value)
+    """A number of processes: 1 to MOST_JOBS, or ``0`` / ``auto`` for one per CPU."""
+    text = value.strip().lower()
+    if text == "auto" or (text.isdigit() and int(text) == 0):
+        return min(cpu_count(), MOST_JOBS)
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(BAD_JOBS.format(value=value, most=MOST_JOBS))
+    jobs = int(text)
     if jobs > MOST_JOBS:
-        raise argparse.ArgumentTypeError(f"{value!r} is more than {MOST_JOBS} processes; give 1 to {MOST_JOBS}")
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is more than {MOST_JOBS} processes; give 1 to {MOST_JOBS}, or 0 or auto for one per CPU"
+        )
     return jobs
 
 
@@ -167,6 +188,10 @@ class _Progress:
         if done >= total:
             self._close()
 
+    def stop(self) -> None:
+        """Take the bar off the terminal (on Ctrl-C)."""
+        self._close()
+
     def _close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
@@ -207,14 +232,32 @@ def replay_command(
     junit_xml: str | None = None,
 ) -> int:
     """Run the replay command on history files; return the exit status."""
-    from .._errors import TemporalConfigError
-    from ..history import HistoryFileError, find_history_files, load_history_file
-    from ._cluster import replay_in_processes
-    from ._engine import _invalid, load_workflow_specs
+    _importable_here()  # before the workers start: they get this sys.path
+    if jobs > 1:
+        # The workers start first: they import temporalio and the workflows while this
+        # process does the same to check the arguments.
+        with WorkerPool(jobs, "pytest_temporal_agents.replay._engine:replay_file_batch") as pool:
+            return _replay_files(paths, specs, quiet=quiet, out=out, pool=pool, junit_xml=junit_xml)
+    return _replay_files(paths, specs, quiet=quiet, out=out, pool=None, junit_xml=junit_xml)
 
-    _importable_here()
+
+def _replay_files(
+    paths: Sequence[str],
+    specs: Sequence[str],
+    *,
+    quiet: bool,
+    out: TextIO,
+    pool: WorkerPool | None,
+    junit_xml: str | None,
+) -> int:
+    from .._errors import TemporalConfigError
+    from ..history import HistoryFileError, find_history_files
+    from ._cluster import worker_failed
+    from ._engine import ReplayResult, load_workflow_specs, replay_history_files
+    from ._jobs import batches
+
     try:
-        load_workflow_specs(" ".join(specs))
+        workflows = load_workflow_specs(" ".join(specs))
         files = find_history_files(paths)
     except (TemporalConfigError, HistoryFileError) as err:
         print(f"error: {err}", file=out)
@@ -222,16 +265,23 @@ def replay_command(
     if not files:
         print(f"error: no history files (*.json) under {', '.join(paths)}", file=out)
         return EXIT_BAD_INPUT
-    loaded: list[tuple[str, History]] = []
-    slots: list[ReplayResult | int] = []
-    for path in files:
-        try:
-            loaded.append((str(path), load_history_file(path)))
-            slots.append(len(loaded) - 1)
-        except HistoryFileError as err:
-            slots.append(_invalid(str(path), str(err), err.history))
-    replayed = asyncio.run(replay_in_processes(loaded, " ".join(specs), jobs=jobs, progress=_print_progress))
-    results = [replayed[s] if isinstance(s, int) else s for s in slots]
+    results: list[ReplayResult] = []
+    if pool is None:
+
+        async def replay_here() -> None:
+            for batch in batches(len(files), 1):
+                results.extend(await replay_history_files([files[i] for i in batch], workflows))
+                _print_progress("replayed", len(results), len(files))
+
+        asyncio.run(replay_here())
+    else:
+        names = [str(path) for path in files]
+        spec = " ".join(specs)
+        for batch, outcome in run_batches(pool, len(files), lambda b: (spec, names[b.start : b.stop]), _print_progress):
+            if outcome.problem:
+                results += [worker_failed(names[i], None, outcome.problem, len(batch)) for i in batch]
+            else:
+                results += [ReplayResult.from_dict(d) for d in outcome.value]
     return _report(results, quiet=quiet, junit_xml=junit_xml, out=out)
 
 
@@ -239,7 +289,12 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Fetch the histories ``--query`` selects from the cluster, replay them; the exit status."""
     from .._errors import TemporalConfigError
     from ..servers import EXTERNAL, ServerConfig, connect, quiet_runtime, resolve_connection
-    from ._cluster import fetch_histories, replay_in_processes, save_histories
+    from ._cluster import (
+        fetch_histories,
+        replay_histories_in_processes,
+        replay_in_processes,
+        save_histories,
+    )
     from ._engine import load_workflow_specs
 
     _importable_here()
@@ -276,7 +331,10 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.save:
         saved = save_histories(histories, args.save)
         print(f"saved {len(saved)} histories under {args.save}", file=out)
-    results = asyncio.run(replay_in_processes(histories, specs, jobs=args.jobs, progress=_print_progress))
+    if args.jobs > 1:
+        results = replay_histories_in_processes(histories, specs, jobs=args.jobs, progress=_print_progress)
+    else:
+        results = asyncio.run(replay_in_processes(histories, specs, jobs=1, progress=_print_progress))
     return _report(results, quiet=args.quiet, junit_xml=args.junit_xml, out=out)
 
 
@@ -294,6 +352,16 @@ def _importable_here() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; the exit status (130 after Ctrl-C, with every worker process gone)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _print_progress.stop()
+        print("interrupted: no result (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     quiet_sdk_logs()
     parser = _parser()
     args = parser.parse_args(argv)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import concurrent.futures
 import logging
-import multiprocessing
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
@@ -27,6 +25,7 @@ from temporalio.client import WorkflowHistory
 from .._errors import TemporalConfigError
 from ..history import History
 from ._engine import ERROR, INVALID, OK, ReplayResult, load_workflow_specs, replay_histories
+from ._jobs import Progress, WorkerPool, batches, run_batches
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 #: Histories fetched at once: enough to hide the round trips, few enough for any cluster.
 FETCH_CONCURRENCY = 8
 DEFAULT_LIMIT = 100
-
-Progress = Callable[[str, int, int], None]
 
 BAD_QUERY = """\
 The cluster at {address} (namespace {namespace!r}) rejected the visibility query {query!r}: {reason}
@@ -121,19 +118,17 @@ def _decode(workflow_id: str, run_id: str, workflow_type: str, data: str) -> His
     return History(WorkflowHistory(workflow_id, list(events)), run_id=run_id, workflow_type=workflow_type)
 
 
+_WORKFLOWS_OF: dict[str, list[type]] = {}
+
+
 def _replay_chunk(specs: str, chunk: list[tuple[str, str, str, str, str]]) -> list[dict[str, object]]:
-    """In a worker process: import the workflows, replay a chunk, return plain results."""
-    # As the CLI's main: the SDK's log of a failed activation is a traceback; the report says it.
-    logging.getLogger("temporalio").addHandler(logging.NullHandler())
-    workflows = load_workflow_specs(specs)
+    """In a worker process: import the workflows (once), replay a chunk, return plain results."""
+    if specs not in _WORKFLOWS_OF:
+        # As the CLI's main: the SDK's log of a failed activation is a traceback; the report says it.
+        logging.getLogger("temporalio").addHandler(logging.NullHandler())
+        _WORKFLOWS_OF[specs] = load_workflow_specs(specs)
     histories = [(label, _decode(wid, rid, wtype, data)) for label, wid, rid, wtype, data in chunk]
-    return [result.to_dict() for result in asyncio.run(replay_histories(histories, workflows))]
-
-
-def _chunks(count: int, jobs: int) -> list[range]:
-    """Ranges of about four chunks per process: balanced, and progress moves often."""
-    size = max(1, -(-count // (jobs * 4)))
-    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+    return [result.to_dict() for result in asyncio.run(replay_histories(histories, _WORKFLOWS_OF[specs]))]
 
 
 async def replay_in_processes(
@@ -149,49 +144,59 @@ async def replay_in_processes(
     itself: the same check a restarted production worker does). A worker that dies gives its
     histories an ``error`` result naming the cause; the others still count.
     """
-    chunks = _chunks(len(histories), max(1, jobs))
-    results: list[ReplayResult | None] = [None] * len(histories)
-    done = 0
-
-    def finish(chunk: range, replayed: Sequence[ReplayResult]) -> None:
-        nonlocal done
-        for index, result in zip(chunk, replayed):
-            results[index] = result
-        done += len(chunk)
+    if jobs > 1:
+        return await asyncio.to_thread(replay_histories_in_processes, histories, specs, jobs=jobs, progress=progress)
+    workflows = load_workflow_specs(specs)
+    results: list[ReplayResult] = []
+    for batch in batches(len(histories), 1):
+        results += await replay_histories([histories[i] for i in batch], workflows)
         if progress is not None:
-            progress("replayed", done, len(histories))
-
-    if jobs <= 1:
-        workflows = load_workflow_specs(specs)
-        for chunk in chunks:
-            finish(chunk, await replay_histories([histories[i] for i in chunk], workflows))
-        return [r for r in results if r is not None]
-    loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[asyncio.Future[list[dict[str, object]]], range] = {}
-        for chunk in chunks:
-            payload = [
-                (label, h.workflow_id, h.run_id, h.workflow_type, _encode(h))
-                for label, h in (histories[i] for i in chunk)
-            ]
-            pending[loop.run_in_executor(pool, _replay_chunk, specs, payload)] = chunk
-        while pending:
-            finished, _ = await asyncio.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
-            for future in finished:
-                chunk = pending.pop(future)
-                try:
-                    replayed = [ReplayResult.from_dict(d) for d in future.result()]
-                except Exception as err:  # noqa: BLE001 - a dead worker costs only its chunk
-                    replayed = [_worker_failed(histories[i], err) for i in chunk]
-                finish(chunk, replayed)
-    return [r for r in results if r is not None]
+            progress("replayed", len(results), len(histories))
+    return results
 
 
-def _worker_failed(pair: tuple[str, History], err: BaseException) -> ReplayResult:
-    label, history = pair
-    headline = f"the replay process failed: {type(err).__name__}: {err}"
-    return ReplayResult(source=label, workflow_type=history.workflow_type, status=ERROR, headline=headline, report=headline)
+def replay_histories_in_processes(
+    histories: Sequence[tuple[str, History]],
+    specs: str,
+    *,
+    jobs: int,
+    progress: Progress | None = None,
+    pool: WorkerPool | None = None,
+) -> list[ReplayResult]:
+    """:func:`replay_in_processes` with ``jobs`` above 1, blocking (the CLI calls it from
+    its main thread, so that Ctrl-C stops the workers at once)."""
+    if pool is None:
+        with WorkerPool(jobs, f"{__name__}:_replay_chunk") as own:
+            return replay_histories_in_processes(histories, specs, jobs=jobs, progress=progress, pool=own)
+
+    def arguments(batch: range) -> tuple[str, list[tuple[str, str, str, str, str]]]:
+        return specs, [
+            (label, h.workflow_id, h.run_id, h.workflow_type, _encode(h)) for label, h in (histories[i] for i in batch)
+        ]
+
+    results: list[ReplayResult] = []
+    for batch, outcome in run_batches(pool, len(histories), arguments, progress):
+        if outcome.problem:
+            results += [worker_failed(*histories[i], outcome.problem, len(batch)) for i in batch]
+        else:
+            results += [ReplayResult.from_dict(d) for d in outcome.value]
+    return results
+
+
+WORKER_FAILED = """{source} was not replayed: the process replaying its batch of {size} histories {problem}.
+Run the command again; if it happens again, replay these histories with -j 1 to find the one
+that stops the process."""
+
+
+def worker_failed(source: str, history: History | None, problem: str, size: int) -> ReplayResult:
+    """The result of a history whose worker process died (or raised) before it answered."""
+    report = WORKER_FAILED.format(source=source, size=size, problem=problem)
+    headline = f"not replayed: the process replaying its batch of {size} {problem}"
+    workflow_type = history.workflow_type if history is not None else "?"
+    events = len(history.events) if history is not None else 0
+    return ReplayResult(
+        source=source, workflow_type=workflow_type, status=ERROR, headline=headline, report=report, events=events
+    )
 
 
 # -- JUnit XML ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
+import logging
 from collections.abc import AsyncIterator, Container, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -253,6 +254,7 @@ async def replay_histories(
     process_dependent: Container[str] = (),
     timeout: float = REPLAY_TIMEOUT_SECONDS,
     config: ReplayConfig | None = None,
+    checked: bool = False,
 ) -> list[ReplayResult]:
     """Replay each history against ``workflows``; one result each, in order.
 
@@ -268,6 +270,8 @@ async def replay_histories(
         timeout: seconds before a hung replay is given up.
         config: the workers' plugins, interceptors and workflow runner (and converter,
             which ``data_converter`` overrides), when they had more than the defaults.
+        checked: the histories passed :func:`check_events` already (as
+            :func:`load_history_file` returns them): do not check them again.
     """
     config = config or ReplayConfig()
     if data_converter is not None:
@@ -276,7 +280,7 @@ async def replay_histories(
     results: list[ReplayResult | None] = []
     runnable: list[tuple[int, str, History]] = []
     for source, history in histories:
-        problem = check_events(history)
+        problem = None if checked else check_events(history)
         if problem is None and history.workflow_type not in known:
             problem = UNKNOWN_TYPE.format(
                 source=source, workflow_type=history.workflow_type, known=", ".join(sorted(known)) or "(none)"
@@ -340,6 +344,8 @@ async def _verdict(
     events = history.events
     cls = known[history.workflow_type]
     base: dict[str, Any] = {"source": source, "workflow_type": history.workflow_type, "events": len(events)}
+    if failure_error is None and not compare_inputs:
+        return ReplayResult(status=OK, **base)  # only an input drift fails a replay the SDK passed
     scheduled = await _decoded(scheduled_in_history(events), config)
     if failure_error is None:
         drift = find_divergence(commands, scheduled, replay_failed=False, compare_inputs=compare_inputs)
@@ -401,9 +407,20 @@ async def replay_files(
     Args:
         root: name files relative to this directory in results and reports.
     """
+    return await replay_history_files(find_history_files(paths), workflows, data_converter=data_converter, root=root)
+
+
+async def replay_history_files(
+    files: Sequence[Path],
+    workflows: Sequence[type],
+    *,
+    data_converter: DataConverter | None = None,
+    root: Path | None = None,
+) -> list[ReplayResult]:
+    """Replay these history files, one result each, in order (see :func:`replay_files`)."""
     loaded: list[tuple[str, History]] = []
     slots: list[ReplayResult | int] = []
-    for path in find_history_files(paths):
+    for path in files:
         label = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
         try:
             history = load_history_file(path)
@@ -412,8 +429,22 @@ async def replay_files(
             continue
         slots.append(len(loaded))
         loaded.append((label, history))
-    replayed = await replay_histories(loaded, workflows, data_converter=data_converter)
+    replayed = await replay_histories(loaded, workflows, data_converter=data_converter, checked=True)
     return [replayed[s] if isinstance(s, int) else s for s in slots]
+
+
+_WORKFLOWS_OF: dict[str, list[type]] = {}
+
+
+def replay_file_batch(specs: str, files: Sequence[str]) -> list[dict[str, Any]]:
+    """In a ``-j`` worker process: replay these files against ``specs``' workflows (imported
+    once per process), and return the results as plain data."""
+    if specs not in _WORKFLOWS_OF:
+        # As the CLI's main: the SDK's log of a failed activation is a traceback; the report says it.
+        logging.getLogger("temporalio").addHandler(logging.NullHandler())
+        _WORKFLOWS_OF[specs] = load_workflow_specs(specs)
+    results = asyncio.run(replay_history_files([Path(f) for f in files], _WORKFLOWS_OF[specs]))
+    return [result.to_dict() for result in results]
 
 
 __all__ = [
@@ -421,6 +452,8 @@ __all__ = [
     "ReplayResult",
     "load_workflow_specs",
     "load_workflows",
+    "replay_file_batch",
     "replay_files",
     "replay_histories",
+    "replay_history_files",
 ]

@@ -161,7 +161,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         (["--workflows", "x:y"], "give history PATHs to replay, or --query"),
         (["some/dir", "--query", "q", "--workflows", "x:y"], "give history PATHs or --query, not both"),
         (["dir", "--save", "out", "--workflows", "x:y"], "--save, --address and --profile go with --query"),
-        (["--query", "q", "-j", "0", "--workflows", "x:y"], "'0' is not a whole number of 1 or more"),
+        (["--query", "q", "-j", "none", "--workflows", "x:y"], "'none' is not a number of processes; give 1 to 64"),
     ):
         done = replay(*args, cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)

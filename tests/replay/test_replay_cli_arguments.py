@@ -22,9 +22,11 @@ from pytest_temporal_agents.replay._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT
 PROG = "python -m pytest_temporal_agents replay"
 
 BAD_ARGUMENTS: list[tuple[str, list[str], str]] = [
-    ("jobs-0", ["-j", "0"], "argument -j/--jobs: '0' is not a whole number of 1 or more"),
-    ("jobs-negative", ["-j", "-2"], "argument -j/--jobs: '-2' is not a whole number of 1 or more"),
-    ("jobs-absurd", ["--jobs", "100000"], "argument -j/--jobs: '100000' is more than 64 processes; give 1 to 64"),
+    ("jobs-negative", ["-j", "-2"], "argument -j/--jobs: '-2' is not a number of processes; give 1 to 64, or 0 or auto for one per CPU"),
+    ("jobs-word", ["-j", "many"], "argument -j/--jobs: 'many' is not a number of processes; give 1 to 64, or 0 or auto for one per CPU"),
+    ("jobs-fraction", ["--jobs", "1.5"], "argument -j/--jobs: '1.5' is not a number of processes; give 1 to 64, or 0 or auto for one per CPU"),
+    ("jobs-empty", ["--jobs", ""], "argument -j/--jobs: '' is not a number of processes; give 1 to 64, or 0 or auto for one per CPU"),
+    ("jobs-absurd", ["--jobs", "100000"], "argument -j/--jobs: '100000' is more than 64 processes; give 1 to 64, or 0 or auto for one per CPU"),
     ("limit-0", ["--query", "x", "--limit", "0"], "argument --limit: '0' is not a whole number of 1 or more"),
     ("limit-word", ["--query", "x", "--limit", "all"], "argument --limit: 'all' is not a whole number of 1 or more"),
     ("empty-query", ["--query", " "], "argument --query: ' ' is empty; give a visibility query, for example \"WorkflowType='Trade'\""),
@@ -110,7 +112,7 @@ def argument_lists(draw: st.DrawFn, paths: list[str]) -> list[str]:
         argv.append(option)
         if option not in ("-q", "--bogus"):
             # -j above 1 spawns interpreters: only its bad values here (and 1).
-            values = st.sampled_from(["0", "1", "65", "x", "", "-1"]) if option == "-j" else st.sampled_from(["", " ", "0", "5"]) | ODD
+            values = st.sampled_from(["1.5", "1", "65", "x", "", "-1"]) if option == "-j" else st.sampled_from(["", " ", "0", "5"]) | ODD
             argv.append(draw(values))
     if "--query" in argv:  # never reach out to a cluster from a property test
         argv[argv.index("--query") + 1 :] = [" "]
