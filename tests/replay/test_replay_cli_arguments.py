@@ -119,8 +119,12 @@ def argument_lists(draw: st.DrawFn, paths: list[str]) -> list[str]:
     return argv
 
 
-def test_any_argument_list_exits_with_a_documented_status(files: dict[str, str]) -> None:
+def test_any_argument_list_exits_with_a_documented_status(
+    files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = list(files.values())
+    # Drawn --junit-xml and --save values are relative paths: they land here, not in the checkout.
+    monkeypatch.chdir(tmp_path)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(argument_lists(paths))
