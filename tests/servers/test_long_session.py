@@ -10,13 +10,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+import urllib.request
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from process_support import listening_addresses
 from pytester_support import run_expecting
+from temporalio import workflow
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from pytest_temporal_agents.servers import LOCAL, ServerConfig, ServerPool
 from pytest_temporal_agents.servers._pool import (
@@ -29,14 +35,47 @@ from pytest_temporal_agents.servers._pool import (
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def _started_dev_server() -> tuple[list[str], dict[str, str], ServerPool]:
-    """Start the pool's dev server; its command line and environment, from /proc."""
+@dataclass
+class _DevServer:
+    pool: ServerPool
+    pid: int
+    argv: list[str]
+    environ: dict[str, str]
+    #: The page of its Prometheus endpoint after a workflow ran on task queue QUEUE.
+    metrics: str
+
+
+QUEUE = "pta-long-session-metrics-probe"
+
+
+@workflow.defn(name="LongSessionNoop")
+class _Noop:
+    @workflow.run
+    async def run(self) -> str:
+        return "done"
+
+
+def _metrics_page(pid: int) -> str:
+    """The dev server's Prometheus page: whichever of its loopback ports serves /metrics."""
+    for host, port in listening_addresses(pid):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                page: str = response.read().decode()
+        except (OSError, ValueError):
+            continue
+        if "# TYPE" in page:
+            return page
+    raise AssertionError(f"no port of the dev server {pid} serves /metrics")
+
+
+def _started_dev_server() -> _DevServer:
+    """Start the pool's dev server, run one workflow on QUEUE; what /proc and it tell."""
     pool, config = ServerPool(), ServerConfig(env=LOCAL)
 
     async def start() -> int:
         env = await pool.get(config)
-        # A real server: a workflow-less round trip answers.
-        assert (await env.client.workflow_service.get_system_info(_system_info())).server_version
+        async with Worker(env.client, task_queue=QUEUE, workflows=[_Noop], workflow_runner=UnsandboxedWorkflowRunner()):
+            assert await env.client.execute_workflow(_Noop.run, id=QUEUE, task_queue=QUEUE) == "done"
         launcher = pool.launcher(config)
         assert launcher is not None
         pid = launcher.server_pid()
@@ -49,36 +88,33 @@ def _started_dev_server() -> tuple[list[str], dict[str, str], ServerPool]:
     environ = dict(
         item.split("=", 1) for item in proc.joinpath("environ").read_bytes().decode().split("\0") if "=" in item
     )
-    return argv, environ, pool
-
-
-def _system_info() -> object:
-    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-
-    return GetSystemInfoRequest()
+    return _DevServer(pool, pid, argv, environ, _metrics_page(pid))
 
 
 def test_the_dev_server_runs_one_partition_per_task_queue_and_a_tight_gc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOGC", raising=False)
-    argv, environ, pool = _started_dev_server()
+    server = _started_dev_server()
     try:
-        joined = " ".join(argv)
-        assert "matching.numTaskqueueReadPartitions=1" in joined, argv
-        assert "matching.numTaskqueueWritePartitions=1" in joined, argv
-        assert " ".join(DEV_SERVER_ARGS) in joined, argv
-        assert environ.get("GOGC") == DEV_SERVER_GOGC
+        joined = " ".join(server.argv)
+        assert "matching.numTaskqueueReadPartitions=1" in joined, server.argv
+        assert " ".join(DEV_SERVER_ARGS) in joined, server.argv
+        assert server.environ.get("GOGC") == DEV_SERVER_GOGC
+        # The server took the flag: its metrics name no test's task queue (each name it
+        # keeps is memory it never gives back), yet it counted the workflow's task.
+        assert QUEUE.replace("-", "_") not in server.metrics  # as a label it has underscores
+        assert re.search(r'taskqueue="__omitted__"', server.metrics), server.metrics[:2000]
     finally:
-        pool.shutdown()
+        server.pool.shutdown()
 
 
 def test_a_gogc_the_user_set_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOGC", "150")
     assert dev_server_environment() == {}
-    _, environ, pool = _started_dev_server()
+    server = _started_dev_server()
     try:
-        assert environ.get("GOGC") == "150"
+        assert server.environ.get("GOGC") == "150"
     finally:
-        pool.shutdown()
+        server.pool.shutdown()
 
 
 def test_without_a_user_gogc_the_server_gets_ours(monkeypatch: pytest.MonkeyPatch) -> None:
