@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,6 +30,47 @@ if TYPE_CHECKING:
     from temporalio.testing import WorkflowEnvironment
 
 T = TypeVar("T")
+
+#: Dynamic configuration for the dev server, for sessions of many small tests, each on a
+#: task queue of its own. Measured with benchmarks/long_session.py (1,000 tests): the
+#: server grew by 2,364 MB with the defaults. What each flag takes away:
+#:
+#: - ``metrics.breakdownByTaskQueue=false``: the server keeps metric series per task queue
+#:   name for good, so every test's queue left its series behind; without the breakdown,
+#:   the queue label is one constant.
+#: - one partition per task queue: partitions spread a busy queue over matching hosts; a
+#:   test's queue is never busy, and each partition holds matching state.
+#: - ``matching.MaxTaskQueueIdleTime`` 10 s (default 5 min): a queue with no poller and no
+#:   task for 10 s is unloaded from memory, not kept for minutes after its test; its tasks
+#:   stay in the database and a later poll loads it again.
+DEV_SERVER_ARGS = (
+    "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+    "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+    "--dynamic-config-value", 'matching.MaxTaskQueueIdleTime="10s"',
+    "--dynamic-config-value", "metrics.breakdownByTaskQueue=false",
+)
+
+#: The dev server's Go garbage collector target (GOGC, default 100: the heap may double
+#: before a collection). A session's server is mostly idle between small bursts, so a
+#: tighter target costs little CPU and keeps its memory close to what it holds. A GOGC the
+#: user set wins.
+DEV_SERVER_GOGC = "25"
+
+
+#: How far past the wall clock a time-skipping server's clock may run before the pool
+#: replaces the server. Its clock only moves forward, and a test that waits for a workflow
+#: while time skips can move it ten years on (the Java test server skips to its next timer,
+#: here a finished workflow's ten-year default run timeout); the clock probe adds a day. Past
+#: the year 9999 no timestamp fits and workflows hang: in benchmarks/long_session.py the
+#: shared server reached it after about 865 tests, failing a test that did nothing wrong.
+#: 5,000 years leaves room for about 300 more ten-year jumps within any one test.
+CLOCK_HORIZON = timedelta(days=365 * 5000)
+
+
+def dev_server_environment() -> dict[str, str]:
+    """Variables for the dev server process (see :data:`DEV_SERVER_GOGC`)."""
+    return {} if "GOGC" in os.environ else {"GOGC": DEV_SERVER_GOGC}
+
 
 def quiet_runtime() -> Runtime:
     """A runtime whose core logs only errors.
@@ -78,12 +120,15 @@ async def start_guarded(
         return env, launcher
     if config.env == LOCAL:
         binary = find_binary(LOCAL, config.cli_path)
-        path, launcher = guarded(binary, directory or _launch_directory())
+        path, launcher = guarded(
+            binary, directory or _launch_directory(), environment=dev_server_environment()
+        )
         env = await WorkflowEnvironment.start_local(
             namespace=config.namespace,
             ip="127.0.0.1",
             dev_server_existing_path=str(path),
             dev_server_database_filename=config.dev_server_db,
+            dev_server_extra_args=list(DEV_SERVER_ARGS),
             runtime=runtime,
         )
         return env, launcher
@@ -223,6 +268,9 @@ class ServerPool:
         from ._clock_probe import time_still_skips
 
         if await time_still_skips(env.client):
+            if await env.get_current_time() - datetime.now(timezone.utc) > CLOCK_HORIZON:
+                # Not the test's fault, so no warning: a fresh server for the next test.
+                await self._drop(envs, config, env, dated=dated)
             return True
         warnings.warn(
             TemporalAgentsWarning(
@@ -233,11 +281,18 @@ class ServerPool:
             ),
             stacklevel=2,
         )
+        await self._drop(envs, config, env, dated=dated)
+        return False
+
+    async def _drop(
+        self, envs: dict[ServerConfig, WorkflowEnvironment], config: ServerConfig,
+        env: WorkflowEnvironment, *, dated: bool,
+    ) -> None:
+        """Stop a time-skipping server and forget it: the next request starts a fresh one."""
         del envs[config]
         if not dated:
             self._launchers.pop(config, None)
         await env.shutdown()
-        return False
 
     async def get(self, config: ServerConfig, *, start_time: datetime | None = None) -> WorkflowEnvironment:
         """The running environment for ``config``; starts it on first call.
