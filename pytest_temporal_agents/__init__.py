@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from ._errors import TemporalAgentsWarning as TemporalAgentsWarning
     from ._errors import TemporalConfigError as TemporalConfigError
     from ._errors import WorkflowTimeoutError as WorkflowTimeoutError
+    from ._extras import ExtraMissing as ExtraMissing
     from .faults import AttemptRecord as AttemptRecord
     from .faults import Fault as Fault
     from .faults import FaultPlan as FaultPlan
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
 _EXPORTED_BY = {
     "._errors": "BodyTimeoutError HarnessUsageError ServerBinaryNotFound ServerDiedError TemporalAgentsError TemporalAgentsWarning "
     "TemporalConfigError WorkflowTimeoutError",
+    "._extras": "ExtraMissing",
     ".faults": "AttemptRecord Fault FaultPlan FaultWarning",
     ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",
     ".history": "ActivityRecord ChildRecord History HistoryFileError SignalRecord TimerRecord "
