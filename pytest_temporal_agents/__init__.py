@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_names
+from ._unrewritten import exempt_in_installed_hooks
+
+# Loaded by pytest to load the plugin: its modules from here on load their compiled bytecode
+# instead of being parsed and rewritten on every run (_unrewritten.py says why).
+exempt_in_installed_hooks()
+
+from ._lazy import lazy_names  # after the line above: loaded as bytecode
 
 if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from ._errors import BodyTimeoutError as BodyTimeoutError

@@ -33,7 +33,12 @@ CAMPAIGN_KEY = pytest.StashKey["CampaignProgress"]()  # faults feature: a @given
 REPORT_TIMEOUT_SECONDS = 30.0
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    from ._unrewritten import exempt_from_assertion_rewriting
+
+    # First, for a run whose import hook came after the package was imported (pytester's
+    # nested runs): the modules of ours imported from here on load their bytecode.
+    exempt_from_assertion_rewriting(getattr(pluginmanager, "rewrite_hook", None))
     from .harness import OPTIONS
 
     group = parser.getgroup("temporal", "Temporal workflow testing (pytest-temporal-agents)")
@@ -103,9 +108,6 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{BUDGET_SIGNATURE}: fail the test when its model calls (through fake_llm) spend more "
         "tokens, requests or money (at prices per million tokens) than this.",
     )
-    from .harness import exempt_from_assertion_rewriting
-
-    exempt_from_assertion_rewriting(getattr(config.pluginmanager, "rewrite_hook", None))
     _configure_report(config)  # report feature
 
 

@@ -22,6 +22,7 @@ LIGHT = {
     "pytest_temporal_agents",
     "pytest_temporal_agents._errors",
     "pytest_temporal_agents._lazy",
+    "pytest_temporal_agents._unrewritten",
     "pytest_temporal_agents.plugin",
     "pytest_temporal_agents.harness",
     "pytest_temporal_agents.harness._options",
@@ -45,10 +46,16 @@ REPORT_MODULES = dedent(
 
 
     def pytest_unconfigure():
+        from _pytest.assertion.rewrite import AssertionRewritingHook
+
         loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(HEAVY))
         ours = sorted(m for m in sys.modules if m.startswith("pytest_temporal_agents"))
+        rewritten = [
+            m for m in ours if isinstance(getattr(sys.modules[m].__spec__, "loader", None), AssertionRewritingHook)
+        ]
         print("HEAVY=" + ",".join(loaded))
         print("OURS=" + ",".join(ours))
+        print("REWRITTEN=" + ",".join(rewritten))
     """
 )
 
@@ -69,7 +76,7 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy, ours = done.stdout.splitlines()
     assert heavy == "[]"
-    assert ours == str(sorted({"pytest_temporal_agents", "pytest_temporal_agents._lazy", "pytest_temporal_agents.plugin"}))
+    assert ours == str(sorted({"pytest_temporal_agents", "pytest_temporal_agents._lazy", "pytest_temporal_agents._unrewritten", "pytest_temporal_agents.plugin"}))
 
 
 def test_a_run_without_temporal_tests_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
@@ -82,6 +89,12 @@ def test_a_run_without_temporal_tests_imports_nothing_heavy(pytester: pytest.Pyt
     ours = set(_reported(output, "OURS"))
     assert "pytest_temporal_agents.plugin" in ours  # the plugin did load
     assert ours <= LIGHT, sorted(ours - LIGHT)
+    # At most the package's __init__ (and the module it unmarks the package with) went
+    # through pytest's assertion rewriting (parsed and compiled from source on every run
+    # without a bytecode cache); the rest loads bytecode.
+    # (An editable install, as here, is not marked for rewriting at all; a wheel install is:
+    # benchmarks/unused_install.py measures one.)
+    assert set(_reported(output, "REWRITTEN")) <= {"pytest_temporal_agents", "pytest_temporal_agents._unrewritten"}
 
 
 def test_a_run_with_options_markers_and_ini_settings_stays_light(pytester: pytest.Pytester) -> None:
@@ -127,6 +140,19 @@ def test_a_temporal_test_still_gets_everything(pytester: pytest.Pytester) -> Non
     assert {"temporalio", "google"} <= set(_reported(output, "HEAVY"))
     ours = set(_reported(output, "OURS"))
     assert {"pytest_temporal_agents.harness._harness", "pytest_temporal_agents.servers._pool"} <= ours
+
+
+def test_importing_the_package_unmarks_it_in_pytests_import_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_temporal_agents._unrewritten import exempt_in_installed_hooks
+
+    class Hook:  # what pytest's AssertionRewritingHook keeps: the names it must rewrite
+        def __init__(self) -> None:
+            self._must_rewrite = {"pytest_temporal_agents", "reference_workflows", "their_plugin"}
+
+    hooks = [Hook(), Hook()]
+    monkeypatch.setattr(sys, "meta_path", [*hooks, object()])  # restored after the test
+    assert exempt_in_installed_hooks() == 2
+    assert [hook._must_rewrite for hook in hooks] == [{"their_plugin"}, {"their_plugin"}]
 
 
 # -- the extras: a feature that needs a missing one names it ----------------------------------
