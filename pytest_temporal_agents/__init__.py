@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_names
+from ._unrewritten import exempt_in_installed_hooks
+
+# Loaded by pytest to load the plugin: its modules from here on load their compiled bytecode
+# instead of being parsed and rewritten on every run (_unrewritten.py says why).
+exempt_in_installed_hooks()
+
+from ._lazy import lazy_names  # after the line above: loaded as bytecode
 
 if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from ._errors import BodyTimeoutError as BodyTimeoutError
@@ -27,6 +33,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
     from ._errors import TemporalAgentsWarning as TemporalAgentsWarning
     from ._errors import TemporalConfigError as TemporalConfigError
     from ._errors import WorkflowTimeoutError as WorkflowTimeoutError
+    from ._extras import ExtraMissing as ExtraMissing
     from .faults import AttemptRecord as AttemptRecord
     from .faults import Fault as Fault
     from .faults import FaultPlan as FaultPlan
@@ -78,6 +85,7 @@ if TYPE_CHECKING:  # names as the type checker sees them (X as X: re-exported)
 _EXPORTED_BY = {
     "._errors": "BodyTimeoutError HarnessUsageError ServerBinaryNotFound ServerDiedError TemporalAgentsError TemporalAgentsWarning "
     "TemporalConfigError WorkflowTimeoutError",
+    "._extras": "ExtraMissing",
     ".faults": "AttemptRecord Fault FaultPlan FaultWarning",
     ".harness": "IsolatedChecksFailed TemporalHarness TemporalMarker",
     ".history": "ActivityRecord ChildRecord History HistoryFileError SignalRecord TimerRecord "

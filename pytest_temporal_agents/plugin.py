@@ -33,7 +33,12 @@ CAMPAIGN_KEY = pytest.StashKey["CampaignProgress"]()  # faults feature: a @given
 REPORT_TIMEOUT_SECONDS = 30.0
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    from ._unrewritten import exempt_from_assertion_rewriting
+
+    # First, for a run whose import hook came after the package was imported (pytester's
+    # nested runs): the modules of ours imported from here on load their bytecode.
+    exempt_from_assertion_rewriting(getattr(pluginmanager, "rewrite_hook", None))
     from .harness import OPTIONS
 
     group = parser.getgroup("temporal", "Temporal workflow testing (pytest-temporal-agents)")
@@ -63,7 +68,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from ._errors import TemporalConfigError
     from .harness import MARKER_SIGNATURE, resolve_replay_settings, resolve_settings
-    from .servers import ServerPool
 
     config.addinivalue_line(
         "markers",
@@ -80,7 +84,6 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except TemporalConfigError as err:
         raise pytest.UsageError(str(err)) from None
-    config.stash[POOL_KEY] = ServerPool()
     from .llm import BUDGET_SIGNATURE  # llm feature (no starlette import)
     from .llm import CASSETTE_SIGNATURE, RECORD_OPTION, FakeLLMError, resolve_record_mode
     from .llm import MARKER_SIGNATURE as FAKE_LLM_MARKER
@@ -105,10 +108,18 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{BUDGET_SIGNATURE}: fail the test when its model calls (through fake_llm) spend more "
         "tokens, requests or money (at prices per million tokens) than this.",
     )
-    from .harness import exempt_from_assertion_rewriting
-
-    exempt_from_assertion_rewriting(getattr(config.pluginmanager, "rewrite_hook", None))
     _configure_report(config)  # report feature
+
+
+def _server_pool(config: pytest.Config) -> ServerPool:
+    """The session's server pool, made when a test first asks for a server (so a run with no
+    Temporal test imports neither the pool nor what it starts)."""
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is None:
+        from .servers import ServerPool
+
+        pool = config.stash[POOL_KEY] = ServerPool()
+    return pool
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -148,7 +159,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             "(run with --temporal-env=time-skipping)"
         )
     try:
-        env = await request.config.stash[POOL_KEY].get(settings.server, start_time=marker.start_time)
+        env = await _server_pool(request.config).get(settings.server, start_time=marker.start_time)
     except (ServerBinaryNotFound, ServerDiedError, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
@@ -168,7 +179,7 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     _configure_replay(harness, request, marker)  # replay feature
     _show_campaign(harness, request)  # faults feature
     problems: list[str] = []
-    pool = request.config.stash[POOL_KEY]
+    pool = _server_pool(request.config)
     try:
         yield harness
         harness.test_failed = request.node.stash.get(CALL_FAILED_KEY, False)  # replay feature
@@ -369,9 +380,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 # -- faults feature: @given tests may take `temporal` (each example opens temporal.isolated()) --
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    using = [item for item in items if "temporal" in getattr(item, "fixturenames", ())]
+    if not using:  # a run with no Temporal test imports nothing more
+        return
     from .harness import relax_for_temporal
 
-    for item in items:
+    for item in using:
         relax_for_temporal(item)
 
 

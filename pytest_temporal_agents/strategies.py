@@ -18,6 +18,9 @@ limits, outages, cut streams) are drawn next to them for ``model_activities``::
 
     fault_plans(activities=[lookup_price], model_activities=[call_model])
 
+hypothesis is the ``[property]`` extra (``pip install 'pytest-temporal-agents[property]'``);
+importing this module without it is an error that says so.
+
 The plugin lets ``@given`` tests take the ``temporal`` fixture without the
 function-scoped-fixture health check and without a deadline; see docs/how-to/faults.md.
 """
@@ -28,10 +31,17 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import strategies as st
+from ._errors import HarnessUsageError
+from ._extras import PROPERTY, missing_extra
+
+try:
+    from hypothesis import strategies as st
+except ImportError as _err:  # hypothesis is the [property] extra
+    raise missing_extra(
+        "hypothesis", extra=PROPERTY, feature="pytest_temporal_agents.strategies", reason=_err
+    ) from None
 
 from . import faults
-from ._errors import HarnessUsageError
 from ._sdk import activity_name
 from .faults import MODEL_PHRASES, PHRASES, Fault, FaultPlan
 from .saga import DEFAULT_KINDS, FaultKind, SagaFailure, saga_failure_points

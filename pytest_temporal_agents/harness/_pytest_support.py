@@ -1,4 +1,5 @@
-"""What the plugin's hooks need beyond pytest's public API: hypothesis settings, assertion rewriting.
+"""What the plugin's hooks need beyond pytest's public API: hypothesis settings, assertion rewriting
+(``.._unrewritten``).
 
 Let ``@given`` tests take the ``temporal`` fixture (:func:`relax_for_temporal`).
 
@@ -15,6 +16,12 @@ itself (anything but the default) is kept.
 from __future__ import annotations
 
 from typing import Any
+
+# Named here for the plugin's hooks; the logic sits beside the package's __init__, which
+# runs it before the plugin module is imported.
+from .._unrewritten import UNREWRITTEN_PACKAGES, exempt_from_assertion_rewriting
+
+__all__ = ["FIXTURE", "UNREWRITTEN_PACKAGES", "exempt_from_assertion_rewriting", "relax_for_temporal"]
 
 FIXTURE = "temporal"
 
@@ -36,31 +43,4 @@ def relax_for_temporal(item: Any) -> bool:
         ),
         deadline=None if current.deadline == default_deadline else current.deadline,
     )
-    return True
-
-
-#: Packages of this distribution that hold workflow code, not test code.
-WORKFLOW_PACKAGES = ("reference_workflows",)
-
-
-def exempt_from_assertion_rewriting(rewrite_hook: Any, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> bool:
-    """Keep pytest's assertion rewriting off this distribution's workflow packages.
-
-    pytest rewrites the asserts of every package in a plugin's distribution, and this
-    distribution ships the reference workflows. The sandbox re-imports a workflow's module
-    for every run (and, with the workflow cache off, as crash faults need, for every
-    workflow task); with no bytecode cache (``PYTHONDONTWRITEBYTECODE=1``, common in CI
-    images) each of those imports re-parsed and rewrote the module: about 22 ms for
-    ``reference_workflows.workflows.trading`` instead of 7 ms for a plain compile, and a
-    quarter of the fault property tests' time. Workflow code has no test asserts to report.
-
-    pytest has no public way to unmark a package, so this uses the hook's ``_must_rewrite``
-    set when it is there and does nothing otherwise. Returns whether it could. (The
-    package's docstring says ``PYTEST_DONT_REWRITE``, which keeps a nested pytest run, as
-    pytester's, from warning that the package was imported before it could be rewritten.)
-    """
-    marked = getattr(rewrite_hook, "_must_rewrite", None)
-    if not isinstance(marked, set):
-        return False
-    marked.difference_update(packages)
     return True

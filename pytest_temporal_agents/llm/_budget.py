@@ -15,9 +15,6 @@ from typing import Any
 from ._errors import FakeLLMError
 from ._requests import LLMRequest
 
-#: As registered with pytest (``--strict-markers``) and documented.
-BUDGET_SIGNATURE = "llm_budget(*, tokens=None, requests=None, cost=None, prices=None)"
-
 BAD_BUDGET = """\
 @pytest.mark.llm_budget({given}) is invalid: {problem}.
 Give tokens= and requests= as whole numbers >= 0, cost= as a number >= 0 with prices=

@@ -26,11 +26,9 @@ from typing_extensions import Self
 from ._cassette import KEPT_RESPONSE_HEADERS, Cassette, CassetteError, Interaction, parse_events
 from ._cassette_match import drift, matches, recorded_usage
 from ._errors import FakeLLMError
+from ._options import RECORD_MODES
 from ._proxy import Upstream, fetch
 from ._requests import LLMRequest
-
-#: The record modes, in order of how much they record.
-RECORD_MODES = ("none", "new", "all")
 
 MISSING = """\
 The cassette {path} does not exist, and the record mode is 'none' (replay only).

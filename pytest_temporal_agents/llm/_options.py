@@ -10,7 +10,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ._cassette_play import RECORD_MODES
 from ._errors import FakeLLMError
 
 #: As registered with pytest (``--strict-markers``) and documented.
@@ -54,6 +53,13 @@ def read_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -
 
 
 # -- cassettes -------------------------------------------------------------------------------------
+
+#: As registered with pytest (``--strict-markers``) and documented; read by ``_budget``.
+BUDGET_SIGNATURE = "llm_budget(*, tokens=None, requests=None, cost=None, prices=None)"
+
+#: The record modes, in order of how much they record (``--llm-record``, ``llm_record``,
+#: ``llm_cassette(record=...)``).
+RECORD_MODES = ("none", "new", "all")
 
 #: As registered with pytest and documented.
 CASSETTE_SIGNATURE = "llm_cassette(path=None, *, record=None)"

@@ -6,6 +6,8 @@ report: a ``TradeResult`` with a ticker-like ``symbol`` and a positive ``price``
 than empty strings and zeros. Faker supplies the values, steered by field names; the
 seed comes from the test, so a test sees the same values on every run. Types faker
 cannot cover fall back to hypothesis's ``from_type`` (one example drawn with the same seed).
+faker is the ``[fakes]`` extra and hypothesis the ``[property]`` one: a missing one is an
+error that names it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from .._errors import HarnessUsageError
+from .._extras import FAKES, PROPERTY, missing_extra
 
 CANNOT_FAKE = """\
 Cannot fake a return value of type {type!r} for {owner}: {reason}.
@@ -66,11 +69,15 @@ def seed_for(*parts: object) -> int:
 _FAKER: Any = None
 
 
-def _faker(seed: int) -> Any:
+def _faker(seed: int, owner: str) -> Any:
     global _FAKER
     if _FAKER is None:
-        # Imported on first use: faker takes a fifth of a second to load.
-        from faker import Faker
+        # Imported on first use: faker takes a fifth of a second to load, and it is an extra.
+        try:
+            from faker import Faker
+        except ImportError as err:
+            feature = f"Faking a return value for {owner} (a mock with no returns=...)"
+            raise missing_extra("faker", extra=FAKES, feature=feature, reason=err) from None
 
         _FAKER = Faker()
     _FAKER.seed_instance(seed)
@@ -93,15 +100,22 @@ def fake_value(tp: Any, *, seed: int, name: str = "", owner: str = "the mock") -
     Raises:
         CannotFake: no value of that type can be made.
     """
-    return _Faking(_faker(seed), owner, tp, seed).value(tp, name, 0)
+    return _Faking(owner, tp, seed).value(tp, name, 0)
 
 
 class _Faking:
-    def __init__(self, faker: Any, owner: str, root: Any, seed: int) -> None:
-        self.faker = faker
+    def __init__(self, owner: str, root: Any, seed: int) -> None:
+        self._faker: Any = None
         self.seed = seed
         self.owner = owner
         self.root = root
+
+    @property
+    def faker(self) -> Any:
+        """Seeded on first use: a type that needs no faker (``None``) needs no [fakes] extra."""
+        if self._faker is None:
+            self._faker = _faker(self.seed, self.owner)
+        return self._faker
 
     def fail(self, tp: Any, reason: str) -> CannotFake:
         return CannotFake(CANNOT_FAKE.format(type=self.root, owner=self.owner, reason=reason))
@@ -235,9 +249,13 @@ class _Faking:
         return build(values)
 
     def from_hypothesis(self, tp: type) -> Any:
-        from hypothesis import HealthCheck, Phase, given, settings
-        from hypothesis import seed as with_seed
-        from hypothesis import strategies as st
+        try:
+            from hypothesis import HealthCheck, Phase, given, settings
+            from hypothesis import seed as with_seed
+            from hypothesis import strategies as st
+        except ImportError as err:
+            feature = f"Faking a value of type {tp.__qualname__} (which faker cannot build) for {self.owner}"
+            raise missing_extra("hypothesis", extra=PROPERTY, feature=feature, reason=err) from None
 
         drawn: list[Any] = []
 

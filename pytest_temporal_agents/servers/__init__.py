@@ -17,24 +17,42 @@ first use: it reads histories).
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_names
-from ._binaries import (
-    ENV_KINDS,
-    EXTERNAL,
-    LOCAL,
-    TIME_SKIPPING,
-    ServerConfig,
-    find_binary,
-    validate_env,
-)
-from ._envconfig import Connection, connect, resolve_connection, scrub
-from ._guard import process_alive
-from ._launcher import Launcher, write_launcher
-from ._pool import ServerPool, quiet_runtime, run_in_fresh_loop, start_environment, stop_environment
 
 if TYPE_CHECKING:
+    from ._binaries import (
+        ENV_KINDS,
+        EXTERNAL,
+        LOCAL,
+        TIME_SKIPPING,
+        ServerConfig,
+        find_binary,
+        validate_env,
+    )
+    from ._envconfig import Connection, connect, resolve_connection, scrub
+    from ._guard import process_alive
+    from ._launcher import Launcher, write_launcher
+    from ._pool import (
+        ServerPool,
+        quiet_runtime,
+        run_in_fresh_loop,
+        start_environment,
+        stop_environment,
+    )
     from ._settle import SETTLE_LIMIT, TERMINATION_SETTLE, settle, settle_before_query
 
-__getattr__ = lazy_names(__name__, {"._settle": "SETTLE_LIMIT TERMINATION_SETTLE settle settle_before_query"})
+# Every name on first use: the plugin's settings need only ``_binaries`` while pytest
+# configures; the pool, the launcher and the rest load when a test first needs a server.
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "._binaries": "ENV_KINDS EXTERNAL LOCAL TIME_SKIPPING ServerConfig find_binary validate_env",
+        "._envconfig": "Connection connect resolve_connection scrub",
+        "._guard": "process_alive",
+        "._launcher": "Launcher write_launcher",
+        "._pool": "ServerPool quiet_runtime run_in_fresh_loop start_environment stop_environment",
+        "._settle": "SETTLE_LIMIT TERMINATION_SETTLE settle settle_before_query",
+    },
+)
 
 __all__ = [
     "ENV_KINDS",
