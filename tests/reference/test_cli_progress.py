@@ -1,13 +1,17 @@
 """Progress bars: drawn on a terminal (a real pseudo-terminal here), absent from a pipe.
 
 Both cases run a real subprocess: the progress module's bar for several steps, and
-``python -m pytest_temporal_agents replay`` over the recorded histories directory.
+``python -m pytest_temporal_agents replay`` over a directory of recorded histories: two
+patterns' histories, replayed against those patterns' modules only. (The bar does not depend on
+how many histories there are; every recorded history is replayed in ``tests/replay``. All of
+them, against ``ALL_WORKFLOWS`` and its Agents SDK import, took 8 s a run here; these 1 s.)
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,17 +34,8 @@ with progress.steps(3, "patterns") as bar:
         bar.done()
 print("all done")
 """
-REPLAY = [
-    "-m",
-    "pytest_temporal_agents",
-    "replay",
-    "tests/histories",
-    "--workflows",
-    "reference_workflows.workflows:ALL_WORKFLOWS",
-    "--workflows",
-    "reference_workflows.workflows.versioned:WORKFLOWS",
-    "-q",
-]
+#: The recorded histories replayed here, by the pattern module whose workflows wrote them.
+REPLAYED = {"sequential": "test_wf_sequential.py", "saga": "test_wf_saga.py"}
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
@@ -94,14 +89,28 @@ def test_steps_are_silent_on_a_stream_that_is_not_a_terminal() -> None:
     assert not progress.shows_bars(stream)
 
 
-def test_replaying_a_directory_shows_a_bar_on_a_terminal_only() -> None:
-    histories = len(list((ROOT / "tests" / "histories").rglob("*.json")))
-    code, out = _in_a_terminal(REPLAY)
+def _replay_command(histories: Path) -> list[str]:
+    """``python -m pytest_temporal_agents replay`` of ``histories`` with ``REPLAYED``'s
+    workflow modules, after copying their recorded histories there (one directory a test)."""
+    recorded = ROOT / "tests" / "histories"
+    command = ["-m", "pytest_temporal_agents", "replay", str(histories), "-q"]
+    for module, test_file in REPLAYED.items():
+        for directory in recorded.glob(f"tests-reference-{test_file}--*"):
+            shutil.copytree(directory, histories / directory.name)
+        command += ["--workflows", f"reference_workflows.workflows.{module}:WORKFLOWS"]
+    return command
+
+
+def test_replaying_a_directory_shows_a_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    replay = _replay_command(tmp_path / "histories")
+    histories = len(list((tmp_path / "histories").rglob("*.json")))
+    assert histories >= 10  # several histories of each pattern, in a directory each
+    code, out = _in_a_terminal(replay)
     assert code == 0, out
     assert "replaying histories" in out and ESCAPE in out
     assert f"{histories} histories: {histories} ok" in out
 
-    piped = _in_a_pipe(REPLAY)
+    piped = _in_a_pipe(replay)
     assert piped.returncode == 0, piped.stdout + piped.stderr
     assert ESCAPE not in piped.stdout and "replaying histories" not in piped.stdout
     assert piped.stdout.strip() == f"{histories} histories: {histories} ok"
