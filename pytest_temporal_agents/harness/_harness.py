@@ -44,7 +44,7 @@ from ._campaign import ExampleListener, observed
 from ._isolation import INHERITED, IsolatedChecksFailed, attach_timelines, scopes
 from ._lifecycle import Lifecycle
 from ._options import DEFAULT_TIMEOUT
-from ._shutdown import end_test
+from ._shutdown import end_test, stop_idle_workers
 from ._timeouts import wait_for_result, with_timeout
 from ._workers import Workers
 
@@ -466,8 +466,15 @@ class TemporalHarness:
         return sections
 
     async def verify(self) -> list[str]:
-        """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks)."""
-        return await self._lifecycle.teardown_problems()
+        """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks).
+
+        While the replay check finishes (in another interpreter), the background workers
+        stop if none of the test's workflows still runs: a later ``start()`` or ``run()``
+        starts a new one. What did not stop is reported by :meth:`close`.
+        """
+        return await self._lifecycle.teardown_problems(
+            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers)
+        )
 
     async def close(self) -> list[str]:
         """Stop every worker this test started and terminate its workflows still running,

@@ -18,7 +18,7 @@ import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from .._errors import TemporalAgentsWarning
 from .._sdk import RunningActivity, running_activities
@@ -68,33 +68,63 @@ async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
     tasks are let finish while the workers still run, then the workers stop (in-flight
     activities are cancelled and reported), then the rest terminate.
     """
-    running = []
-    for started in ctx.started.values():
-        handle = ctx.client.get_workflow_handle(started.workflow_id)
-        try:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                running.append(handle)
-        except Exception:  # noqa: BLE001 - teardown goes on
-            pass
+    running = await _running(ctx)
     await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
+    errors = await _stop_background(ctx, workers)
+    for handle in running:
+        try:
+            await handle.terminate(reason="pytest-temporal-agents: the test ended")
+        except Exception:  # noqa: BLE001 - it may have finished meanwhile
+            pass
+    _warn(errors)
+    return list(workers.problems)
+
+
+async def stop_idle_workers(ctx: TestContext, workers: Workers) -> None:
+    """Stop the test's background workers now if none of its workflows still runs.
+
+    The fixture's teardown calls this while the replay check runs in another interpreter,
+    so that the two overlap; :func:`end_test` then has nothing left to stop. With a workflow
+    still running the workers stay for :func:`end_test`, whose order that workflow needs.
+    A later ``start()`` or ``run()`` starts a new worker, as it does after any stop.
+    What did not stop goes to ``workers.problems``, as in :func:`end_test`.
+    """
+    if not any(w.background for w in ctx.workers) or await _running(ctx):
+        return
+    _warn(await _stop_background(ctx, workers))
+
+
+async def _running(ctx: TestContext) -> list[WorkflowHandle[Any, Any]]:
+    """Handles of the test's workflows still running (described all at once)."""
+    handles = [ctx.client.get_workflow_handle(started.workflow_id) for started in ctx.started.values()]
+
+    async def status(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
+        try:
+            return (await handle.describe()).status
+        except Exception:  # noqa: BLE001 - teardown goes on
+            return None
+
+    statuses = await asyncio.gather(*(status(handle) for handle in handles))
+    return [h for h, s in zip(handles, statuses) if s == WorkflowExecutionStatus.RUNNING]
+
+
+async def _stop_background(ctx: TestContext, workers: Workers) -> list[Exception]:
     errors = []
     for record in [w for w in ctx.workers if w.background]:
         try:
             await workers.stop(record)
         except Exception as err:  # noqa: BLE001
             errors.append(err)
-    for handle in running:
-        try:
-            await handle.terminate(reason="pytest-temporal-agents: the test ended")
-        except Exception:  # noqa: BLE001 - it may have finished meanwhile
-            pass
+    return errors
+
+
+def _warn(errors: list[Exception]) -> None:
     if errors:
         warnings.warn(
             f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
             TemporalAgentsWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    return list(workers.problems)
 
 
 async def stop_worker(
