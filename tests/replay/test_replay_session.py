@@ -1,0 +1,31 @@
+"""The helper interpreter's replayer kept open across requests (issue 14): the same
+verdicts and reports as a new replayer per request, request after request."""
+
+from __future__ import annotations
+
+from replay_fixture_workflows import UNPATCHED
+from replay_support import HISTORIES
+
+from pytest_temporal_agents.history._files import load_history_file
+from pytest_temporal_agents.replay._engine import NONDETERMINISTIC, OK, replay_histories
+from pytest_temporal_agents.replay._process import ReplaySession
+
+
+async def test_a_session_gives_each_request_the_verdicts_and_reports_of_a_fresh_replayer() -> None:
+    loaded = [(str(p), load_history_file(p)) for p in sorted(HISTORIES.rglob("*.json"))]
+    fresh = await replay_histories(loaded, UNPATCHED, compare_inputs=True)
+    assert sorted(r.status for r in fresh) == [NONDETERMINISTIC, NONDETERMINISTIC, OK, OK]
+    session = ReplaySession(UNPATCHED)
+    opened = []
+    try:
+        # Twice through the same replayer, and one history alone after a failure.
+        for batch in (loaded, loaded, loaded[-1:], loaded[:1]):
+            reused = await replay_histories(batch, UNPATCHED, compare_inputs=True, batch=session.replay)
+            expected = [r for r in fresh if r.source in {source for source, _ in batch}]
+            assert [(r.source, r.status, r.headline, r.report) for r in reused] == [
+                (r.source, r.status, r.headline, r.report) for r in expected
+            ]
+            opened.append(session._results)
+        assert opened[0] is not None and opened == [opened[0]] * 4  # one replayer throughout
+    finally:
+        await session.close()
