@@ -430,3 +430,10 @@ def serve() -> None:
             answer = {"error": f"{type(err).__name__}: {err}"}
         protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
+    # Our parent closed the pipe: close the open replayers before the interpreter goes.
+    loop = _loop()
+    for session in list(_SESSIONS.values()):
+        loop.run_until_complete(session.close())
+    _SESSIONS.clear()
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
