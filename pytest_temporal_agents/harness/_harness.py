@@ -135,6 +135,8 @@ class _RecordingOutbound(OutboundInterceptor):
         return handle
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+        if self._harness._workers.stopped_idle:  # the teardown's checks stopped them: see verify()
+            await self._harness._workers.resume_idle()
         if self._harness.supports_time_skipping:
             # The Java test server loses a query that meets a run-ending workflow task.
             await settle_before_query(self._harness.client, input.id, input.run_id)
@@ -470,7 +472,8 @@ class TemporalHarness:
 
         While the replay check finishes (in another interpreter), the background workers
         stop if none of the test's workflows still runs: a later ``start()`` or ``run()``
-        starts a new one. What did not stop is reported by :meth:`close`.
+        starts a new one, a query starts them again. What did not stop is reported by
+        :meth:`close`.
         """
         return await self._lifecycle.teardown_problems(
             while_replaying=lambda: stop_idle_workers(self._ctx, self._workers)

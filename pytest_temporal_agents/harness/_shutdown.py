@@ -32,6 +32,7 @@ class Workers(Protocol):
     """What :func:`end_test` needs of the harness's workers (``_workers.Workers``)."""
 
     problems: list[str]
+    stopped_idle: list[WorkerRecord]
 
     async def stop(self, record: WorkerRecord) -> None: ...
 
@@ -86,11 +87,13 @@ async def stop_idle_workers(ctx: TestContext, workers: Workers) -> None:
     The fixture's teardown calls this while the replay check runs in another interpreter,
     so that the two overlap; :func:`end_test` then has nothing left to stop. With a workflow
     still running the workers stay for :func:`end_test`, whose order that workflow needs.
-    A later ``start()`` or ``run()`` starts a new worker, as it does after any stop.
+    A later ``start()`` or ``run()`` starts a new worker, as it does after any stop, and a
+    query starts the stopped ones again (a closed workflow's query needs a worker).
     What did not stop goes to ``workers.problems``, as in :func:`end_test`.
     """
     if not any(w.background for w in ctx.workers) or await _running(ctx):
         return
+    workers.stopped_idle = [w for w in ctx.workers if w.background]
     _warn(await _stop_background(ctx, workers))
 
 

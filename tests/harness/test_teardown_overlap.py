@@ -6,7 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sample_workflows import GatedWorkflow, Greeting, GreetingWorkflow, compose_greeting
+from sample_workflows import (
+    GatedWorkflow,
+    GenerationsWorkflow,
+    Greeting,
+    GreetingWorkflow,
+    compose_greeting,
+)
 from temporalio import activity
 from trading_desk import OrderApproval, stamp_trade
 
@@ -33,6 +39,17 @@ async def test_verify_leaves_the_workers_of_a_workflow_still_running(temporal: T
     assert worker.background
     await handle.signal(OrderApproval.approve, "ops")
     assert (await handle.result()).startswith("AAPL ticket at ")  # still served by that worker
+
+
+async def test_a_query_after_verify_gets_its_worker_back(temporal: TemporalHarness) -> None:
+    handle = await temporal.start(GenerationsWorkflow.run, 5)
+    await handle.signal(GenerationsWorkflow.stop)
+    assert await handle.result() == 5
+    assert await temporal.verify() == []
+    assert temporal._ctx.workers == []
+    # A closed workflow's query is answered by a worker replaying it: the stopped one returns.
+    assert await handle.query(GenerationsWorkflow.generation) == 5
+    assert len(temporal._ctx.workers) == 1
 
 
 #: Set by the test body, awaited by the activity: an asyncio object they share works only
