@@ -158,7 +158,19 @@ class TemporalHarness:
         test_id: str = "test",
         timeout: timedelta = DEFAULT_TIMEOUT,
         plugins: Sequence[Any] = (),
+        server_alive: Callable[[], bool] | None = None,
     ) -> None:
+        """
+        Args:
+            env: the session's environment.
+            test_id: names the task queue and workflow ids (the test's node id).
+            timeout: the wall-clock limit for a workflow's result.
+            plugins: temporalio plugins (see :meth:`use_plugins`).
+            server_alive: says whether the environment's server still runs (the plugin asks
+                its server pool); a dead server's teardown then asks it nothing, instead of
+                waiting out the client's retries (~10 s a call).
+        """
+        self._server_alive = server_alive
         unique = uuid.uuid4().hex[:8]
         test_slug = slug(test_id)
         self._plugins: list[Any] = []
@@ -322,7 +334,11 @@ class TemporalHarness:
     async def _isolated_scope(self, label: str, replay_check: bool | None) -> AsyncIterator[TemporalHarness]:
         base = self.id_prefix.rsplit("-", 1)[0]
         child = type(self)(
-            self.env, test_id=f"{base}-{label}-{next(scopes)}", timeout=self.timeout, plugins=self._plugins
+            self.env,
+            test_id=f"{base}-{label}-{next(scopes)}",
+            timeout=self.timeout,
+            plugins=self._plugins,
+            server_alive=self._server_alive,
         )
         child._ctx.isolated = True
         for name in INHERITED:
@@ -476,7 +492,7 @@ class TemporalHarness:
         :meth:`close`.
         """
         return await self._lifecycle.teardown_problems(
-            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers)
+            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers, server_alive=self._server_alive)
         )
 
     async def close(self) -> list[str]:
@@ -489,7 +505,7 @@ class TemporalHarness:
         if self._closed:
             return []
         self._closed = True
-        return await end_test(self._ctx, self._workers)
+        return await end_test(self._ctx, self._workers, server_alive=self._server_alive)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]

@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,7 +59,9 @@ the worker of task queue {task_queue!r} did not stop within {grace:g} s of the e
 and was left behind{detail}."""
 
 
-async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
+async def end_test(
+    ctx: TestContext, workers: Workers, *, server_alive: Callable[[], bool] | None = None
+) -> list[str]:
     """Stop a test's background workers and terminate its workflows still running; return
     what did not stop (see :func:`stop_worker`).
 
@@ -67,9 +70,11 @@ async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
     flight leaks a time-skipping lock, and a workflow left running without a worker does
     too once its next timer fires. Either way time stops for every later test. So workflow
     tasks are let finish while the workers still run, then the workers stop (in-flight
-    activities are cancelled and reported), then the rest terminate.
+    activities are cancelled and reported), then the rest terminate. With a dead server
+    (``server_alive`` says so) only the workers stop.
     """
-    running = await _running(ctx)
+    # A dead server answers nothing: asking would wait out the client's retries (~10 s).
+    running = await _running(ctx) if server_alive is None or server_alive() else []
     await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
     errors = await _stop_background(ctx, workers)
     for handle in running:
@@ -81,7 +86,9 @@ async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
     return list(workers.problems)
 
 
-async def stop_idle_workers(ctx: TestContext, workers: Workers) -> None:
+async def stop_idle_workers(
+    ctx: TestContext, workers: Workers, *, server_alive: Callable[[], bool] | None = None
+) -> None:
     """Stop the test's background workers now if none of its workflows still runs.
 
     The fixture's teardown calls this while the replay check runs in another interpreter,
@@ -91,8 +98,10 @@ async def stop_idle_workers(ctx: TestContext, workers: Workers) -> None:
     query starts the stopped ones again (a closed workflow's query needs a worker).
     What did not stop goes to ``workers.problems``, as in :func:`end_test`.
     """
-    if not any(w.background for w in ctx.workers) or await _running(ctx):
+    if not any(w.background for w in ctx.workers):
         return
+    if (server_alive is not None and not server_alive()) or await _running(ctx):
+        return  # a dead server's test: end_test stops the workers without asking it
     workers.stopped_idle = [w for w in ctx.workers if w.background]
     _warn(await _stop_background(ctx, workers))
 

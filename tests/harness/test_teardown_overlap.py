@@ -14,6 +14,7 @@ from sample_workflows import (
     compose_greeting,
 )
 from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
 from trading_desk import OrderApproval, stamp_trade
 
 from pytest_temporal_agents import TemporalHarness
@@ -50,6 +51,19 @@ async def test_a_query_after_verify_gets_its_worker_back(temporal: TemporalHarne
     # A closed workflow's query is answered by a worker replaying it: the stopped one returns.
     assert await handle.query(GenerationsWorkflow.generation) == 5
     assert len(temporal._ctx.workers) == 1
+
+
+async def test_close_asks_nothing_of_a_server_said_to_be_dead(temporal: TemporalHarness) -> None:
+    harness = TemporalHarness(temporal.env, test_id="dead-server", server_alive=lambda: False)
+    handle = await harness.start(GenerationsWorkflow.run, 1)  # waits for a signal, no timer
+    # Answered once its first workflow task is done: none in flight when it is terminated below
+    # (one in flight would leak a time-skipping lock and stop the shared server's clock).
+    assert await handle.query(GenerationsWorkflow.generation) == 1
+    assert await harness.close() == []
+    assert harness._ctx.workers == []
+    # Not described, so not terminated: a live server's teardown would have ended it.
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    await handle.terminate()  # no task in flight: safe for the shared server's clock
 
 
 #: Set by the test body, awaited by the activity: an asyncio object they share works only
