@@ -37,7 +37,7 @@ from pytest_temporal_agents.servers import quiet_runtime, stop_environment
 HERE = Path(__file__).resolve().parent
 # replay_workflows.py here, and the replay tests' workflows it builds on.
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]
-from replay_workflows import ACTIVITIES, TwoStep  # noqa: E402
+from replay_workflows import ACTIVITIES, TwoStep
 
 
 async def sdk_test(env: WorkflowEnvironment) -> None:

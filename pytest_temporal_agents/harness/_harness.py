@@ -44,7 +44,7 @@ from ._campaign import ExampleListener, observed
 from ._isolation import INHERITED, IsolatedChecksFailed, attach_timelines, scopes
 from ._lifecycle import Lifecycle
 from ._options import DEFAULT_TIMEOUT
-from ._shutdown import end_test
+from ._shutdown import end_test, stop_idle_workers
 from ._timeouts import wait_for_result, with_timeout
 from ._workers import Workers
 
@@ -135,6 +135,8 @@ class _RecordingOutbound(OutboundInterceptor):
         return handle
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+        if self._harness._workers.stopped_idle:  # the teardown's checks stopped them: see verify()
+            await self._harness._workers.resume_idle()
         if self._harness.supports_time_skipping:
             # The Java test server loses a query that meets a run-ending workflow task.
             await settle_before_query(self._harness.client, input.id, input.run_id)
@@ -156,7 +158,19 @@ class TemporalHarness:
         test_id: str = "test",
         timeout: timedelta = DEFAULT_TIMEOUT,
         plugins: Sequence[Any] = (),
+        server_alive: Callable[[], bool] | None = None,
     ) -> None:
+        """
+        Args:
+            env: the session's environment.
+            test_id: names the task queue and workflow ids (the test's node id).
+            timeout: the wall-clock limit for a workflow's result.
+            plugins: temporalio plugins (see :meth:`use_plugins`).
+            server_alive: says whether the environment's server still runs (the plugin asks
+                its server pool); a dead server's teardown then asks it nothing, instead of
+                waiting out the client's retries (~10 s a call).
+        """
+        self._server_alive = server_alive
         unique = uuid.uuid4().hex[:8]
         test_slug = slug(test_id)
         self._plugins: list[Any] = []
@@ -320,7 +334,11 @@ class TemporalHarness:
     async def _isolated_scope(self, label: str, replay_check: bool | None) -> AsyncIterator[TemporalHarness]:
         base = self.id_prefix.rsplit("-", 1)[0]
         child = type(self)(
-            self.env, test_id=f"{base}-{label}-{next(scopes)}", timeout=self.timeout, plugins=self._plugins
+            self.env,
+            test_id=f"{base}-{label}-{next(scopes)}",
+            timeout=self.timeout,
+            plugins=self._plugins,
+            server_alive=self._server_alive,
         )
         child._ctx.isolated = True
         for name in INHERITED:
@@ -466,8 +484,16 @@ class TemporalHarness:
         return sections
 
     async def verify(self) -> list[str]:
-        """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks)."""
-        return await self._lifecycle.teardown_problems()
+        """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks).
+
+        While the replay check finishes (in another interpreter), the background workers
+        stop if none of the test's workflows still runs: a later ``start()`` or ``run()``
+        starts a new one, a query starts them again. What did not stop is reported by
+        :meth:`close`.
+        """
+        return await self._lifecycle.teardown_problems(
+            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers, server_alive=self._server_alive)
+        )
 
     async def close(self) -> list[str]:
         """Stop every worker this test started and terminate its workflows still running,
@@ -479,7 +505,7 @@ class TemporalHarness:
         if self._closed:
             return []
         self._closed = True
-        return await end_test(self._ctx, self._workers)
+        return await end_test(self._ctx, self._workers, server_alive=self._server_alive)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "TemporalHarness"]

@@ -13,8 +13,9 @@ Read top to bottom, this is what happens to a test that uses the ``temporal`` fi
    activity's last one. (:meth:`Lifecycle.enrich_history`)
 4. Teardown checks, in this order: release the activity clock, record histories, replay
    every workflow the test ran, wait for faults in flight and list theirs, delayed calls
-   nobody awaited, mock expectations, mocked Nexus endpoints deleted.
-   (:meth:`Lifecycle.teardown_problems`)
+   nobody awaited, mock expectations, mocked Nexus endpoints deleted. The replay runs in
+   the background meanwhile, and while it finishes the harness stops its background
+   workers if none of the test's workflows still runs. (:meth:`Lifecycle.teardown_problems`)
 5. Close: let workflow tasks in flight finish, stop the workers, terminate what still runs.
    (``TemporalHarness.close``)
 
@@ -25,6 +26,8 @@ and never call each other.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +90,32 @@ class Lifecycle:
             self.mocks.release_nexus,
         ]
 
-    async def teardown_problems(self) -> list[str]:
-        """Every teardown check's problems, one ``- item`` per entry, in the order above."""
-        problems: list[str] = []
-        for check in self.teardown_checks():
-            problems.extend(await check())
-        return problems
+    async def teardown_problems(
+        self, while_replaying: Callable[[], Awaitable[None]] | None = None
+    ) -> list[str]:
+        """Every teardown check's problems, one ``- item`` per entry, in the order above.
+
+        The replay check runs in the background from its turn on (its replay happens in
+        another interpreter, see :mod:`pytest_temporal_agents.replay`), overlapped with the
+        checks after it and then with ``while_replaying`` (the harness stops its idle
+        workers there); its problems keep their place in the list.
+        """
+        found: list[list[str] | asyncio.Future[list[str]]] = []
+        try:
+            for check in self.teardown_checks():
+                if check == self.replay.check_replay:
+                    found.append(asyncio.ensure_future(check()))
+                else:
+                    found.append(await check())
+            if while_replaying is not None:
+                await while_replaying()
+            problems: list[str] = []
+            for entry in found:
+                problems.extend(await entry if isinstance(entry, asyncio.Future) else entry)
+            return problems
+        finally:
+            for entry in found:
+                if isinstance(entry, asyncio.Future) and not entry.done():
+                    entry.cancel()
+                    with contextlib.suppress(BaseException):
+                        await entry

@@ -15,10 +15,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from .._errors import TemporalAgentsWarning
 from .._sdk import RunningActivity, running_activities
@@ -32,6 +33,7 @@ class Workers(Protocol):
     """What :func:`end_test` needs of the harness's workers (``_workers.Workers``)."""
 
     problems: list[str]
+    stopped_idle: list[WorkerRecord]
 
     async def stop(self, record: WorkerRecord) -> None: ...
 
@@ -57,7 +59,9 @@ the worker of task queue {task_queue!r} did not stop within {grace:g} s of the e
 and was left behind{detail}."""
 
 
-async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
+async def end_test(
+    ctx: TestContext, workers: Workers, *, server_alive: Callable[[], bool] | None = None
+) -> list[str]:
     """Stop a test's background workers and terminate its workflows still running; return
     what did not stop (see :func:`stop_worker`).
 
@@ -66,35 +70,73 @@ async def end_test(ctx: TestContext, workers: Workers) -> list[str]:
     flight leaks a time-skipping lock, and a workflow left running without a worker does
     too once its next timer fires. Either way time stops for every later test. So workflow
     tasks are let finish while the workers still run, then the workers stop (in-flight
-    activities are cancelled and reported), then the rest terminate.
+    activities are cancelled and reported), then the rest terminate. With a dead server
+    (``server_alive`` says so) only the workers stop.
     """
-    running = []
-    for started in ctx.started.values():
-        handle = ctx.client.get_workflow_handle(started.workflow_id)
-        try:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                running.append(handle)
-        except Exception:  # noqa: BLE001 - teardown goes on
-            pass
+    # A dead server answers nothing: asking would wait out the client's retries (~10 s).
+    running = await _running(ctx) if server_alive is None or server_alive() else []
     await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
+    errors = await _stop_background(ctx, workers)
+    for handle in running:
+        try:
+            await handle.terminate(reason="pytest-temporal-agents: the test ended")
+        except Exception:  # noqa: BLE001 - it may have finished meanwhile
+            pass
+    _warn(errors)
+    return list(workers.problems)
+
+
+async def stop_idle_workers(
+    ctx: TestContext, workers: Workers, *, server_alive: Callable[[], bool] | None = None
+) -> None:
+    """Stop the test's background workers now if none of its workflows still runs.
+
+    The fixture's teardown calls this while the replay check runs in another interpreter,
+    so that the two overlap; :func:`end_test` then has nothing left to stop. With a workflow
+    still running the workers stay for :func:`end_test`, whose order that workflow needs.
+    A later ``start()`` or ``run()`` starts a new worker, as it does after any stop, and a
+    query starts the stopped ones again (a closed workflow's query needs a worker).
+    What did not stop goes to ``workers.problems``, as in :func:`end_test`.
+    """
+    if not any(w.background for w in ctx.workers):
+        return
+    if (server_alive is not None and not server_alive()) or await _running(ctx):
+        return  # a dead server's test: end_test stops the workers without asking it
+    workers.stopped_idle = [w for w in ctx.workers if w.background]
+    _warn(await _stop_background(ctx, workers))
+
+
+async def _running(ctx: TestContext) -> list[WorkflowHandle[Any, Any]]:
+    """Handles of the test's workflows still running (described all at once)."""
+    handles = [ctx.client.get_workflow_handle(started.workflow_id) for started in ctx.started.values()]
+
+    async def status(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
+        try:
+            return (await handle.describe()).status
+        except Exception:  # noqa: BLE001 - teardown goes on
+            return None
+
+    statuses = await asyncio.gather(*(status(handle) for handle in handles))
+    return [h for h, s in zip(handles, statuses) if s == WorkflowExecutionStatus.RUNNING]
+
+
+async def _stop_background(ctx: TestContext, workers: Workers) -> list[Exception]:
     errors = []
     for record in [w for w in ctx.workers if w.background]:
         try:
             await workers.stop(record)
         except Exception as err:  # noqa: BLE001
             errors.append(err)
-    for handle in running:
-        try:
-            await handle.terminate(reason="pytest-temporal-agents: the test ended")
-        except Exception:  # noqa: BLE001 - it may have finished meanwhile
-            pass
+    return errors
+
+
+def _warn(errors: list[Exception]) -> None:
     if errors:
         warnings.warn(
             f"pytest-temporal-agents: {len(errors)} worker(s) did not stop cleanly: {errors[0]!r}",
             TemporalAgentsWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    return list(workers.problems)
 
 
 async def stop_worker(

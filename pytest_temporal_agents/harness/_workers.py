@@ -56,6 +56,9 @@ class Workers:
         #: What did not stop when a worker stopped (an activity that ignored cancellation):
         #: reported as the test's failure at teardown.
         self.problems: list[str] = []
+        #: Background workers the teardown's replay overlap stopped while no workflow ran
+        #: (see ``_shutdown.stop_idle_workers``): a query needs one back (:meth:`resume_idle`).
+        self.stopped_idle: list[WorkerRecord] = []
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (a script): nothing to compare with
@@ -218,6 +221,17 @@ class Workers:
             if described.status == WorkflowExecutionStatus.RUNNING and queue == task_queue:
                 return True
         return False
+
+    async def resume_idle(self) -> None:
+        """Start again the background workers stopped while idle, where no worker polls their
+        queue now: a query of a closed workflow is answered by a worker replaying it."""
+        stopped, self.stopped_idle = self.stopped_idle, []
+        for old in stopped:
+            if self._ctx.polling(old.task_queue):
+                continue
+            record = self._build_worker(old.workflows, old.activities, old.task_queue, True, {})
+            await record.worker.__aenter__()
+            self._ctx.workers.append(record)
 
     async def stop(self, record: WorkerRecord) -> None:
         """Stop a worker and forget it; what did not stop goes to :attr:`problems`."""

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import importlib
 import logging
-from collections.abc import AsyncIterator, Container, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -212,7 +212,8 @@ def _shared() -> tuple[Runtime, concurrent.futures.ThreadPoolExecutor]:
 _RUNNER = sandboxed_runner()
 
 
-def _replayer(workflows: Sequence[type], config: ReplayConfig, recorder: CommandRecorder | None) -> Replayer:
+def replayer(workflows: Sequence[type], config: ReplayConfig, recorder: CommandRecorder | None) -> Replayer:
+    """An SDK replayer with the shared runtime, thread pool and sandbox, and ``config``."""
     runtime, executor = _shared()
     return Replayer(
         workflows=list(workflows),
@@ -223,6 +224,13 @@ def _replayer(workflows: Sequence[type], config: ReplayConfig, recorder: Command
         interceptors=[*config.interceptors, *([recorder] if recorder is not None else [])],
         plugins=list(config.plugins),
     )
+
+
+#: Replays histories against workflow classes: per history, its failure and its commands.
+BatchReplay = Callable[
+    [Sequence[History], Sequence[type], ReplayConfig, "CommandRecorder | None"],
+    Awaitable[list[tuple[BaseException | None, list[Any]]]],
+]
 
 
 async def _replay_batch(
@@ -238,7 +246,7 @@ async def _replay_batch(
         for history in histories:
             yield history.raw
 
-    async with _replayer(workflows, config, recorder).workflow_replay_iterator(feed()) as results:
+    async with replayer(workflows, config, recorder).workflow_replay_iterator(feed()) as results:
         async for result in results:
             commands = recorder.commands.pop(result.history.run_id, []) if recorder is not None else []
             outcomes.append((result.replay_failure, commands))
@@ -255,6 +263,7 @@ async def replay_histories(
     timeout: float = REPLAY_TIMEOUT_SECONDS,
     config: ReplayConfig | None = None,
     checked: bool = False,
+    batch: BatchReplay | None = None,
 ) -> list[ReplayResult]:
     """Replay each history against ``workflows``; one result each, in order.
 
@@ -272,7 +281,10 @@ async def replay_histories(
             which ``data_converter`` overrides), when they had more than the defaults.
         checked: the histories passed :func:`check_events` already (as
             :func:`load_history_file` returns them): do not check them again.
+        batch: what replays the histories (default: a new SDK replayer per call; the
+            teardown's helper interpreter keeps one open across calls).
     """
+    batch = batch or _replay_batch
     config = config or ReplayConfig()
     if data_converter is not None:
         config = replace(config, data_converter=data_converter)
@@ -298,7 +310,7 @@ async def replay_histories(
     if runnable:
         try:
             outcomes = await asyncio.wait_for(
-                _replay_batch([h for _, _, h in runnable], list(known.values()), config, recorder), timeout
+                batch([h for _, _, h in runnable], list(known.values()), config, recorder), timeout
             )
         except Exception:  # noqa: BLE001 - one bad history must not cost the others their results
             outcomes = []
@@ -306,7 +318,7 @@ async def replay_histories(
             if index < len(outcomes):
                 failure, commands = outcomes[index]
             else:  # the batch broke before this one: alone, each gets its own verdict
-                failure, commands = await _replay_alone(history, known, config, recorder, timeout)
+                failure, commands = await _replay_alone(history, known, config, recorder, timeout, batch)
             results[slot] = await _verdict(
                 source, history, known, config, failure, commands,
                 recorded=recorder is not None, compare_inputs=compare_inputs,
@@ -321,9 +333,10 @@ async def _replay_alone(
     config: ReplayConfig,
     recorder: CommandRecorder | None,
     timeout: float,
+    batch: BatchReplay | None = None,
 ) -> tuple[BaseException | None, list[Any]]:
     try:
-        outcome = await asyncio.wait_for(_replay_batch([history], list(known.values()), config, recorder), timeout)
+        outcome = await asyncio.wait_for((batch or _replay_batch)([history], list(known.values()), config, recorder), timeout)
     except Exception as err:  # noqa: BLE001
         return RuntimeError(f"the replay did not finish: {type(err).__name__}: {err}"), []
     return outcome[0] if outcome else (RuntimeError("the replay gave no result"), [])
