@@ -158,15 +158,21 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             f"needs time skipping, which the {settings.server.describe()} cannot do "
             "(run with --temporal-env=time-skipping)"
         )
+    pool = _server_pool(request.config)
     try:
-        env = await _server_pool(request.config).get(settings.server, start_time=marker.start_time)
+        env = await pool.get(settings.server, start_time=marker.start_time)
     except (ServerBinaryNotFound, ServerDiedError, TemporalConfigError) as err:
         problem = str(err)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     try:
         harness = TemporalHarness(
-            env, test_id=request.node.nodeid, timeout=settings.timeout, plugins=marker.plugins
+            env,
+            test_id=request.node.nodeid,
+            timeout=settings.timeout,
+            plugins=marker.plugins,
+            # A server that died mid-test is not asked anything at teardown (~10 s of retries).
+            server_alive=lambda: pool.alive(settings.server),
         )
     except HarnessUsageError as err:  # a marker plugin that is not one
         problem = f"@pytest.mark.temporal(plugins=...): {err}"
@@ -179,7 +185,6 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
     _configure_replay(harness, request, marker)  # replay feature
     _show_campaign(harness, request)  # faults feature
     problems: list[str] = []
-    pool = _server_pool(request.config)
     try:
         yield harness
         harness.test_failed = request.node.stash.get(CALL_FAILED_KEY, False)  # replay feature
