@@ -95,15 +95,20 @@ class Lifecycle:
     ) -> list[str]:
         """Every teardown check's problems, one ``- item`` per entry, in the order above.
 
-        The replay check runs in the background from its turn on (its replay happens in
-        another interpreter, see :mod:`pytest_temporal_agents.replay`), overlapped with the
-        checks after it and then with ``while_replaying`` (the harness stops its idle
-        workers there); its problems keep their place in the list.
+        When the workers ran with the default configuration, the replay happens in another
+        interpreter (see :mod:`pytest_temporal_agents.replay`), so the replay check runs in
+        the background from its turn on, overlapped with the checks after it and then with
+        ``while_replaying`` (the harness stops its idle workers there); its problems keep
+        their place in the list. With plugins, interceptors, a converter or a runner of
+        their own the replay runs in this process, with those objects, and is not
+        overlapped: the Agents SDK's plugin, replaying while the test's worker stops, had
+        its workflow import a module the sandbox refuses.
         """
+        overlap = self.replay.replay_config().is_default
         found: list[list[str] | asyncio.Future[list[str]]] = []
         try:
             for check in self.teardown_checks():
-                if check == self.replay.check_replay:
+                if overlap and check == self.replay.check_replay:
                     found.append(asyncio.ensure_future(check()))
                 else:
                     found.append(await check())
