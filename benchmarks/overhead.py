@@ -9,7 +9,10 @@ server, alternating so that warm-up and machine noise hit both alike:
   :class:`TemporalHarness` (own task queue, recording client), ``temporal.run(...)``,
   then the fixture's teardown (``verify()``, which by default replays the workflow's
   history in a fresh interpreter, and ``close()``); once more with the replay check off,
-  to show what that check costs.
+  to show what that check costs;
+- ``floor``: the same workflow on one SDK worker started once for the whole run: what is
+  left of a test when no worker starts or stops at all, the floor of any harness that
+  reused one worker across tests (the server's round trips for the workflow's tasks).
 
 The workflow is ``replay.py``'s two-activity ``TwoStep`` (``replay_workflows.py``, which
 builds on the replay tests' workflows): the sandbox re-imports a workflow's module for every
@@ -51,6 +54,13 @@ async def sdk_test(env: WorkflowEnvironment) -> None:
     assert result == "filled AAPL"
 
 
+async def floor_test(env: WorkflowEnvironment, task_queue: str) -> None:
+    result = await env.client.execute_workflow(
+        TwoStep.run, "AAPL", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+    )
+    assert result == "filled AAPL"
+
+
 async def fixture_test(env: WorkflowEnvironment, replay_check: bool = True) -> None:
     temporal = TemporalHarness(env, test_id="benchmarks/overhead.py::test_two_steps")
     temporal.replay_check = replay_check
@@ -66,29 +76,36 @@ async def main(n: int) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("time-skipping")), runtime=quiet_runtime()
     )
-    timings: dict[str, list[float]] = {"sdk": [], "fixture": [], "no-replay": []}
+    timings: dict[str, list[float]] = {"sdk": [], "fixture": [], "no-replay": [], "floor": []}
+    floor_queue = f"tq-floor-{uuid.uuid4()}"
     try:
-        for _ in range(3):  # warm-up: sandbox caches, connections
-            await sdk_test(env)
-            await fixture_test(env)
-        for _ in range(n):
-            for name, test in (
-                ("sdk", sdk_test),
-                ("fixture", fixture_test),
-                ("no-replay", lambda env: fixture_test(env, replay_check=False)),
-            ):
-                start = time.perf_counter()
-                await test(env)
-                timings[name].append(time.perf_counter() - start)
+        async with Worker(
+            env.client, task_queue=floor_queue, workflows=[TwoStep], activities=ACTIVITIES
+        ):
+            for _ in range(3):  # warm-up: sandbox caches, connections
+                await sdk_test(env)
+                await fixture_test(env)
+                await floor_test(env, floor_queue)
+            for _ in range(n):
+                for name, test in (
+                    ("sdk", sdk_test),
+                    ("fixture", fixture_test),
+                    ("no-replay", lambda env: fixture_test(env, replay_check=False)),
+                    ("floor", lambda env: floor_test(env, floor_queue)),
+                ):
+                    start = time.perf_counter()
+                    await test(env)
+                    timings[name].append(time.perf_counter() - start)
     finally:
         await stop_environment(env)
-    sdk_ms, fixture_ms, bare_ms = (
-        statistics.median(timings[name]) * 1000 for name in ("sdk", "fixture", "no-replay")
+    sdk_ms, fixture_ms, bare_ms, floor_ms = (
+        statistics.median(timings[name]) * 1000 for name in ("sdk", "fixture", "no-replay", "floor")
     )
     print(f"{n} tests each, median per test, one time-skipping server:")
     print(f"  hand-written SDK                      : {sdk_ms:7.1f} ms")
     print(f"  temporal fixture, replay check off    : {bare_ms:7.1f} ms  ({bare_ms / sdk_ms:.2f}x)")
     print(f"  temporal fixture (default: replay on) : {fixture_ms:7.1f} ms  ({fixture_ms / sdk_ms:.2f}x)")
+    print(f"  floor: one worker kept for every test : {floor_ms:7.1f} ms  ({floor_ms / sdk_ms:.2f}x)")
 
 
 if __name__ == "__main__":
