@@ -65,7 +65,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "temporal_dev_server_db",
-        "SQLite file for the local dev server's state (default: in memory).",
+        "SQLite file for the local dev server's state (default: a scratch file removed at exit).",
     ),
     OptionSpec("temporal_tls", "Connect to the external cluster with TLS.", kind="bool"),
     OptionSpec("temporal_tls_cert", "Client certificate (PEM) for mTLS to the external cluster."),

@@ -50,6 +50,17 @@ DEV_SERVER_ARGS = (
     "--dynamic-config-value", "metrics.breakdownByTaskQueue=false",
 )
 
+#: The dev server's database when the user names none (``--temporal-dev-server-db``): a
+#: file in the session's temporary launch directory (removed at exit) rather than the dev
+#: server's default in-memory SQLite, whose every stored workflow stays in the server's
+#: memory (about 0.1 MB a test, +230 MB over 1,000 tests). The file is a scratch store
+#: that dies with the session, so it is written without waiting for the disk.
+SESSION_DATABASE = "dev-server.sqlite3"
+SESSION_DATABASE_ARGS = (
+    "--sqlite-pragma", "journal_mode=wal",
+    "--sqlite-pragma", "synchronous=off",
+)
+
 #: The dev server's Go garbage collector target (GOGC, default 100: the heap may double
 #: before a collection). A session's server is mostly idle between small bursts, so a
 #: tighter target costs little CPU and keeps its memory close to what it holds. A GOGC the
@@ -120,15 +131,17 @@ async def start_guarded(
         return env, launcher
     if config.env == LOCAL:
         binary = find_binary(LOCAL, config.cli_path)
-        path, launcher = guarded(
-            binary, directory or _launch_directory(), environment=dev_server_environment()
-        )
+        directory = directory or _launch_directory()
+        path, launcher = guarded(binary, directory, environment=dev_server_environment())
+        database, extra = config.dev_server_db, list(DEV_SERVER_ARGS)
+        if database is None:
+            database, extra = str(directory / SESSION_DATABASE), extra + list(SESSION_DATABASE_ARGS)
         env = await WorkflowEnvironment.start_local(
             namespace=config.namespace,
             ip="127.0.0.1",
             dev_server_existing_path=str(path),
-            dev_server_database_filename=config.dev_server_db,
-            dev_server_extra_args=list(DEV_SERVER_ARGS),
+            dev_server_database_filename=database,
+            dev_server_extra_args=extra,
             runtime=runtime,
         )
         return env, launcher

@@ -213,7 +213,7 @@ def test_marker_kwargs_of_odd_types_fail_the_test_by_name(inner: pytest.Pytester
     ("value", "problem"),
     [
         ("/nonexistent-dir/x/state.db", "its directory '/nonexistent-dir/x' does not exist"),
-        (".", "it names no file"),  # "" is unset: in memory
+        (".", "it names no file"),  # "" is unset: a scratch file
     ],
 )
 def test_a_dev_server_database_in_no_directory_is_a_usage_error(value: str, problem: str) -> None:
