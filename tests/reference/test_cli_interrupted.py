@@ -1,5 +1,5 @@
-"""Ctrl-C while the embedded dev server starts: the CLI waits for the start only while it can
-still succeed (tests/reference/test_cli_ctrl_c.py hits the moments at random)."""
+"""Ctrl-C at the moments tests/reference/test_cli_ctrl_c.py once hit at random, made
+deterministic: while the embedded dev server starts, and while a progress query is in flight."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from reference_workflows import cluster
+from reference_workflows import cluster, runner
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
@@ -64,3 +64,22 @@ async def test_a_cancelled_start_that_succeeds_stops_the_server() -> None:
         await env.client.workflow_service.get_system_info(
             GetSystemInfoRequest(), timeout=timedelta(seconds=2)
         )
+
+
+async def test_a_cancelled_progress_query_is_not_left_running() -> None:
+    # Left running past Ctrl-C, the query failed during asyncio.run's shutdown, which printed
+    # its traceback after "Interrupted; ...".
+    asked = asyncio.Event()
+
+    class Handle:
+        async def query(self, query: object) -> None:
+            asked.set()
+            await asyncio.Event().wait()
+
+    before = asyncio.all_tasks()
+    asking = asyncio.ensure_future(runner._ask(Handle(), object, None))  # type: ignore[arg-type]
+    await asked.wait()
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    assert asyncio.all_tasks() - before - {asking} == set()
