@@ -428,14 +428,41 @@ async def _finish_even_if_cancelled(
     Abandoning the SDK's start leaves its core thread finishing it after the interpreter has
     gone (a Rust panic on exit) and the server process running.
     """
+    dead_before = _dead_children()
     try:
         return await asyncio.shield(starting)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            from pytest_temporal_agents.servers import stop_environment
+        # A launcher that died before it left our process group (the same Ctrl-C) starts no
+        # server, and the SDK would wait 5 s for one to listen: stop waiting when it is dead.
+        while not starting.done() and _dead_children() <= dead_before:
+            await asyncio.wait({starting}, timeout=LAUNCHER_POLL_SECONDS)
+        if starting.done():
+            with contextlib.suppress(Exception):
+                from pytest_temporal_agents.servers import stop_environment
 
-            await stop_environment(await starting)
+                await stop_environment(starting.result())
         raise
+
+
+LAUNCHER_POLL_SECONDS = 0.05
+
+
+def _dead_children() -> set[int]:
+    """Process ids of this process's children that have exited and await their reaper.
+
+    The SDK spawns the dev server's launcher as our child and reaps it only when its start
+    ends; read from ``/proc`` (Linux), elsewhere empty (the start is then awaited whole).
+    """
+    me = str(os.getpid())
+    dead = set()
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if fields[:2] and fields[0] == "Z" and fields[1] == me:
+            dead.add(int(entry.parent.name))
+    return dead
 
 
 @asynccontextmanager

@@ -127,7 +127,16 @@ async def _ask(
     """
     asking = asyncio.ensure_future(handle.query(query))
     waiting: set[asyncio.Future[Any]] = {asking} if done is None else {asking, done}
-    await asyncio.wait(waiting, timeout=QUERY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait(waiting, timeout=QUERY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # Ctrl-C: end the query here. Left running, it failed ("context canceled") while
+        # asyncio.run shut down, which printed its traceback after "Interrupted; ...".
+        asking.cancel()
+        await asyncio.wait({asking})
+        if not asking.cancelled():
+            asking.exception()  # retrieved: an answer or a failure nobody needs now
+        raise
     if not asking.done():
         asking.cancel()
         return False, None

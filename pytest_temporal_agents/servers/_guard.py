@@ -3,7 +3,9 @@
 It runs before the server, in the process that becomes the server (it ends with
 ``os.execve``, so the process id the Temporal SDK knows stays the server's):
 
-1. ``--new-session``: ``setsid()``, so a terminal's Ctrl-C reaches the owner alone;
+1. ``--new-session``: ``setsid()``, so a terminal's Ctrl-C reaches the owner alone. It
+   comes first, whatever the option order: until then the launcher (which ignores SIGINT
+   meanwhile) is in the owner's process group; afterwards SIGINT gets its default again;
 2. ``--log FILE``: the server's stdout and stderr go to FILE (the owner shows its tail
    when the server dies);
 3. ``--pidfile FILE``: the server's process id, for the owner's liveness checks;
@@ -115,13 +117,13 @@ def main(argv: list[str]) -> None:
     options, command = argv[:split], argv[split + 1 :]
     env = dict(os.environ)
     owner: int | None = None
+    if "--new-session" in options:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        options = [option for option in options if option != "--new-session"]
     i = 0
     while i < len(options):
         name = options[i]
-        if name == "--new-session":
-            os.setsid()
-            i += 1
-            continue
         value = options[i + 1]
         i += 2
         if name == "--owner":

@@ -32,8 +32,14 @@ SCRIPT = """\
 #!/bin/sh
 # Written by pytest-temporal-agents: runs the Temporal server {binary_name} guarded (it dies
 # with process {owner}), its output in its log file. exec keeps the process id the SDK stops.
-exec {command} "$@"
+{ignore_interrupts}exec {command} "$@"
 """
+# With --new-session the server leaves the owner's process group, and so the terminal's
+# Ctrl-C; but until the guard's setsid() it is still in the group, and a Ctrl-C there used to
+# kill the launcher: the SDK then waited 5 s for a server that would never listen. The shell
+# ignores SIGINT from its first command on (an ignored signal stays ignored across exec);
+# the guard restores the default once it has its own session.
+IGNORE_INTERRUPTS = "trap '' INT\n"
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,13 @@ def write_launcher(
         options += ["--env", f"{key}={value}"]
     command = shlex.join([sys.executable, "-S", str(_GUARD), *options, "--", str(binary)])
     script = directory / name
-    script.write_text(SCRIPT.format(binary_name=binary.name, owner=owner, command=command))
+    script.write_text(
+        SCRIPT.format(
+            binary_name=binary.name,
+            owner=owner,
+            command=command,
+            ignore_interrupts=IGNORE_INTERRUPTS if new_session else "",
+        )
+    )
     script.chmod(0o755)
     return Launcher(path=script, log=log_path, pidfile=pidfile, owner=owner)

@@ -239,3 +239,44 @@ def test_a_launcher_stops_its_program_when_the_owner_dies(tmp_path: Path) -> Non
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _sigint_ignored(status: str) -> bool:
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
+
+
+def test_a_new_session_launcher_ignores_ctrl_c_until_its_program_has_left_the_group(
+    tmp_path: Path,
+) -> None:
+    # A Ctrl-C to the owner's group between the launcher's start and its setsid() used to kill
+    # the launcher, and the SDK then waited 5 s for a server that never listened. The script
+    # ignores SIGINT from its first command; the program itself gets the default back.
+    from pytest_temporal_agents.servers import write_launcher
+
+    program = tmp_path / "program"
+    program.write_text('#!/bin/sh\ncat /proc/self/status > "$1"\nps -o sid= -o pgid= -p $$ >> "$1"\n')
+    program.chmod(0o755)
+    launcher = write_launcher(program, tmp_path / "launcher", log=None, new_session=True)
+    lines = launcher.path.read_text().splitlines()
+    assert lines.index("trap '' INT") < next(i for i, line in enumerate(lines) if line.startswith("exec "))
+    out = tmp_path / "status.txt"
+    done = subprocess.run([str(launcher.path), str(out)], timeout=20, check=False)
+    assert done.returncode == 0
+    status = out.read_text()
+    assert not _sigint_ignored(status), "the program must get SIGINT's default disposition back"
+    sid, pgid = (int(word) for word in status.splitlines()[-1].split())
+    assert sid == pgid != os.getpgrp(), "the program runs in a session of its own"
+
+
+def test_a_launcher_without_a_new_session_leaves_ctrl_c_alone(tmp_path: Path) -> None:
+    from pytest_temporal_agents.servers import write_launcher
+
+    program = tmp_path / "program"
+    program.write_text('#!/bin/sh\ncat /proc/self/status > "$1"\n')
+    program.chmod(0o755)
+    launcher = write_launcher(program, tmp_path / "launcher", log=None)
+    assert "trap" not in launcher.path.read_text()
+    out = tmp_path / "status.txt"
+    assert subprocess.run([str(launcher.path), str(out)], timeout=20, check=False).returncode == 0
+    assert not _sigint_ignored(out.read_text())
