@@ -16,6 +16,7 @@ import pytest_asyncio
 
 if TYPE_CHECKING:
     from .harness import CampaignProgress, ReplaySettings, Settings, TemporalHarness, TemporalMarker
+    from .harness._report_later import ReportLater
     from .llm import FakeLLM
     from .mocks import ActivityEnv
     from .report import SessionReport
@@ -29,6 +30,7 @@ CALL_FAILED_KEY = pytest.StashKey[bool]()  # replay and llm features: the test b
 REPORT_PATH_KEY = pytest.StashKey[Path]()  # report feature: where the HTML report goes
 REPORT_DATA_KEY = pytest.StashKey[list[dict[str, Any]]]()  # report feature: a test's workflows
 CAMPAIGN_KEY = pytest.StashKey["CampaignProgress"]()  # faults feature: a @given test's progress line
+REPORT_LATER_KEY = pytest.StashKey["ReportLater"]()  # replay feature: replays checked one test later
 
 REPORT_TIMEOUT_SECONDS = 30.0
 
@@ -192,8 +194,13 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
         # the histories, an expectation check needs the calls the workers recorded.
         # A dead server has no histories to read: its death (below) is the report.
         if pool.alive(settings.server):
-            problems = await harness.verify()
-            if REPORT_PATH_KEY in request.config.stash:  # report feature: gathered while the loop runs
+            reporting = REPORT_PATH_KEY in request.config.stash
+            # replay feature: a passed test's replay may be checked while the next test runs
+            # (harness/_report_later.py); the report feature needs its verdict now.
+            later = request.config.stash.get(REPORT_LATER_KEY, None)
+            defer = not harness.test_failed and not reporting and later is not None and later.may_defer(request.node)
+            problems = await harness.verify(defer_replay=defer)
+            if reporting:  # report feature: gathered while the loop runs
                 request.node.stash[REPORT_DATA_KEY] = await _report_workflows(harness, problems)
     finally:
         problems += await harness.close()  # what did not stop when the workers stopped
@@ -211,6 +218,11 @@ async def temporal(request: pytest.FixtureRequest) -> AsyncIterator[TemporalHarn
             problem = str(err)
         if problem is not None:
             pytest.fail(problem, pytrace=False)
+    deferred, harness.deferred_replay = harness.deferred_replay, None
+    if deferred is not None and problems:  # reported now, in its place before close()'s
+        problems = [*await deferred.problems(), *problems]
+    elif deferred is not None:  # replay feature: see pytest_runtest_protocol
+        request.config.stash[REPORT_LATER_KEY].hold(request.node, deferred)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
@@ -384,14 +396,34 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 # -- faults feature: @given tests may take `temporal` (each example opens temporal.isolated()) --
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     using = [item for item in items if "temporal" in getattr(item, "fixturenames", ())]
     if not using:  # a run with no Temporal test imports nothing more
         return
     from .harness import relax_for_temporal
+    from .harness._report_later import ReportLater, report_later_allowed
 
     for item in using:
         relax_for_temporal(item)
+    if report_later_allowed(config):  # replay feature
+        config.stash[REPORT_LATER_KEY] = ReportLater()
+
+
+# -- replay feature: a test's replay is checked while the next test runs (harness/_report_later.py)
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    later = item.config.stash.get(REPORT_LATER_KEY, None)
+    return None if later is None else later.run(item, nextitem)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    finally:  # -x / --maxfail stop the loop after a test whose successor's replay is held
+        later = session.config.stash.get(REPORT_LATER_KEY, None)
+        if later is not None:
+            later.flush()
 
 
 def _show_campaign(harness: TemporalHarness, request: pytest.FixtureRequest) -> None:

@@ -12,6 +12,14 @@ import hypothesis  # noqa: F401
 import hypothesis.statistics  # noqa: F401
 import pytest
 
+# The same for the harness and the server pool, which the plugin imports only when a test
+# first asks for `temporal`: first imported in a nested run, they and temporalio were dropped
+# after it, while the package's lazy names kept the first copies; the next nested run's
+# workers then met a client of another temporalio (`TypeError: Client's
+# worker_service_client cannot be used for a worker`, running tests/replay/test_replay_check.py
+# alone).
+from pytest_temporal_agents.harness import TemporalHarness  # noqa: F401
+from pytest_temporal_agents.servers import ServerPool  # noqa: F401
 from pytester_support import INI, WORKFLOWS
 
 pytest_plugins = ["pytester"]

@@ -37,7 +37,7 @@ from ..faults import FaultsFeature
 from ..history import History
 from ..llm import trajectory
 from ..mocks import ActivityClockFeature, CallbacksFeature, MocksFeature
-from ..replay import ReplayFeature
+from ..replay import ReplayCheck, ReplayFeature
 from ..saga import SagaFeature
 from ..servers import settle_before_query
 from ._campaign import ExampleListener, observed
@@ -188,6 +188,8 @@ class TemporalHarness:
         self._ctx.ensure_worker = self._workers.ensure_worker
         self._ctx.worker = self._workers.worker
         self._closed = False
+        #: The replay check ``verify(defer_replay=True)`` left running (None: none).
+        self.deferred_replay: ReplayCheck | None = None
         if plugins:
             self.use_plugins(*plugins)
 
@@ -483,17 +485,26 @@ class TemporalHarness:
             sections.append((title, text))
         return sections
 
-    async def verify(self) -> list[str]:
+    async def verify(self, *, defer_replay: bool = False) -> list[str]:
         """Run the teardown checks (clock, recording, replay, faults, delayed calls, mocks).
 
         While the replay check finishes (in another interpreter), the background workers
         stop if none of the test's workflows still runs: a later ``start()`` or ``run()``
         starts a new one, a query starts them again. What did not stop is reported by
         :meth:`close`.
+
+        Args:
+            defer_replay: do not wait for the replay check when every other check passed
+                and the replay runs in the helper interpreter: it is then left in
+                :attr:`deferred_replay`, whose ``wait()`` (synchronous, no event loop
+                needed) or ``await problems()`` gives its problems later. The plugin uses
+                this to report a test's replay while the next test runs.
         """
-        return await self._lifecycle.teardown_problems(
-            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers, server_alive=self._server_alive)
+        problems, self.deferred_replay = await self._lifecycle.teardown_problems(
+            while_replaying=lambda: stop_idle_workers(self._ctx, self._workers, server_alive=self._server_alive),
+            defer_replay=defer_replay,
         )
+        return problems
 
     async def close(self) -> list[str]:
         """Stop every worker this test started and terminate its workflows still running,

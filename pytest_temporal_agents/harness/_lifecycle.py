@@ -15,7 +15,9 @@ Read top to bottom, this is what happens to a test that uses the ``temporal`` fi
    every workflow the test ran, wait for faults in flight and list theirs, delayed calls
    nobody awaited, mock expectations, mocked Nexus endpoints deleted. The replay runs in
    the background meanwhile, and while it finishes the harness stops its background
-   workers if none of the test's workflows still runs. (:meth:`Lifecycle.teardown_problems`)
+   workers if none of the test's workflows still runs. When all else passed, the caller may
+   take the replay check still running and collect it later (the plugin does so after the
+   next test: ``_report_later.py``). (:meth:`Lifecycle.teardown_problems`)
 5. Close: let workflow tasks in flight finish, stop the workers, terminate what still runs.
    (``TemporalHarness.close``)
 
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
     from .._context import TestContext
     from ..history import History
+    from ..replay import ReplayCheck
 
 
 class Lifecycle:
@@ -79,6 +82,11 @@ class Lifecycle:
         return self.faults.enrich_history(history)
 
     # 4. teardown checks
+    async def _replay(self, may_defer: bool) -> list[str] | ReplayCheck:
+        """The replay check's problems, or the check itself when it may be collected later."""
+        check = await self.replay.start_replay_check()
+        return check if may_defer and check.deferrable else await check.problems()
+
     def teardown_checks(self) -> list[Callable[[], Awaitable[list[str]]]]:
         return [
             self.clock.release,
@@ -91,9 +99,13 @@ class Lifecycle:
         ]
 
     async def teardown_problems(
-        self, while_replaying: Callable[[], Awaitable[None]] | None = None
-    ) -> list[str]:
-        """Every teardown check's problems, one ``- item`` per entry, in the order above.
+        self,
+        while_replaying: Callable[[], Awaitable[None]] | None = None,
+        *,
+        defer_replay: bool = False,
+    ) -> tuple[list[str], ReplayCheck | None]:
+        """Every teardown check's problems, one ``- item`` per entry, in the order above, and
+        the replay check when it was deferred (else None).
 
         When the workers ran with the default configuration, the replay happens in another
         interpreter (see :mod:`pytest_temporal_agents.replay`), so the replay check runs in
@@ -103,21 +115,32 @@ class Lifecycle:
         their own the replay runs in this process, with those objects, and is not
         overlapped: the Agents SDK's plugin, replaying while the test's worker stops, had
         its workflow import a module the sandbox refuses.
+
+        ``defer_replay``: when every other check passed and the replay runs in the helper
+        interpreter, do not wait for it: return it, for the caller to collect later.
         """
         overlap = self.replay.replay_config().is_default
-        found: list[list[str] | asyncio.Future[list[str]]] = []
+        found: list[list[str] | asyncio.Future[list[str] | ReplayCheck]] = []
         try:
             for check in self.teardown_checks():
                 if overlap and check == self.replay.check_replay:
-                    found.append(asyncio.ensure_future(check()))
+                    found.append(asyncio.ensure_future(self._replay(defer_replay)))
                 else:
                     found.append(await check())
             if while_replaying is not None:
                 await while_replaying()
+            others = any(entry for entry in found if not isinstance(entry, asyncio.Future))
             problems: list[str] = []
+            deferred: ReplayCheck | None = None
             for entry in found:
-                problems.extend(await entry if isinstance(entry, asyncio.Future) else entry)
-            return problems
+                result = await entry if isinstance(entry, asyncio.Future) else entry
+                if isinstance(result, list):
+                    problems.extend(result)
+                elif others:  # reported with the other problems, in its place
+                    problems.extend(await result.problems())
+                else:
+                    deferred = result
+            return problems, deferred
         finally:
             for entry in found:
                 if isinstance(entry, asyncio.Future) and not entry.done():

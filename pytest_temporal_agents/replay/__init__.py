@@ -16,13 +16,14 @@ from ._engine import (
     replay_files,
     replay_histories,
 )
-from ._feature import ReplayFeature
+from ._feature import ReplayCheck, ReplayFeature
 from ._items import collect_cluster_histories, collect_history
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILED",
     "EXIT_OK",
+    "ReplayCheck",
     "ReplayConfig",
     "ReplayFailed",
     "ReplayFeature",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import temporalio.worker
 from temporalio.client import WorkflowHandle
@@ -32,6 +33,9 @@ from ..history import (
 from ._engine import INVALID, ReplayConfig, ReplayResult, replay_histories
 from ._nondeterminism import parse_sdk_failure
 from ._report import Report, nondeterminism_report, sandbox_report
+
+if TYPE_CHECKING:
+    from ._process import TeardownReplay
 
 #: A workflow that continues as new forever must not make teardown fetch forever.
 MAX_RUNS_PER_WORKFLOW = 50
@@ -229,8 +233,17 @@ class ReplayFeature:
         return []
 
     async def check_replay(self) -> list[str]:
+        return await (await self.start_replay_check()).problems()
+
+    async def start_replay_check(self) -> ReplayCheck:
+        """Fetch the histories and start replaying them; the problems come from the result.
+
+        The replay itself runs in the helper interpreter when it can (see ``_process``), so
+        the result may be awaited later, from another event loop, or waited for with no
+        loop at all (:meth:`ReplayCheck.wait`).
+        """
         if not self.replay_check:
-            return []
+            return ReplayCheck([], None, self._problem)
         ran = await self._ran_histories()
         classes = list(self._ctx.registered_workflows.values())
         known = {workflow_name(cls) for cls in classes}
@@ -242,20 +255,64 @@ class ReplayFeature:
                 problems.append(self._problem(item.label, item.history.workflow_type, report.headline, report.text))
             elif item.history.workflow_type in known:
                 replayable.append((item.label, item.history))
-        if replayable:
-            from ._process import replay_for_teardown
+        if not replayable:
+            return ReplayCheck(problems, None, self._problem)
+        from ._process import start_teardown_replay
 
-            results = await replay_for_teardown(replayable, classes, config=self.replay_config())
-            problems.extend(
-                self._problem(r.source, r.workflow_type, r.headline, r.report) for r in results if not r.ok
-            )
-        return problems
+        return ReplayCheck(
+            problems, start_teardown_replay(replayable, classes, config=self.replay_config()), self._problem
+        )
 
     def _problem(self, label: str, workflow_type: str, headline: str, text: str) -> str:
         lines = text.splitlines() or [f"{label} ({workflow_type}) does not replay: {headline}"]
         if self.test_failed:  # keep the test's own failure in front: its title line only
             return f"- {lines[0]}"
         return "\n".join([f"- {lines[0]}", *(f"  {line}".rstrip() for line in lines[1:])])
+
+
+class ReplayCheck:
+    """The teardown replay check of one test, under way (see :meth:`ReplayFeature.start_replay_check`).
+
+    ``deferrable``: its answer may be collected later (the replay runs in the helper
+    interpreter and no problem is known yet); :meth:`wait` collects it from synchronous
+    code, :meth:`problems` from a coroutine. Each problem is one ``- ...`` entry, as
+    :meth:`ReplayFeature.check_replay` returns them.
+    """
+
+    def __init__(
+        self,
+        known: list[str],
+        replay: TeardownReplay | None,
+        problem: Callable[[str, str, str, str], str],
+    ) -> None:
+        self._known = known
+        self._replay = replay
+        self._problem = problem
+
+    @property
+    def deferrable(self) -> bool:
+        return not self._known and self._replay is not None and self._replay.in_helper
+
+    def _from(self, results: list[ReplayResult]) -> list[str]:
+        return [*self._known, *(self._problem(r.source, r.workflow_type, r.headline, r.report) for r in results if not r.ok)]
+
+    async def problems(self) -> list[str]:
+        return self._from(await self._replay.results()) if self._replay is not None else list(self._known)
+
+    def wait(self) -> list[str]:
+        """:meth:`problems` for synchronous code (a pytest hook): never raises, and needs no
+        event loop when the helper answered that everything replays."""
+        if self._replay is None:
+            return list(self._known)
+        finished = self._replay.finished_results()
+        if finished is not None:
+            return self._from(finished)
+        from ..servers import run_in_fresh_loop
+
+        try:
+            return run_in_fresh_loop(self.problems)
+        except Exception as err:  # noqa: BLE001 - reported on the test, never lost
+            return [f"- the determinism replay check could not finish: {err!r}"]
 
 
 def _is_ours(cls: type) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import concurrent.futures
 import contextlib
 import importlib
 import importlib.machinery
@@ -103,13 +104,21 @@ class FreshInterpreter:
         return self._proc
 
     def warm_up(self) -> None:
-        """Start the helper now, so that it imports while the first test runs."""
-        with self._lock:
+        """Start the helper now, so that it imports while the first test runs.
+
+        Never waits: a request in progress (an earlier test's replay, reported later) holds
+        the lock, and then the helper is running anyway.
+        """
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self.usable and (self._proc is None or self._proc.poll() is not None):
                 try:
                     self._start()
                 except OSError:
                     self.failures += 1
+        finally:
+            self._lock.release()
 
     def request(self, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Send one request and wait for its answer; None if the helper failed."""
@@ -167,22 +176,161 @@ async def _ask(payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-async def _replay_fresh(
+def _payload(
     histories: Sequence[tuple[str, History]], refs: list[list[str]], process_dependent: Sequence[str] = ()
-) -> list[ReplayResult] | None:
-    answer = await _ask(
-        {
-            "cwd": os.getcwd(),
-            "sys_path": list(sys.path),
-            "workflows": refs,
-            # Protobuf bytes: JSON costs ~5 ms a history each way, these ~0.1 ms (measured).
-            "histories": [[label, h.workflow_id, _encode(h)] for label, h in histories],
-            "process_dependent": list(process_dependent),
-        }
-    )
+) -> dict[str, Any]:
+    return {
+        "cwd": os.getcwd(),
+        "sys_path": list(sys.path),
+        "workflows": refs,
+        # Protobuf bytes: JSON costs ~5 ms a history each way, these ~0.1 ms (measured).
+        "histories": [[label, h.workflow_id, _encode(h)] for label, h in histories],
+        "process_dependent": list(process_dependent),
+    }
+
+
+def _results(answer: dict[str, Any] | None) -> list[ReplayResult] | None:
     if answer is None or "results" not in answer:
         return None
     return [ReplayResult.from_dict(r) for r in answer["results"]]
+
+
+async def _replay_fresh(
+    histories: Sequence[tuple[str, History]], refs: list[list[str]], process_dependent: Sequence[str] = ()
+) -> list[ReplayResult] | None:
+    return _results(await _ask(_payload(histories, refs, process_dependent)))
+
+
+def _ask_in_background(payload: dict[str, Any]) -> concurrent.futures.Future[dict[str, Any] | None]:
+    """Send ``payload`` to the helper from a daemon thread; the answer arrives in the future.
+
+    A daemon thread, not an executor: an executor's threads are joined when the interpreter
+    exits, and a helper busy with a long replay would hold pytest's exit up.
+    """
+    future: concurrent.futures.Future[dict[str, Any] | None] = concurrent.futures.Future()
+
+    def _run() -> None:
+        try:
+            future.set_result(_HELPER.request(payload))
+        except BaseException as err:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(err)
+
+    threading.Thread(target=_run, name="pytest-temporal-agents-replay", daemon=True).start()
+    return future
+
+
+class TeardownReplay:
+    """A test's teardown replay, started by :func:`start_teardown_replay`.
+
+    The histories that the helper interpreter can replay are sent to it at once, from a
+    background thread; :meth:`results` gathers its answer (or replays here when the helper
+    failed), replays here what it could not, and explains a process-dependent divergence.
+    It may be awaited later and from another event loop than the one that started it: the
+    plugin reports a test's replay while the next test runs (``in_helper`` says whether
+    anything is left to do in this process when all goes well).
+    """
+
+    def __init__(
+        self,
+        histories: Sequence[tuple[str, History]],
+        workflows: Sequence[type],
+        config: ReplayConfig,
+    ) -> None:
+        self._histories = list(histories)
+        self._workflows = list(workflows)
+        self._config = config
+        refs = {workflow_name(cls): portable_ref(cls) for cls in workflows}
+        self._portable = [ref for ref in refs.values() if ref is not None]
+        fresh_ok = _HELPER.usable and bool(self._portable) and config.is_default
+        self._fresh = [
+            i for i, (_, h) in enumerate(histories) if fresh_ok and refs.get(h.workflow_type) is not None
+        ]
+        self._deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
+        self._answer = (
+            _ask_in_background(_payload([histories[i] for i in self._fresh], self._portable))
+            if self._fresh
+            else None
+        )
+
+    @property
+    def in_helper(self) -> bool:
+        """Every history went to the helper interpreter (none waits to replay here)."""
+        return len(self._fresh) == len(self._histories)
+
+    def done(self) -> bool:
+        """The helper has answered (or nothing was sent to it)."""
+        return self._answer is None or self._answer.done()
+
+    async def _fresh_results(self) -> list[ReplayResult] | None:
+        if self._answer is None:
+            return None
+        try:
+            answer = await asyncio.wait_for(
+                asyncio.wrap_future(self._answer), max(0.0, self._deadline - time.monotonic())
+            )
+        except asyncio.TimeoutError:
+            _HELPER.failures += 1
+            _HELPER.kill()
+            return None
+        except Exception:  # noqa: BLE001 - replay here instead
+            return None
+        return _results(answer)
+
+    async def results(self) -> list[ReplayResult]:
+        """One result per history, in order."""
+        histories, workflows, config = self._histories, self._workflows, self._config
+        results: dict[int, ReplayResult] = {}
+        answer = await self._fresh_results()
+        if answer is not None and len(answer) == len(self._fresh):
+            results.update(zip(self._fresh, answer))
+        here = [i for i in range(len(histories)) if i not in results]
+        if here:
+            replayed = await replay_histories(
+                [histories[i] for i in here], workflows, config=config, compare_inputs=True
+            )
+            results.update(zip(here, replayed))
+        # Nondeterministic there: does it replay here? Then it depends on the process.
+        suspects = [i for i in results if i not in here and results[i].status == NONDETERMINISTIC]
+        if suspects:
+            again = await replay_histories(
+                [histories[i] for i in suspects], workflows, config=config, compare_inputs=True
+            )
+            dependent = [i for i, result in zip(suspects, again) if result.ok]
+            if dependent:
+                labels = [histories[i][0] for i in dependent]
+                explained = await _replay_fresh(
+                    [histories[i] for i in dependent], self._portable, process_dependent=labels
+                )
+                if explained is not None:
+                    results.update(zip(dependent, explained))
+        return [results[i] for i in range(len(histories))]
+
+    def finished_results(self) -> list[ReplayResult] | None:
+        """The results without an event loop, when the helper answered and all replayed:
+        None when anything is left to do (then await :meth:`results`)."""
+        if not self.in_helper or self._answer is None or not self._answer.done():
+            return None
+        if self._answer.cancelled() or self._answer.exception() is not None:
+            return None
+        answer = _results(self._answer.result())
+        if answer is None or len(answer) != len(self._fresh) or not all(r.ok for r in answer):
+            return None
+        return answer
+
+
+def start_teardown_replay(
+    histories: Sequence[tuple[str, History]],
+    workflows: Sequence[type],
+    *,
+    config: ReplayConfig | None = None,
+) -> TeardownReplay:
+    """Start the test's teardown replay: in the helper interpreter when possible, else here.
+
+    Inputs are compared too: the code is the code that wrote these histories. Workers with
+    more than the default configuration (plugins, interceptors, a converter or runner of
+    their own) are replayed here, with the same objects: another interpreter has none of them.
+    """
+    return TeardownReplay(histories, workflows, config or ReplayConfig())
 
 
 async def replay_for_teardown(
@@ -191,41 +339,8 @@ async def replay_for_teardown(
     *,
     config: ReplayConfig | None = None,
 ) -> list[ReplayResult]:
-    """Replay the test's histories: in the helper interpreter when possible, else here.
-
-    Inputs are compared too: the code is the code that wrote these histories. Workers with
-    more than the default configuration (plugins, interceptors, a converter or runner of
-    their own) are replayed here, with the same objects: another interpreter has none of them.
-    """
-    config = config or ReplayConfig()
-    refs = {workflow_name(cls): portable_ref(cls) for cls in workflows}
-    portable = [ref for ref in refs.values() if ref is not None]
-    fresh_ok = _HELPER.usable and portable and config.is_default
-    fresh = [i for i, (_, h) in enumerate(histories) if fresh_ok and refs.get(h.workflow_type) is not None]
-    results: dict[int, ReplayResult] = {}
-    if fresh:
-        answer = await _replay_fresh([histories[i] for i in fresh], portable)
-        if answer is not None and len(answer) == len(fresh):
-            results.update(zip(fresh, answer))
-    here = [i for i in range(len(histories)) if i not in results]
-    if here:
-        replayed = await replay_histories(
-            [histories[i] for i in here], workflows, config=config, compare_inputs=True
-        )
-        results.update(zip(here, replayed))
-    # Nondeterministic there: does it replay here? Then it depends on the process.
-    suspects = [i for i in results if i not in here and results[i].status == NONDETERMINISTIC]
-    if suspects:
-        again = await replay_histories(
-            [histories[i] for i in suspects], workflows, config=config, compare_inputs=True
-        )
-        dependent = [i for i, result in zip(suspects, again) if result.ok]
-        if dependent:
-            labels = [histories[i][0] for i in dependent]
-            explained = await _replay_fresh([histories[i] for i in dependent], portable, process_dependent=labels)
-            if explained is not None:
-                results.update(zip(dependent, explained))
-    return [results[i] for i in range(len(histories))]
+    """:func:`start_teardown_replay`, and wait for its results."""
+    return await start_teardown_replay(histories, workflows, config=config).results()
 
 
 def _encode(history: History) -> str:
