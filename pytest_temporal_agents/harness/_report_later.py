@@ -17,7 +17,8 @@ passed, the replay went to the helper) like this:
 Every report still belongs to the test that ran the workflow and reads as before; the only
 visible difference is that ``-x`` stops one test later. Not done (each test waits for its
 own replay, as before) for the last test of a run, a test followed by one that does not use
-``temporal`` (the held one is reported first), under ``--pdb`` (the debugger opens where
+``temporal`` (the held one is reported first), a ``@given`` test (its progress line is drawn
+after pytest's text for the test), under ``--pdb`` (the debugger opens where
 the check fails), with output capture off (``-s``) or live logging (their output would show
 under the wrong test), next to pytest-rerunfailures (it runs the protocol itself), and in
 xdist workers: a worker sends each report as one of the test running now (it asserts so),
@@ -77,7 +78,10 @@ class ReportLater:
 
     def run(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         """``pytest_runtest_protocol``: True when done here, None for pytest's own."""
-        if FIXTURE not in getattr(item, "fixturenames", ()) or nextitem is None:
+        # A @given test draws its campaign's progress line after pytest's text for the test
+        # (_campaign.py): that text must be out first. Its examples dwarf one replay anyway.
+        given = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        if FIXTURE not in getattr(item, "fixturenames", ()) or nextitem is None or given:
             self.flush()  # reported before this test's own reports
             return None
         # Private, as pytest-rerunfailures uses it: pytest's protocol with the logging left out.
