@@ -257,10 +257,6 @@ class TeardownReplay:
         """Every history went to the helper interpreter (none waits to replay here)."""
         return len(self._fresh) == len(self._histories)
 
-    def done(self) -> bool:
-        """The helper has answered (or nothing was sent to it)."""
-        return self._answer is None or self._answer.done()
-
     async def _fresh_results(self) -> list[ReplayResult] | None:
         if self._answer is None:
             return None
@@ -331,16 +327,6 @@ def start_teardown_replay(
     their own) are replayed here, with the same objects: another interpreter has none of them.
     """
     return TeardownReplay(histories, workflows, config or ReplayConfig())
-
-
-async def replay_for_teardown(
-    histories: Sequence[tuple[str, History]],
-    workflows: Sequence[type],
-    *,
-    config: ReplayConfig | None = None,
-) -> list[ReplayResult]:
-    """:func:`start_teardown_replay`, and wait for its results."""
-    return await start_teardown_replay(histories, workflows, config=config).results()
 
 
 def _encode(history: History) -> str:
