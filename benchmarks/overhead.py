@@ -9,7 +9,8 @@ warm-up and machine noise hit all alike (the figure is the median block's time p
 - ``fixture``: what a test with the ``temporal`` fixture does: a new
   :class:`TemporalHarness` (own task queue, recording client), ``temporal.run(...)``,
   then the fixture's teardown (``verify()``, which by default replays the workflow's
-  history in a fresh interpreter, and ``close()``); once more with the replay check off,
+  history in a fresh interpreter, and ``close()``) and the plugin's check of the
+  time-skipping server's clock after the test; once more with the replay check off,
   to show what that check costs;
 - ``later``: the default as the plugin runs it without xdist: the replay check is left
   running at teardown (``verify(defer_replay=True)``) and collected after the next test,
@@ -41,6 +42,7 @@ from temporalio.worker import Worker
 from pytest_temporal_agents import TemporalHarness, find_binary
 from pytest_temporal_agents.replay import ReplayCheck
 from pytest_temporal_agents.servers import quiet_runtime, stop_environment
+from pytest_temporal_agents.servers._clock_probe import time_still_skips
 
 HERE = Path(__file__).resolve().parent
 # replay_workflows.py here, and the replay tests' workflows it builds on.
@@ -75,6 +77,14 @@ async def fixture_test(env: WorkflowEnvironment, replay_check: bool = True) -> N
         assert not await temporal.verify()
     finally:
         await temporal.close()
+    await check_clock(env)
+
+
+async def check_clock(env: WorkflowEnvironment) -> None:
+    """What the plugin does on the time-skipping server after each test that started a
+    workflow (``ServerPool.check_clock``): the clock probe, then the clock's distance."""
+    assert await time_still_skips(env.client)
+    await env.get_current_time()
 
 
 #: The replay check the previous ``later`` test left running.
@@ -91,6 +101,7 @@ async def later_test(env: WorkflowEnvironment) -> None:
         assert not await temporal.verify(defer_replay=True)
     finally:
         await temporal.close()
+    await check_clock(env)
     collect_held()
     assert temporal.deferred_replay is not None, "the replay check was not deferred"
     HELD.append(temporal.deferred_replay)

@@ -5,48 +5,39 @@ termination while one of its tasks is in flight, among others) leave a lock behi
 good: from then on no timer fires without real waiting, and every later test on that
 server times out. The harness's teardown avoids the ways it knows; this probe catches the
 rest, so one leaking test costs a server restart, not the session.
+
+The probe is one call to the test server's ``UnlockTimeSkippingWithSleep`` (what the SDK's
+``WorkflowEnvironment.sleep`` sends): it lifts the client's own lock, waits for one day of
+server time, and locks again. With no other lock, the server skips the day at once; a leaked
+lock holds the clock, and the call waits in real time. One round trip (about 1.5 ms), where
+a one-day workflow timer on its own worker cost about 12 ms after every test.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
-from temporalio import workflow
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 #: Wall-clock seconds the probe may take; a skipping server answers in milliseconds.
 PROBE_SECONDS = 2.0
 
-
-@workflow.defn(name="__pytest_temporal_agents_clock_probe")
-class ClockProbeWorkflow:
-    """Sleeps one day of workflow time: instant on a server that skips time."""
-
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.sleep(timedelta(days=1))
+#: How far the probe moves the server's clock.
+PROBE_SLEEP = timedelta(days=1)
 
 
 async def time_still_skips(client: Client, limit: float = PROBE_SECONDS) -> bool:
-    """True when a one-day workflow timer completes within ``limit`` seconds of wall time."""
-    task_queue = f"pta-clock-probe-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[ClockProbeWorkflow],
-        workflow_runner=UnsandboxedWorkflowRunner(),  # our own trusted code, no sandbox cost
-    ):
-        handle = await client.start_workflow(
-            ClockProbeWorkflow.run, id=task_queue, task_queue=task_queue
+    """True when one day of server time passes within ``limit`` seconds of wall time."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(PROBE_SLEEP)
+    try:
+        await asyncio.wait_for(
+            client.test_service.unlock_time_skipping_with_sleep(request), timeout=limit
         )
-        try:
-            await asyncio.wait_for(handle.result(), timeout=limit)
-            return True
-        except asyncio.TimeoutError:
-            # Terminating a workflow with no task in flight is safe for the clock, and the
-            # server is about to be replaced anyway.
-            await handle.terminate(reason="pytest-temporal-agents: clock probe")
-            return False
+    except asyncio.TimeoutError:
+        # The call is cancelled; the server is about to be replaced, so whether it locks
+        # again no longer matters.
+        return False
+    return True
