@@ -372,11 +372,22 @@ def pytest_runtest_makereport(
         from .report import REPORT_ATTRIBUTE
 
         setattr(report, REPORT_ATTRIBUTE, item.stash[REPORT_DATA_KEY])  # crosses xdist as JSON
+    if report.when == "teardown":
+        _forget_the_test(item)
     if report.when == "call" and report.failed:
         harness = item.stash.get(HARNESS_KEY, None)
         if harness is not None and harness.started_workflows:
             report.sections.extend(_workflow_sections(harness))
     return report
+
+
+def _forget_the_test(item: pytest.Item) -> None:
+    """Drop what the plugin kept on a test that has ended: pytest keeps every item for the
+    whole session, and a harness kept on one keeps its workers, their event loop and thread
+    pool, and every history it fetched (about 60 KB a test, growing the run without end)."""
+    for key in (HARNESS_KEY, REPORT_DATA_KEY, CAMPAIGN_KEY):
+        if key in item.stash:
+            del item.stash[key]
 
 
 def _workflow_sections(harness: TemporalHarness) -> list[tuple[str, str]]:

@@ -165,3 +165,36 @@ def test_after_a_test_that_moved_the_clock_past_the_horizon_the_next_test_starts
         ),
     )
     run_expecting(inner, "-W", "error::pytest_temporal_agents.TemporalAgentsWarning", passed=2)
+
+
+def test_an_ended_test_keeps_nothing_alive(inner: pytest.Pytester) -> None:
+    """pytest keeps every item for the whole session: a harness left on one kept its
+    workers, their event loop and every history it fetched, and a long run grew by about
+    60 KB a test. The tests run with the report-later path and with the report on."""
+    inner.makepyfile(
+        test_kept=dedent(
+            """
+            import gc
+            import weakref
+
+            from workflows import Greeting, GreetingWorkflow, compose_greeting
+
+            HARNESSES = []
+
+            async def test_first(temporal):
+                HARNESSES.append(weakref.ref(temporal))
+                await temporal.run(GreetingWorkflow.run, Greeting("a"), activities=[compose_greeting])
+
+            async def test_second(temporal):
+                HARNESSES.append(weakref.ref(temporal))
+                await temporal.run(GreetingWorkflow.run, Greeting("b"), activities=[compose_greeting])
+
+            def test_the_harnesses_are_gone():
+                gc.collect()
+                assert len(HARNESSES) == 2
+                assert [ref() for ref in HARNESSES] == [None, None]
+            """
+        ),
+    )
+    run_expecting(inner, passed=3)
+    run_expecting(inner, f"--temporal-report={inner.path / 'report.html'}", passed=3)
