@@ -105,8 +105,15 @@ class _ActivityClock:
             return now.replace(tzinfo=None)
 
         first = not fz.freeze_factories
-        # The SDK's modules keep their references to the real classes and functions.
-        freezer = fz.freeze_time(datetime(2000, 1, 1), ignore=["temporalio"], real_asyncio=True)
+        # The SDK's modules keep their references to the real classes and functions. And
+        # asyncio always reads real time: while freezegun's start() patches every loaded
+        # module, `time.monotonic` is already its fake, frozen at the placeholder below
+        # (946684800 s), and an event loop running in another thread (the fake model
+        # server's, for one) that read it then scheduled its next timer thirty years on:
+        # that loop never ticked again, and stopping the server waited 5 s in vain.
+        freezer = fz.freeze_time(
+            datetime(2000, 1, 1), ignore=["temporalio", "asyncio"], real_asyncio=True
+        )
         freezer.start()
         fz.freeze_factories[-1] = factory  # type: ignore[call-overload]  # any callable will do
         self._freezer, self._factory = freezer, factory

@@ -119,3 +119,36 @@ def test_a_workflow_module_importing_freezegun_still_loads(project: pytest.Pytes
     # harness's workers pass it through the sandbox, so such workflows still load.
     project.makepyfile(test_inner_freezegun=FREEZEGUN_WORKFLOW)
     run_expecting(project, passed=1)
+
+
+
+def test_event_loops_in_other_threads_never_see_a_frozen_clock() -> None:
+    """freezegun's start() swaps `time.monotonic` for its fake before it patches every
+    loaded module: an event loop in another thread that read its clock meanwhile scheduled
+    its next timer thirty years on (the fake model server's loop stopped ticking, and its
+    stop() waited in vain). Here a loop in a thread reads its clock all the while."""
+    import asyncio
+    import threading
+
+    real_monotonic = time.monotonic  # a local name: freezegun patches module attributes
+    readings: list[float] = []
+    done = threading.Event()
+
+    async def read_the_clock() -> None:
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            readings.append(loop.time() - real_monotonic())
+            await asyncio.sleep(0)
+
+    reader = threading.Thread(target=asyncio.run, args=(read_the_clock(),), daemon=True)
+    reader.start()
+    try:
+        while not readings:
+            time.sleep(0.001)
+        for _ in range(3):
+            ACTIVITY_CLOCK.acquire().release()
+    finally:
+        done.set()
+        reader.join(10)
+    assert not reader.is_alive(), "the other thread's event loop stopped running"
+    assert max(readings) < 60, f"an event loop read a clock {max(readings):.0f} s ahead"
