@@ -26,7 +26,7 @@ from .._sdk import RunningActivity, running_activities
 from ..servers import TERMINATION_SETTLE, settle
 
 if TYPE_CHECKING:
-    from .._context import TestContext, WorkerRecord
+    from .._context import StartedWorkflow, TestContext, WorkerRecord
 
 
 class Workers(Protocol):
@@ -34,6 +34,7 @@ class Workers(Protocol):
 
     problems: list[str]
     stopped_idle: list[WorkerRecord]
+    none_running: dict[str, StartedWorkflow] | None
 
     async def stop(self, record: WorkerRecord) -> None: ...
 
@@ -74,7 +75,13 @@ async def end_test(
     (``server_alive`` says so) only the workers stop.
     """
     # A dead server answers nothing: asking would wait out the client's retries (~10 s).
-    running = await _running(ctx) if server_alive is None or server_alive() else []
+    # Nor is the server asked again when the teardown's checks found none of these very
+    # workflows running (stop_idle_workers) and the test started none since: a closed run
+    # stays closed, and every worker of the test has stopped.
+    if (server_alive is not None and not server_alive()) or _still_none_running(ctx, workers):
+        running = []
+    else:
+        running = await _running(ctx)
     await asyncio.gather(*(settle(handle, TERMINATION_SETTLE) for handle in running))
     errors = await _stop_background(ctx, workers)
     for handle in running:
@@ -98,12 +105,23 @@ async def stop_idle_workers(
     query starts the stopped ones again (a closed workflow's query needs a worker).
     What did not stop goes to ``workers.problems``, as in :func:`end_test`.
     """
+    workers.none_running = None
     if not any(w.background for w in ctx.workers):
         return
     if (server_alive is not None and not server_alive()) or await _running(ctx):
         return  # a dead server's test: end_test stops the workers without asking it
+    workers.none_running = dict(ctx.started)
     workers.stopped_idle = [w for w in ctx.workers if w.background]
     _warn(await _stop_background(ctx, workers))
+
+
+def _still_none_running(ctx: TestContext, workers: Workers) -> bool:
+    """True when ``stop_idle_workers`` found none of the test's workflows running, the test
+    has started none since (each start records a new entry), and no worker of it runs."""
+    checked = workers.none_running
+    if checked is None or len(checked) != len(ctx.started) or ctx.workers:
+        return False
+    return all(ctx.started.get(key) is started for key, started in checked.items())
 
 
 async def _running(ctx: TestContext) -> list[WorkflowHandle[Any, Any]]:

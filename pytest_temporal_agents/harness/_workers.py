@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
-from .._context import TestContext, WorkerRecord
+from .._context import StartedWorkflow, TestContext, WorkerRecord
 from .._errors import HarnessUsageError
 from .._sdk import activity_name, sandboxed_runner, workflow_class_of, workflow_name
 from ._shutdown import stop_worker
@@ -59,6 +59,9 @@ class Workers:
         #: Background workers the teardown's replay overlap stopped while no workflow ran
         #: (see ``_shutdown.stop_idle_workers``): a query needs one back (:meth:`resume_idle`).
         self.stopped_idle: list[WorkerRecord] = []
+        #: The test's started workflows when ``stop_idle_workers`` found none of them running
+        #: (None: not found so since the last check): ``end_test`` need not ask again.
+        self.none_running: dict[str, StartedWorkflow] | None = None
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (a script): nothing to compare with

@@ -53,6 +53,33 @@ async def test_a_query_after_verify_gets_its_worker_back(temporal: TemporalHarne
     assert len(temporal._ctx.workers) == 1
 
 
+async def test_close_after_verify_found_nothing_running_asks_the_server_nothing(
+    temporal: TemporalHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_temporal_agents.harness import _shutdown
+
+    assert await temporal.run(GreetingWorkflow.run, Greeting("Ada"), activities=[compose_greeting]) == "Hello, Ada!"
+    assert await temporal.verify() == []
+    asked: list[object] = []
+
+    async def running(ctx: object) -> list[object]:
+        asked.append(ctx)
+        return []
+
+    monkeypatch.setattr(_shutdown, "_running", running)
+    assert await temporal.close() == []
+    assert asked == []  # verify() found it closed, and a closed run stays closed
+
+
+async def test_a_workflow_started_after_verify_is_still_ended_by_close(temporal: TemporalHarness) -> None:
+    assert await temporal.run(GreetingWorkflow.run, Greeting("Ada"), activities=[compose_greeting]) == "Hello, Ada!"
+    assert await temporal.verify() == []
+    handle = await temporal.start(GenerationsWorkflow.run, 1)  # waits for a signal, no timer
+    assert await handle.query(GenerationsWorkflow.generation) == 1  # its first task is done
+    assert await temporal.close() == []
+    assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
+
+
 async def test_close_asks_nothing_of_a_server_said_to_be_dead(temporal: TemporalHarness) -> None:
     harness = TemporalHarness(temporal.env, test_id="dead-server", server_alive=lambda: False)
     handle = await harness.start(GenerationsWorkflow.run, 1)  # waits for a signal, no timer
