@@ -48,6 +48,13 @@ def _summary(output: str) -> str:
     return lines[-1].strip("= ") if lines else "(no summary line)"
 
 
+def _print_failures(output: str) -> None:
+    """The run's FAILED and ERROR lines, or its last lines when it has none."""
+    lines = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    for line in lines or output.splitlines()[-20:]:
+        print(f"    {line}")
+
+
 def main(rounds: int, chaos: bool) -> int:
     times: dict[str, list[float]] = {"-n 2": [], "-n 0": []}
     slowest = ""
@@ -62,6 +69,7 @@ def main(rounds: int, chaos: bool) -> int:
             if status != 0:
                 failed = True
                 print(f"  pytest {' '.join(args)} exited {status}; its time is not used")
+                _print_failures(output)
                 continue
             times[name].append(seconds)
             if name == "-n 2":
@@ -74,6 +82,7 @@ def main(rounds: int, chaos: bool) -> int:
         if status != 0:
             failed = True
             print(f"  pytest -m chaos exited {status}")
+            _print_failures(output)
             chaos_seconds = None
     print()
     if slowest:
