@@ -15,9 +15,11 @@ passed, the replay went to the helper) like this:
    teardown), and its reports are logged, in order, before the next test's.
 
 Every report still belongs to the test that ran the workflow and reads as before; the only
-visible difference is that ``-x`` stops one test later. Not done (each test waits for its
-own replay, as before) for the last test of a run, a test followed by one that does not use
-``temporal`` (the held one is reported first), a ``@given`` test (its progress line is drawn
+visible difference is that ``-x`` stops one test later. A test waits for its own replay,
+as before (while the held one's still overlaps it), when it is the last test of a run or is
+followed by one that does not use ``temporal`` (holding it would only move its check past
+its fixtures' teardown: the held test is reported before that test runs). Not done at all
+for a ``@given`` test (its progress line is drawn
 after pytest's text for the test), under ``--pdb`` (the debugger opens where
 the check fails), with output capture off (``-s``) or live logging (their output would show
 under the wrong test), next to pytest-rerunfailures (it runs the protocol itself), and in
@@ -81,13 +83,17 @@ class ReportLater:
         # A @given test draws its campaign's progress line after pytest's text for the test
         # (_campaign.py): that text must be out first. Its examples dwarf one replay anyway.
         given = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
-        if FIXTURE not in getattr(item, "fixturenames", ()) or nextitem is None or given:
+        if FIXTURE not in getattr(item, "fixturenames", ()) or given:
             self.flush()  # reported before this test's own reports
             return None
         # Private, as pytest-rerunfailures uses it: pytest's protocol with the logging left out.
         from _pytest.runner import runtestprotocol
 
-        self._running, self._check = item, None
+        # The last test, or one before a test without `temporal`, waits for its own replay
+        # (held, it would be collected before that test runs: no overlap, only a check moved
+        # past the test's own fixtures' teardown); it still overlaps the held one's.
+        last = nextitem is None or FIXTURE not in getattr(nextitem, "fixturenames", ())
+        self._running, self._check = (None if last else item), None
         try:
             reports = runtestprotocol(item, nextitem=nextitem, log=False)
         except BaseException:

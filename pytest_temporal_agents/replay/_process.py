@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,7 +72,27 @@ def portable_ref(cls: type) -> list[str] | None:
     owner: Any = module
     for part in cls.__qualname__.split("."):
         owner = getattr(owner, part, None)
-    return [cls.__module__, cls.__qualname__, os.path.realpath(file)] if owner is cls else None
+    if owner is not cls or not _found_by_name(cls.__module__):
+        return None
+    return [cls.__module__, cls.__qualname__, os.path.realpath(file)]
+
+
+def _found_by_name(module_name: str) -> bool:
+    """Whether importing ``module_name`` afresh, with today's ``sys.path``, finds the package
+    this process loaded it from. Not when a test put a same-named module of another
+    directory first since (``monkeypatch.syspath_prepend`` in each of two tests): the helper
+    would refuse that request, and the in-process replay it falls back to must then run
+    at the test's teardown, with the test's ``sys.path``, not one test later."""
+    top = module_name.split(".")[0]
+    loaded = getattr(sys.modules.get(top), "__file__", None)
+    if loaded is None:  # a namespace package: the helper's own check decides
+        return True
+    try:  # the path importer's caches make this a few microseconds
+        spec = importlib.machinery.PathFinder.find_spec(top, sys.path)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    return origin is not None and os.path.realpath(origin) == os.path.realpath(loaded)
 
 
 class FreshInterpreter:
@@ -246,6 +266,9 @@ class TeardownReplay:
             i for i, (_, h) in enumerate(histories) if fresh_ok and refs.get(h.workflow_type) is not None
         ]
         self._deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
+        #: Where the test's code was importable from, for a replay here after the test's
+        #: fixtures undid their `monkeypatch.syspath_prepend` or `chdir` (a deferred check).
+        self._where = (os.getcwd(), list(sys.path))
         self._answer = (
             _ask_in_background(_payload([histories[i] for i in self._fresh], self._portable))
             if self._fresh
@@ -281,16 +304,18 @@ class TeardownReplay:
             results.update(zip(self._fresh, answer))
         here = [i for i in range(len(histories)) if i not in results]
         if here:
-            replayed = await replay_histories(
-                [histories[i] for i in here], workflows, config=config, compare_inputs=True
-            )
+            with _importable_as_at(self._where):
+                replayed = await replay_histories(
+                    [histories[i] for i in here], workflows, config=config, compare_inputs=True
+                )
             results.update(zip(here, replayed))
         # Nondeterministic there: does it replay here? Then it depends on the process.
         suspects = [i for i in results if i not in here and results[i].status == NONDETERMINISTIC]
         if suspects:
-            again = await replay_histories(
-                [histories[i] for i in suspects], workflows, config=config, compare_inputs=True
-            )
+            with _importable_as_at(self._where):
+                again = await replay_histories(
+                    [histories[i] for i in suspects], workflows, config=config, compare_inputs=True
+                )
             dependent = [i for i, result in zip(suspects, again) if result.ok]
             if dependent:
                 labels = [histories[i][0] for i in dependent]
@@ -312,6 +337,27 @@ class TeardownReplay:
         if answer is None or len(answer) != len(self._fresh) or not all(r.ok for r in answer):
             return None
         return answer
+
+
+@contextlib.contextmanager
+def _importable_as_at(where: tuple[str, list[str]]) -> Iterator[None]:
+    """The working directory and ``sys.path`` of ``where`` while replaying here (the
+    sandbox imports the workflow's modules afresh by name), then today's again. Nothing
+    changes for a check collected at the test's teardown, where they are the same."""
+    cwd, path = where
+    if os.getcwd() == cwd and sys.path == path:
+        yield
+        return
+    saved = (os.getcwd(), list(sys.path))
+    with contextlib.suppress(OSError):  # a directory removed since: stay where we are
+        os.chdir(cwd)
+    sys.path[:] = path
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.chdir(saved[0])
+        sys.path[:] = saved[1]
 
 
 def start_teardown_replay(

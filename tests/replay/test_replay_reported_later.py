@@ -134,3 +134,59 @@ def test_a_test_body_that_failed_waits_for_its_replay(later: pytest.Pytester) ->
         ("test_fails", "teardown"),
     ]
     assert "does not replay" in _teardown_text(recorder, "test_fails")
+
+
+#: Each test puts its own copy of `orders.py` first on sys.path; the second test's
+#: `import orders` still finds the first copy in sys.modules.
+RELEASES = dedent(
+    '''
+    import pytest
+
+    WORKFLOW = """
+    from datetime import timedelta
+    from temporalio import activity, workflow
+
+    @activity.defn
+    async def charge(amount: int) -> str:
+        return f"charged {amount}"
+
+    @workflow.defn
+    class Order:
+        @workflow.run
+        async def run(self, amount: int) -> str:
+            return await workflow.execute_activity(charge, amount, start_to_close_timeout=timedelta(seconds=5))
+    """
+
+    @pytest.fixture
+    def release(tmp_path, monkeypatch):
+        (tmp_path / "orders.py").write_text(WORKFLOW)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        import orders
+
+        return orders
+    '''
+)
+
+
+@pytest.mark.parametrize("after", ["async def test_after(temporal):\n    pass", "def test_after():\n    pass"])
+def test_a_module_each_test_puts_on_sys_path_itself_still_replays(project: pytest.Pytester, after: str) -> None:
+    # The helper interpreter finds the second test's `orders` where the second test put it,
+    # not the file the workflow ran from, and refuses; the replay in this process must then
+    # run at the test's own teardown, before monkeypatch takes its directory off sys.path
+    # (one test later, it failed with ModuleNotFoundError: No module named 'orders').
+    project.makeconftest(RELEASES)
+    project.makepyfile(
+        test_inner=dedent(
+            """
+            async def test_first(release, temporal):
+                assert await temporal.run(release.Order.run, 1, activities=[release.charge]) == "charged 1"
+
+            async def test_second(release, temporal):
+                assert await temporal.run(release.Order.run, 2, activities=[release.charge]) == "charged 2"
+            """
+        )
+        + "\n\n"
+        + after
+        + "\n"
+    )
+    run_expecting(project, "-p", "no:cacheprovider", passed=3)
