@@ -73,8 +73,9 @@ def main(rounds: int, chaos: bool) -> int:
                 continue
             times[name].append(seconds)
             if name == "-n 2":
-                found = re.search(r"=+ slowest.*?\n(.*?)\n=", output, re.DOTALL)
-                slowest = found.group(1) if found else ""
+                after = output.split(" durations =", 1)[-1] if " durations =" in output else ""
+                lines = re.findall(r"^\d+\.\d+s +(?:setup|call|teardown) +.+$", after, re.MULTILINE)
+                slowest = "\n".join(lines[:SLOWEST])
     chaos_seconds = None
     if chaos:
         chaos_seconds, output, status = _run(["-m", "chaos", "-p", "no:cacheprovider", "-q"])
