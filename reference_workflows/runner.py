@@ -39,6 +39,8 @@ PROGRESS_INTERVAL = 0.1
 """Seconds between progress queries: fast enough to see each agent step of a local run."""
 QUERY_TIMEOUT = 2.0
 """Seconds one progress query may take before the display moves on without its answer."""
+FINAL_QUERY_RETRIES = 2
+"""Times the round after the workflow closed asks again for an answer it did not get."""
 
 
 @contextmanager
@@ -102,6 +104,14 @@ async def follow_queries(
         finished = done.done()
         for name, query in queries:
             answered, value = await _ask(handle, query, None if finished else done)
+            for _ in range(FINAL_QUERY_RETRIES if finished and not answered else 0):
+                # The last answer is the one the display must not miss. A query that reaches
+                # the worker while it evicts the just-closed run can expire there ("query task
+                # not found"); asked again, the closed workflow answers from its history.
+                await asyncio.sleep(interval)
+                answered, value = await _ask(handle, query, None)
+                if answered:
+                    break
             if not answered:
                 continue  # not answerable yet (or any more): the next round will tell
             if pattern.format_progress is not None:

@@ -83,3 +83,35 @@ async def test_a_cancelled_progress_query_is_not_left_running() -> None:
     with pytest.raises(asyncio.CancelledError):
         await asking
     assert asyncio.all_tasks() - before - {asking} == set()
+
+
+async def test_the_last_progress_line_survives_a_query_that_expired_once() -> None:
+    # Seen in CI: the workflow failed on its first task, and the query asked after it closed
+    # reached the worker while it evicted the run ("query task not found, or already
+    # expired"). The display ended without a single progress line.
+    import dataclasses
+
+    from temporalio.client import WorkflowQueryFailedError
+
+    from reference_workflows.patterns import get_pattern
+
+    answers: list[object] = [WorkflowQueryFailedError("query task not found, or already expired")]
+
+    class Handle:
+        async def query(self, query: object) -> object:
+            answer = answers.pop(0) if answers else {"done": 1}
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    pattern = dataclasses.replace(
+        get_pattern("automated"), format_progress=lambda value: f"answer {value}"
+    )
+    assert len(pattern.progress_queries) == 1
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    done.set_result(None)  # closed before the first round, as a workflow failing at once
+    lines: list[str] = []
+
+    await runner.follow_queries(Handle(), pattern, done, runner.Console(lines.append), 0.01)  # type: ignore[arg-type]
+
+    assert [line.split("] ", 1)[1] for line in lines] == ["answer {'done': 1}"]
