@@ -5,6 +5,8 @@
   what they save; here, that they are applied).
 - A time-skipping server whose clock ran thousands of years ahead (each finished workflow
   can move it ten years on) is replaced before it reaches the year 9999, where workflows hang.
+- A time-skipping server is replaced after ``SERVER_TESTS`` tests: the Java test server keeps
+  every workflow, and each makes the next test a little slower.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from process_support import listening_addresses
 from pytester_support import run_expecting
 from temporalio import workflow
+from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from pytest_temporal_agents.servers import LOCAL, ServerConfig, ServerPool
@@ -29,6 +32,7 @@ from pytest_temporal_agents.servers._pool import (
     CLOCK_HORIZON,
     DEV_SERVER_ARGS,
     DEV_SERVER_GOGC,
+    SERVER_TESTS,
     dev_server_environment,
 )
 
@@ -138,6 +142,24 @@ async def test_a_time_skipping_server_far_in_the_future_is_replaced_and_a_near_o
         fresh = await pool.get(config)
         assert fresh is not env
         assert await fresh.get_current_time() - datetime.now(timezone.utc) < timedelta(days=2)
+    finally:
+        pool.shutdown()
+
+
+async def test_a_time_skipping_server_is_replaced_after_it_served_its_tests() -> None:
+    pool, config = ServerPool(), ServerConfig()
+    try:
+        env = await pool.get(config)
+        for test in range(SERVER_TESTS - 1):
+            assert await pool.check_clock(config, after=f"test_{test}")
+        assert await pool.get(config) is env, "replaced before it served its tests"
+        assert await pool.check_clock(config, after="test_last")  # a fine clock: no warning
+        fresh = await pool.get(config)
+        assert fresh is not env
+        with pytest.raises(RPCError):  # the old one was stopped, not left running
+            await env.get_current_time()
+        assert await pool.check_clock(config, after="test_on_the_fresh_one")
+        assert await pool.get(config) is fresh, "the fresh server's count started from zero"
     finally:
         pool.shutdown()
 
