@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from process_support import (
     LOOPBACK,
+    descendants,
     gone_within,
     listening_addresses,
     processes_mentioning,
@@ -61,7 +62,10 @@ def test_every_server_the_pool_starts_listens_on_loopback_only() -> None:
 
     try:
         pids = asyncio.run(start_all())
-        dated = [pid for pid in processes_mentioning("temporal-test-server") if pid not in pids]
+        # Only this process's: under xdist, the other worker's tests start servers too (some
+        # with the plain SDK, listening on every interface).
+        ours = descendants(os.getpid())
+        dated = [pid for pid in processes_mentioning("temporal-test-server") if pid in ours and pid not in pids]
         for pid in pids:
             _assert_loopback_only(pid)
         servers = [pid for pid in dated if listening_addresses(pid)]

@@ -63,6 +63,27 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
+def descendants(root: int) -> set[int]:
+    """Live processes below ``root`` (children, their children, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def gone_within(pids: list[int], seconds: float) -> list[int]:
     """The pids among ``pids`` still alive after up to ``seconds`` (empty: all gone)."""
     deadline = time.monotonic() + seconds
