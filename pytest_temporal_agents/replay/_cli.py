@@ -19,11 +19,13 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 from ._jobs import MOST_JOBS, WorkerPool, cpu_count, run_batches
 
@@ -273,7 +275,7 @@ def _replay_files(
                 results.extend(await replay_history_files([files[i] for i in batch], workflows))
                 _print_progress("replayed", len(results), len(files))
 
-        asyncio.run(replay_here())
+        run_interruptible(replay_here)
     else:
         names = [str(path) for path in files]
         spec = " ".join(specs)
@@ -324,7 +326,7 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     try:
         load_workflow_specs(specs)
-        histories = asyncio.run(fetch())
+        histories = run_interruptible(fetch)
     except TemporalConfigError as err:
         print(f"error: {err}", file=out)
         return EXIT_BAD_INPUT
@@ -334,8 +336,48 @@ def cluster_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.jobs > 1:
         results = replay_histories_in_processes(histories, specs, jobs=args.jobs, progress=_print_progress)
     else:
-        results = asyncio.run(replay_in_processes(histories, specs, jobs=1, progress=_print_progress))
+        results = run_interruptible(lambda: replay_in_processes(histories, specs, jobs=1, progress=_print_progress))
     return _report(results, quiet=args.quiet, junit_xml=args.junit_xml, out=out)
+
+
+T = TypeVar("T")
+
+
+def run_interruptible(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(factory())``, with a Ctrl-C at any moment leaving nothing to complain.
+
+    A Ctrl-C that came while ``asyncio.run`` built its event loop left a loop without its
+    ``_thread_id``, whose ``__del__`` printed a traceback at exit, and the coroutine never
+    awaited printed a warning: both after "interrupted: no result (Ctrl-C)". The loop is now
+    built with the Ctrl-C held until it is whole, and a coroutine that never ran is closed.
+    """
+    coroutine = factory()
+    try:
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner(loop_factory=_whole_loop) as runner:
+                return runner.run(coroutine)
+        return asyncio.run(coroutine)
+    except BaseException:
+        coroutine.close()  # not started: no "never awaited" warning; finished: nothing to do
+        raise
+
+
+def _whole_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop; a Ctrl-C while it is built is raised once it is built (and closed)."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        return asyncio.new_event_loop()
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        loop = asyncio.new_event_loop()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        loop.close()
+        raise KeyboardInterrupt
+    return loop
 
 
 def quiet_sdk_logs() -> None:

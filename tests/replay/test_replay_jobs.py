@@ -166,3 +166,52 @@ def test_batches_cover_every_item_once_in_order() -> None:
             assert [i for r in ranges for i in r] == list(range(count))
             assert max(len(r) for r in ranges) <= 50
             assert len(ranges) >= min(count, 3 * jobs)  # about four each: every process gets some
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner's loop_factory is 3.11+")
+def test_ctrl_c_while_the_event_loop_is_built_leaves_nothing_to_complain(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen in CI (test_ctrl_c_exits_130_and_leaves_no_process_behind[1]): the SIGINT came
+    # while asyncio.run built its loop. The half-built loop's __del__ printed a traceback at
+    # exit, and the coroutine that never ran a "never awaited" warning.
+    import asyncio
+    import gc
+    import signal
+    import warnings
+
+    from pytest_temporal_agents.replay import _cli
+
+    build = asyncio.new_event_loop
+    built: list[asyncio.AbstractEventLoop] = []
+
+    def interrupted_build() -> asyncio.AbstractEventLoop:
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C, mid-construction
+        built.append(build())
+        return built[-1]
+
+    monkeypatch.setattr(asyncio, "new_event_loop", interrupted_build)
+    monkeypatch.setattr(asyncio.events, "new_event_loop", interrupted_build)  # asyncio.run's
+    ran: list[bool] = []
+
+    async def work() -> None:
+        ran.append(True)
+
+    gc.collect()  # earlier tests' garbage, complaining of its own
+    complaints: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", complaints.append)
+    # Python's own Ctrl-C handler, as the command has it (an xdist worker has another).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(KeyboardInterrupt):
+                _cli.run_interruptible(work)
+            gc.collect()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert ran == [] and len(built) == 1 and built[0].is_closed()
+    assert complaints == []
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message) or "loop" in str(w.message)] == []
+
+    monkeypatch.setattr(asyncio, "new_event_loop", build)
+    monkeypatch.setattr(asyncio.events, "new_event_loop", build)
+    assert _cli.run_interruptible(work) is None and ran == [True]  # no Ctrl-C: it runs
