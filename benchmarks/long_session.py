@@ -158,11 +158,10 @@ def _server_rss_kb():
     return best
 
 
-def _sample():
-    _state["rss"].append([_state["count"], _server_rss_kb()])
+def _sample(count):
+    _state["rss"].append([count, _server_rss_kb()])
     _state["own"].append([
-        _state["count"], len(os.listdir("/proc/self/fd")), len(os.listdir("/proc/self/task")),
-        _own_rss_kb(),
+        count, len(os.listdir("/proc/self/fd")), len(os.listdir("/proc/self/task")), _own_rss_kb(),
     ])
 
 
@@ -172,9 +171,7 @@ def pytest_runtest_teardown(item, nextitem):
     # replaces it at the end of this test.
     done = _state["count"] + 1
     if done % 100 == 0 or done == 1:
-        _state["count"] = done
-        _sample()
-        _state["count"] = done - 1
+        _sample(done)
     yield
 
 
