@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -228,8 +229,8 @@ class ServerPool:
         self._launchers: dict[ServerConfig, Launcher] = {}
         #: Configs whose server died once (and was restarted): a second death is final.
         self._died: set[ServerConfig] = set()
-        #: Tests each time-skipping server served (shared ones under False, dated under True).
-        self._served: dict[tuple[bool, ServerConfig], int] = {}
+        #: Tests each time-skipping server served; a replaced server's count goes with it.
+        self._served: weakref.WeakKeyDictionary[WorkflowEnvironment, int] = weakref.WeakKeyDictionary()
         self._directory: Path | None = None
         self._runtime: Runtime | None = None
 
@@ -259,7 +260,6 @@ class ServerPool:
             return
         env = self._envs.pop(config)
         del self._launchers[config]
-        self._served.pop((False, config), None)
         again = config in self._died
         self._died.add(config)
         tail = launcher.log_tail()
@@ -294,9 +294,8 @@ class ServerPool:
         # Both at once: a day more or less does not matter to a 5,000-year horizon.
         skips, server_now = await asyncio.gather(time_still_skips(env.client), env.get_current_time())
         if skips:
-            served = self._served.get((dated, config), 0) + 1
-            self._served[(dated, config)] = served
-            if served >= SERVER_TESTS or server_now - datetime.now(timezone.utc) > CLOCK_HORIZON:
+            self._served[env] = self._served.get(env, 0) + 1
+            if self._served[env] >= SERVER_TESTS or server_now - datetime.now(timezone.utc) > CLOCK_HORIZON:
                 # Not the test's fault, so no warning: a fresh server for the next test.
                 await self._drop(envs, config, env, dated=dated)
             return True
@@ -318,7 +317,6 @@ class ServerPool:
     ) -> None:
         """Stop a time-skipping server and forget it: the next request starts a fresh one."""
         del envs[config]
-        self._served.pop((dated, config), None)
         if not dated:
             self._launchers.pop(config, None)
         await env.shutdown()
@@ -365,7 +363,6 @@ class ServerPool:
                 self._dated[config] = env
                 return env
             await stop_environment(env)  # its clock is past the start time: a fresh one
-            self._served.pop((True, config), None)
         if self._runtime is None:
             self._runtime = quiet_runtime()
         self._dated[config] = await start_dated(config, self._runtime, start_time, self._next_directory())
