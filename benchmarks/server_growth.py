@@ -29,11 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from pytest_temporal_agents import TemporalHarness, find_binary
 from pytest_temporal_agents.servers import ServerConfig, ServerPool, quiet_runtime, stop_environment
-from pytest_temporal_agents.servers._clock_probe import time_still_skips
 from pytest_temporal_agents.servers._pool import SERVER_TESTS
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]
+from overhead import check_clock  # the pool's clock check, on a server the pool does not own
 from replay_workflows import ACTIVITIES, TwoStep
 
 HUNDRED = 100
@@ -46,12 +46,6 @@ async def one_test(env: WorkflowEnvironment) -> None:
         assert not await temporal.verify()
     finally:
         await temporal.close()
-
-
-async def check_clock(env: WorkflowEnvironment) -> None:
-    """The clock check of ``ServerPool.check_clock``, on a server the pool does not own."""
-    skips, _ = await asyncio.gather(time_still_skips(env.client), env.get_current_time())
-    assert skips
 
 
 async def start() -> WorkflowEnvironment:
