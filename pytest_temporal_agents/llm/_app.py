@@ -101,13 +101,16 @@ def build_app(
         message = f"pytest-temporal-agents fake model server: {record.describe()}: {record.problem}"
         return error(record, status, message, {"x-should-retry": "false"})
 
-    async def read(request: Request, api: str) -> LLMRequest:
+    async def read(request: Request, api: str, *, keep: bool = True) -> LLMRequest:
+        """The request, numbered and kept in the script (unless ``keep`` is false: then
+        ``script.choose`` keeps it as it takes its reply, in one step)."""
         raw = await request.body()
         record = read_request(api, request.method, request.url.path, request.headers, raw)
         # A cassette holds what the real API answered: the fake's own limits do not apply.
         if record.problem is None and isinstance(record.body, dict) and cassette() is None:
             record.problem = unsupported(api, record.body)
-        script.record(record)
+        if keep or record.problem is not None:
+            script.record(record)
         return record
 
     def render(record: LLMRequest, reply: Reply) -> Response:
@@ -149,7 +152,9 @@ def build_app(
     def scripted(api: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             arrived_after = hangs.releases
-            record = await read(request, api)
+            # Kept and answered in one step: a reset() between the two would answer a request
+            # that came before it from the script after it.
+            record = await read(request, api, keep=False)
             if record.problem is not None:
                 return refuse(record)
             # In a thread: a respond_with function is user code (slow, or calling a client).

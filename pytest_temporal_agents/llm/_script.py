@@ -168,12 +168,15 @@ class Script:
             self._requests.append(request)
 
     def choose(self, request: LLMRequest) -> Reply | None:
-        """The reply for a request, taken from the script; None when nothing answers it.
+        """Keep the request (as :meth:`record`) and take its reply from the script, in one
+        step under the lock, so that a :meth:`reset` cannot fall between them; None when
+        nothing answers it.
 
         A responder that raises, or returns something that is not a reply, sets the
         request's ``problem`` (and answers nothing).
         """
         with self.lock:
+            self.record(request)
             for override in self._overrides:
                 taken = override.take(request)
                 if taken is not None:

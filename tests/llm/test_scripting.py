@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import openai
@@ -210,6 +211,31 @@ def test_reset_forgets_the_script_and_lets_a_hanging_request_go(fake_llm: FakeLL
     [error] = call.errors
     assert isinstance(error, openai.BadRequestError) and "hang() for it has ended" in error.message
     assert fake_llm.requests == [] and fake_llm.problems() == []
+
+
+def test_a_request_the_fake_has_shown_keeps_its_reply_through_a_reset(
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server takes a request's reply in a thread after reading it. Slowed down here:
+    # a request listed in fake_llm.requests before its reply was taken got, after a
+    # reset(), an answer from the emptied script ("no reply scripted"), not its hang's end.
+    from pytest_temporal_agents.llm import _app
+
+    original = _app.run_in_threadpool
+
+    async def slow(function: Any, *args: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await original(function, *args)
+
+    monkeypatch.setattr(_app, "run_in_threadpool", slow)
+    fake_llm.hang()
+    call = BackgroundCall(fake_llm)
+
+    fake_llm.reset()
+
+    assert call.ended()
+    [error] = call.errors
+    assert isinstance(error, openai.BadRequestError) and "hang() for it has ended" in error.message
 
 
 @pytest.mark.parametrize(
