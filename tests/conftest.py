@@ -8,7 +8,11 @@
 # copy's errors, let the second's through raw (a truncated answer was a RemoteProtocolError,
 # not openai's APIConnectionError).
 import compileall
+import os
+import subprocess
 import sys
+import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import httpcore2  # noqa: F401
@@ -36,22 +40,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _bytecode_cache(config: pytest.Config) -> None:
-    """Compile this checkout's packages once where the environment forbids writing bytecode.
+    """Write, once, the bytecode that no test changes, where the environment forbids it.
 
     Under ``PYTHONDONTWRITEBYTECODE=1`` (this project's CI image sets it) every process of
-    the suite (xdist workers, nested pytest runs, CLI and replay subprocesses) compiled from
-    source each of this checkout's modules it imported: an editable install has no ``.pyc``,
-    and Temporal's sandbox re-imports a workflow's module for every workflow run (the
-    reference and test workflows). Python reads a ``.pyc`` beside its source even when it
-    may not write one, so the controller writes them once, into ``__pycache__`` (ignored by
-    git), as any run without that variable would. Only these packages: a module a test
-    writes (and may write again within the same second, with the same size) is compiled
-    each time, as before, so no test can run a stale ``.pyc``.
+    the suite (xdist workers, nested pytest runs, CLI and replay subprocesses: hundreds)
+    compiled from source each module it imported that had no ``.pyc``:
+
+    - this checkout's packages (an editable install has none), which Temporal's sandbox
+      re-imports for every workflow run (the reference and test workflows);
+    - the modules of the pytest plugins' distributions, whose asserts pytest rewrites into
+      ``.pyc`` files of its own (faker's and hypothesis's: 2 s of a 3 s nested run).
+
+    Python reads a ``.pyc`` beside its source even when it may not write one, so the
+    controller writes these once, as any run without that variable writes them: the first
+    with ``compileall`` (into ``__pycache__``, ignored by git), the second with one pytest
+    run that collects nothing and may write (into the installed packages' ``__pycache__``).
+    Nothing else: a module a test writes, and may write again within the same second with
+    the same size, is compiled each time, as before, so no test can run a stale ``.pyc``.
     """
     if not sys.flags.dont_write_bytecode or hasattr(config, "workerinput"):
         return
     for package in ("pytest_temporal_agents", "reference_workflows", "tests/support"):
         compileall.compile_dir(ROOT / package, quiet=2)
+    allowed = {
+        name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="bytecode-") as empty,
+        suppress(subprocess.TimeoutExpired),
+    ):
+        subprocess.run(  # only a cache: a run that cannot write it costs what it did before
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", empty],
+            cwd=empty,
+            env=allowed,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
 
 
 @pytest.fixture
