@@ -13,7 +13,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from process_support import gone_within
+from process_support import gone_within, process_group
 from replay_support import FIXTURE_DIR, HISTORIES
 
 from pytest_temporal_agents.replay._cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, _jobs
@@ -136,22 +136,9 @@ def test_ctrl_c_exits_130_and_leaves_no_process_behind(tmp_path: Path, jobs: str
     assert gone_within(started, 5.0) == []
     # Nor anything else of its process group (multiprocessing's resource tracker included).
     deadline = time.monotonic() + 5.0
-    while _group(process.pid) and time.monotonic() < deadline:
+    while process_group(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _group(process.pid) == []
-
-
-def _group(pgid: int) -> list[int]:
-    """Live processes of process group ``pgid`` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    assert process_group(process.pid) == []
 
 
 @pytest.mark.parametrize(("value", "jobs"), [("1", 1), ("2", 2), ("64", 64), ("0", min(cpu_count(), MOST_JOBS)), ("00", min(cpu_count(), MOST_JOBS)), ("auto", min(cpu_count(), MOST_JOBS))])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_temporal_agents.servers._guard import process_alive
@@ -63,17 +64,21 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's id and the fields of its ``/proc/PID/stat`` after the command
+    name (state, parent, process group, ...)."""
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            yield int(entry.parent.name), entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+
+
 def descendants(root: int) -> set[int]:
     """Live processes below ``root`` (children, their children, ...), from /proc."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
+    for pid, fields in _stats():
+        children.setdefault(int(fields[1]), []).append(pid)
     found: set[int] = set()
     todo = [root]
     while todo:
@@ -82,6 +87,11 @@ def descendants(root: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+def process_group(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, from /proc."""
+    return [pid for pid, fields in _stats() if int(fields[2]) == pgid and fields[0] != "Z"]
 
 
 def gone_within(pids: list[int], seconds: float) -> list[int]:
